@@ -1,0 +1,7 @@
+"""realtime-mer: real-time micro-expression spotting and recognition."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,116 @@
+"""A preallocated ring buffer of aligned faces, shared by the producing and consuming threads.
+
+Arrays are allocated once. ``push`` is O(1) and copies into the next slot; readers get
+views (``crop``) or copy into caller-owned arrays (``window``), so no per-frame allocation
+happens on either side. A lock guards the write position; the buffer is sized so that the
+slots a reader is looking at are not overwritten while it still needs them (>= 3 s of
+frames while spotting looks back at most a few hundred ms).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class RingBuffer:
+    """Fixed-capacity FIFO of (crop, landmarks, timestamp_ns, frame_index).
+
+    Entries are addressed by a monotonically increasing sequence number ``seq``
+    (0, 1, 2, ... in push order); ``seq`` stays valid until ``capacity`` newer pushes.
+    """
+
+    def __init__(self, capacity: int, crop_size: int = 128, n_landmarks: int = 468) -> None:
+        if capacity < 2:
+            raise ValueError("ring buffer capacity must be >= 2")
+        self.capacity = int(capacity)
+        self.crop_size = int(crop_size)
+        self.crops = np.zeros((capacity, crop_size, crop_size), np.uint8)
+        self.landmarks = np.zeros((capacity, n_landmarks, 2), np.float32)
+        self.timestamps_ns = np.zeros(capacity, np.int64)
+        self.frame_indices = np.full(capacity, -1, np.int64)
+        self._next = 0  # seq of the next push
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_seconds(cls, seconds: float, fps: float, crop_size: int = 128, n_landmarks: int = 468) -> RingBuffer:
+        """A buffer holding at least ``seconds`` of frames at ``fps``."""
+        return cls(max(2, int(np.ceil(seconds * fps)) + 1), crop_size, n_landmarks)
+
+    def __len__(self) -> int:
+        return min(self._next, self.capacity)
+
+    @property
+    def latest_seq(self) -> int:
+        """Sequence number of the newest entry (-1 when empty)."""
+        return self._next - 1
+
+    @property
+    def oldest_seq(self) -> int:
+        return max(0, self._next - self.capacity)
+
+    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int) -> int:
+        """Copy one entry into the next slot; returns its ``seq``."""
+        with self._lock:
+            seq = self._next
+            i = seq % self.capacity
+            self.crops[i] = crop
+            if landmarks is not None:
+                self.landmarks[i] = landmarks
+            self.timestamps_ns[i] = timestamp_ns
+            self.frame_indices[i] = frame_index
+            self._next = seq + 1
+            return seq
+
+    def _slot(self, seq: int) -> int:
+        if seq < self.oldest_seq or seq > self.latest_seq:
+            raise IndexError(f"seq {seq} not in buffer [{self.oldest_seq}, {self.latest_seq}]")
+        return seq % self.capacity
+
+    def has(self, seq: int) -> bool:
+        return self.oldest_seq <= seq <= self.latest_seq
+
+    def crop(self, seq: int) -> np.ndarray:
+        """A view of the crop at ``seq`` (valid until ``capacity`` more pushes)."""
+        return self.crops[self._slot(seq)]
+
+    def landmarks_at(self, seq: int) -> np.ndarray:
+        return self.landmarks[self._slot(seq)]
+
+    def frame_index(self, seq: int) -> int:
+        return int(self.frame_indices[self._slot(seq)])
+
+    def timestamp_ns(self, seq: int) -> int:
+        return int(self.timestamps_ns[self._slot(seq)])
+
+    def seq_of_frame(self, frame_index: int) -> int | None:
+        """The ``seq`` holding source frame ``frame_index``, or None if it is not (or no longer) buffered."""
+        with self._lock:
+            lo, hi = self.oldest_seq, self.latest_seq
+            if hi < lo:
+                return None
+            # frame indices increase with seq: binary search over seqs
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                f = self.frame_indices[mid % self.capacity]
+                if f == frame_index:
+                    return mid
+                if f < frame_index:
+                    lo = mid + 1
+                else:
+                    hi = mid - 1
+            return None
+
+    def window(self, start_seq: int, n: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Copy ``n`` crops starting at ``start_seq`` into ``out`` (allocated only if None)."""
+        if out is None:
+            out = np.empty((n, self.crop_size, self.crop_size), np.uint8)
+        self._slot(start_seq)
+        self._slot(start_seq + n - 1)
+        i0 = start_seq % self.capacity
+        first = min(n, self.capacity - i0)
+        out[:first] = self.crops[i0 : i0 + first]
+        if first < n:
+            out[first:n] = self.crops[: n - first]
+        return out

@@ -1,0 +1,210 @@
+"""Source interface and the grabber thread that feeds frames to the pipeline.
+
+Two policies (see vidgear's CamGear): live sources never block the grabber — a bounded
+queue keeps the newest frames and every discarded frame is counted; files apply
+backpressure and drop nothing, unless paced like a camera (``--realtime``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from realtime_mer.errors import MerError, SourceError, fail
+from realtime_mer.types import Frame
+
+
+class Source(ABC):
+    """A stream of images. Subclasses fill in ``_open``, ``_read`` and ``_close``.
+
+    Attributes set by ``open()``: ``fps`` (nominal rate of the stream: what a camera granted,
+    a file's rate, the configured rate of a folder or the demo), ``width``/``height``,
+    ``total_frames`` (None when unknown or live).
+    """
+
+    live: bool = False  # True for cameras: drop policy, monotonic timestamps
+    name: str = "source"
+
+    def __init__(self) -> None:
+        self.fps: float = 0.0
+        self.fps_requested: float | None = None
+        self.width = 0
+        self.height = 0
+        self.total_frames: int | None = None
+        self.warnings: list[str] = []  # one-line notes for the user (e.g. fps granted < requested)
+        self._opened = False
+
+    def open(self) -> None:
+        """Open the source or raise ``SourceError`` with a one-line message."""
+        if not self._opened:
+            self._open()
+            self._opened = True
+
+    def read(self) -> np.ndarray | None:
+        """The next image (HxWx3 BGR uint8), or None at the end of the stream."""
+        return self._read()
+
+    def close(self) -> None:
+        if self._opened:
+            self._opened = False
+            self._close()
+
+    def position_ns(self, index: int) -> int:
+        """Stream time of frame ``index`` for non-live sources (index / fps)."""
+        return int(round(index * 1e9 / self.fps)) if self.fps > 0 else 0
+
+    def __enter__(self) -> Source:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def _open(self) -> None: ...
+
+    @abstractmethod
+    def _read(self) -> np.ndarray | None: ...
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+
+_END = object()
+
+
+class Grabber:
+    """Reads a ``Source`` on a daemon thread into a bounded queue.
+
+    ``drop=True`` (live cameras, ``--realtime`` files): the grabber never waits; when the
+    queue is full the oldest queued frame is discarded and counted in ``dropped``.
+    ``drop=False`` (files): the grabber waits for room (backpressure), nothing is dropped.
+    ``pace_fps`` makes a non-live source deliver frames no faster than that rate, like a camera.
+    """
+
+    def __init__(self, source: Source, *, drop: bool | None = None, maxsize: int = 64, pace_fps: float | None = None) -> None:
+        self.source = source
+        self.drop = source.live if drop is None else drop
+        self.pace_fps = pace_fps
+        self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self.captured = 0
+        self.dropped = 0
+        self.error: MerError | None = None
+        self.ended_early = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0_ns: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Grabber:
+        self.source.open()
+        self._thread = threading.Thread(target=self._run, name=f"grab-{self.source.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to finish, join it and release the source."""
+        self._stop.set()
+        # unblock a producer waiting for room
+        try:
+            while True:
+                self.queue.get_nowait()
+        except queue.Empty:
+            pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.source.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """Next frame; None at end of stream. Raises ``queue.Empty`` on timeout and the
+        source's ``MerError`` if reading failed."""
+        item = self.queue.get(timeout=timeout)
+        if item is _END:
+            self.queue.put_nowait(_END)  # stay at end for further calls
+            if self.error is not None:
+                raise self.error
+            return None
+        return item
+
+    def __iter__(self):
+        while True:
+            f = self.get()
+            if f is None:
+                return
+            yield f
+
+    # -- thread ----------------------------------------------------------------------------
+    def _put(self, item: object) -> bool:
+        if self.drop and item is not _END:
+            while True:
+                try:
+                    self.queue.put_nowait(item)
+                    return True
+                except queue.Full:
+                    try:
+                        self.queue.get_nowait()
+                        self.dropped += 1
+                    except queue.Empty:
+                        pass
+        while not self._stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        src = self.source
+        index = 0
+        period_ns = int(1e9 / self.pace_fps) if self.pace_fps else 0
+        try:
+            while not self._stop.is_set():
+                if period_ns:
+                    if self._t0_ns is None:
+                        self._t0_ns = time.monotonic_ns()
+                    due = self._t0_ns + index * period_ns
+                    wait = due - time.monotonic_ns()
+                    if wait > 0:
+                        time.sleep(wait / 1e9)
+                try:
+                    image = src.read()
+                except MerError:
+                    raise
+                except Exception as exc:  # a decoder failing mid-stream
+                    raise fail(SourceError, f"reading {src.name} failed at frame {index}: {exc}", "check the file or device") from exc
+                if image is None:
+                    if src.total_frames and index < src.total_frames - 1 and not src.live:
+                        self.ended_early = True
+                    break
+                now_ns = time.monotonic_ns()
+                ts = now_ns if src.live else src.position_ns(index)
+                frame = Frame(index=index, timestamp_ns=ts, wall_time=time.time(), image=image, grab_ns=now_ns)
+                self.captured += 1
+                index += 1
+                if not self._put(frame):
+                    break
+        except MerError as err:
+            self.error = err
+        finally:
+            self._put_end()
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self.queue.put(_END, timeout=0.05)
+                return
+            except queue.Full:
+                if self._stop.is_set() or self.drop:
+                    try:
+                        self.queue.get_nowait()
+                    except queue.Empty:
+                        pass

@@ -1,0 +1,65 @@
+"""All run settings in one typed place; the CLI maps onto these dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class SourceConfig:
+    kind: str = "demo"  # camera | video | frames | demo
+    camera: int = 0
+    path: Path | None = None
+    fps: float | None = None  # requested fps (camera), playback fps (--realtime), or frames fps
+    width: int = 640
+    height: int = 480
+    mjpg: bool = True
+    realtime: bool = False  # pace files like a camera; drops become possible and are counted
+    queue_size: int = 64
+    demo_seconds: float = 12.0
+    demo_seed: int = 0
+
+
+@dataclass
+class FaceConfig:
+    crop_size: int = 128
+    landmark_every: int = 1  # run FaceMesh every N frames; track the face in between
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    max_faces: int = 4  # several faces: the largest is used
+
+
+@dataclass
+class SpotConfig:
+    name: str = "roiflow"
+    flow_step: int = 0  # k in flow(t-k, t); 0 = derive from fps (~ 40 ms)
+    micro_max_ms: float = 500.0
+    min_ms: float = 30.0
+    max_ms: float = 4000.0
+
+
+@dataclass
+class ModelConfig:
+    name: str = "apexflow"
+    backend: str = "auto"  # auto | onnxruntime | torch | tensorrt
+    path: Path | None = None  # override the bundled model
+
+
+@dataclass
+class OutputConfig:
+    events: Path | None = None
+    csv: Path | None = None
+    stats: Path | None = None
+    timeline: Path | None = None
+    ui: bool = True
+
+
+@dataclass
+class PipelineConfig:
+    source: SourceConfig = field(default_factory=SourceConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    spot: SpotConfig = field(default_factory=SpotConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    buffer_seconds: float = 4.0

@@ -1,0 +1,121 @@
+"""The small typed records that flow between stages: capture -> face -> buffer -> spotting -> recognition -> events."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+IntervalKind = Literal["micro", "macro"]
+CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
+MICRO_MAX_MS = 500.0
+
+
+@dataclass(slots=True)
+class Frame:
+    """One captured image.
+
+    ``index`` is the 0-based index in the source (frames a live camera dropped still consume
+    an index, so gaps show drops). ``timestamp_ns`` is ``time.monotonic_ns()`` at grab for live
+    sources and the file position (index / fps) for files, folders and the demo.
+    ``wall_time`` is ``time.time()`` when the frame was grabbed; ``grab_ns`` is
+    ``time.monotonic_ns()`` at grab for every source (latencies are measured from it).
+    """
+
+    index: int
+    timestamp_ns: int
+    wall_time: float
+    image: np.ndarray  # HxWx3 uint8 BGR (or HxW uint8 gray)
+    grab_ns: int = 0  # time.monotonic_ns() when the frame entered the system (for latency)
+
+
+@dataclass(slots=True)
+class AlignedFace:
+    """The face of one frame after alignment to the canonical template."""
+
+    frame_index: int
+    timestamp_ns: int
+    crop: np.ndarray  # (S, S) uint8 grayscale, aligned
+    landmarks: np.ndarray  # (468, 2) float32, crop coordinates
+    transform: np.ndarray  # (2, 3) float32 affine: image -> crop
+    box: tuple[int, int, int, int]  # x, y, w, h of the face in the frame
+    face_id: int = 0
+    keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
+
+
+@dataclass(slots=True)
+class Interval:
+    """A spotted facial movement, in 0-based source frame indices (inclusive)."""
+
+    onset: int
+    apex: int
+    offset: int
+    kind: IntervalKind
+    score: float
+    onset_ns: int = 0
+    apex_ns: int = 0
+    offset_ns: int = 0
+
+    @property
+    def n_frames(self) -> int:
+        return self.offset - self.onset + 1
+
+
+def classify_kind(duration_ms: float) -> IntervalKind:
+    """``micro`` when the movement lasts at most 500 ms, else ``macro``."""
+    return "micro" if duration_ms <= MICRO_MAX_MS else "macro"
+
+
+EVENT_FIELDS: tuple[str, ...] = (
+    "type",
+    "onset_frame",
+    "apex_frame",
+    "offset_frame",
+    "onset_s",
+    "apex_s",
+    "offset_s",
+    "duration_ms",
+    "wall_time",
+    "label",
+    "probabilities",
+    "spot_score",
+    "face_id",
+    "model",
+    "emit_latency_ms",
+)
+
+
+@dataclass(slots=True)
+class Event:
+    """One decided, classified movement: exactly the fields of the event log (see README)."""
+
+    type: IntervalKind
+    onset_frame: int
+    apex_frame: int
+    offset_frame: int
+    onset_s: float
+    apex_s: float
+    offset_s: float
+    duration_ms: float
+    wall_time: str
+    label: str
+    probabilities: dict[str, float] = field(default_factory=dict)
+    spot_score: float = 0.0
+    face_id: int = 0
+    model: str = ""
+    emit_latency_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: d[k] for k in EVENT_FIELDS}
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.get(self.label, 0.0))
+
+
+def iso_utc(t: float) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-20T10:00:00.123Z``."""
+    return _dt.datetime.fromtimestamp(t, tz=_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

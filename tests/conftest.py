@@ -1,0 +1,40 @@
+"""Shared fixtures: where ``../shared/data`` is, and skips when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """``$REALTIME_MER_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("REALTIME_MER_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared data not found at {d} (set REALTIME_MER_SHARED_DATA to run this test)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def real_faces(shared_data: Path) -> Path:
+    d = shared_data / "real_faces"
+    if not d.is_dir():
+        pytest.skip(f"{d} not found: the real face videos are needed for this test")
+    return d
+
+
+@pytest.fixture(scope="session")
+def megc_flow(shared_data: Path) -> Path:
+    d = shared_data / "megc2019_composite_flow"
+    if not (d / "labels.csv").is_file():
+        pytest.skip(f"{d}/labels.csv not found: the MEGC 2019 composite flow features are needed for this test")
+    return d
