@@ -1,0 +1,253 @@
+"""``realtime-mer`` command line: maps arguments onto ``PipelineConfig`` and runs the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from realtime_mer import __version__
+from realtime_mer.config import FaceConfig, ModelConfig, OutputConfig, PipelineConfig, SourceConfig, SpotConfig
+from realtime_mer.errors import MerError, OutputError, fail
+
+PROG = "realtime-mer"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Real-time micro-expression spotting and recognition. With no source, runs --demo.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="embedded demo: an animated public-domain face at 200 fps (default)")
+    src.add_argument("--camera", type=int, metavar="INDEX", help="live camera index (e.g. 0)")
+    src.add_argument("--video", type=Path, metavar="FILE", help="a video file")
+    src.add_argument("--frames", type=Path, metavar="DIR", help="a folder of images (CASME II / SAMM / SMIC clips)")
+    p.add_argument("--fps", type=float, help="camera: fps to ask for; --frames: their rate (default 200); --realtime: pacing rate")
+    p.add_argument("--width", type=int, default=640, help="camera width to ask for (default 640)")
+    p.add_argument("--height", type=int, default=480, help="camera height to ask for (default 480)")
+    p.add_argument("--no-mjpg", action="store_true", help="do not ask the camera for MJPG")
+    p.add_argument("--realtime", action="store_true", help="pace a file like a camera (drops become possible and are counted)")
+    p.add_argument("--demo-seconds", type=float, default=12.0, help="length of the demo stream (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="demo seed (default 0)")
+    p.add_argument("--crop-size", type=int, default=FaceConfig.crop_size, help="aligned crop size in px (default %(default)s)")
+    p.add_argument("--landmark-every", type=int, default=None, help="run face landmarks every N frames, track in between")
+    p.add_argument("--spotter", default=SpotConfig.name, help="spotting method (default %(default)s)")
+    p.add_argument("--model", default=ModelConfig.name, help="recognition model (default %(default)s)")
+    p.add_argument("--model-path", type=Path, help="an ONNX model to use instead of the bundled one")
+    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch", "tensorrt"], help="inference backend")
+    p.add_argument("--events", type=Path, metavar="PATH.jsonl", help="write every event as one JSON line, fsynced at once")
+    p.add_argument("--csv", type=Path, metavar="PATH.csv", help="write events as CSV (same columns)")
+    p.add_argument("--stats", type=Path, metavar="PATH.json", help="write the run summary as JSON")
+    p.add_argument("--timeline", type=Path, metavar="PATH.png", help="plot the spotting signal and events to a PNG at the end")
+    p.add_argument("--no-ui", action="store_true", help="headless: no live overlay (a progress bar for files)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def config_from_args(a: argparse.Namespace) -> PipelineConfig:
+    if a.camera is not None:
+        kind = "camera"
+    elif a.video is not None:
+        kind = "video"
+    elif a.frames is not None:
+        kind = "frames"
+    else:
+        kind = "demo"
+    if a.fps is not None and a.fps <= 0:
+        raise fail(MerError, f"--fps {a.fps:g} is not a positive rate", "pass e.g. --fps 200")
+    if a.realtime and kind == "camera":
+        raise fail(MerError, "--realtime paces files; a camera is already real time", "drop --realtime")
+    if a.demo_seconds <= 0:
+        raise fail(MerError, f"--demo-seconds {a.demo_seconds:g} must be positive", "pass e.g. --demo-seconds 12")
+    src = SourceConfig(
+        kind=kind,
+        camera=a.camera if a.camera is not None else 0,
+        path=a.video if kind == "video" else a.frames,
+        fps=a.fps,
+        width=a.width,
+        height=a.height,
+        mjpg=not a.no_mjpg,
+        realtime=a.realtime,
+        demo_seconds=a.demo_seconds,
+        demo_seed=a.seed,
+    )
+    face = FaceConfig(crop_size=a.crop_size)
+    if a.landmark_every is not None:
+        if a.landmark_every < 1:
+            raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
+        face.landmark_every = a.landmark_every
+    if a.crop_size < 64 or a.crop_size > 512:
+        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", "use 64..512 (default 128)")
+    return PipelineConfig(
+        source=src,
+        face=face,
+        spot=SpotConfig(name=a.spotter),
+        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path),
+        output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
+    )
+
+
+def _warn(msg: str) -> None:
+    print(f"{PROG}: warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _check_outputs(out: OutputConfig) -> None:
+    from realtime_mer.events.sinks import check_writable
+
+    seen: dict[Path, str] = {}
+    for what, path in (("events", out.events), ("csv", out.csv), ("stats", out.stats), ("timeline", out.timeline)):
+        if path is None:
+            continue
+        rp = Path(os.path.abspath(path))
+        if rp in seen:
+            raise fail(OutputError, f"--{what} and --{seen[rp]} both write {path}", "give each output its own file")
+        seen[rp] = what
+        check_writable(path, what)
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    _check_outputs(cfg.output)  # refused before capture starts
+
+    from realtime_mer.capture import open_source
+    from realtime_mer.events.sinks import open_sinks
+    from realtime_mer.pipeline import Pipeline
+
+    source = open_source(cfg.source)
+    pipe = Pipeline(cfg, source, record_timeline=cfg.output.timeline is not None)
+    try:
+        pipe.prepare()
+        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
+    except BaseException:
+        source.close()
+        raise
+    for w in pipe.state.warnings:
+        _warn(w)
+    if not args.quiet:
+        st = pipe.state
+        print(f"{PROG}: {st.source} · model {st.model} on {st.backend} · spotter {st.spotter}", file=sys.stderr, flush=True)
+
+    got: dict[str, int] = {}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if got:  # second signal: events are already fsynced, leave now
+            os._exit(128 + signum)
+        got["sig"] = signum
+        pipe.stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    n_warn = len(pipe.state.warnings)
+    try:
+        pipe.start()
+        if cfg.output.ui and sys.stdout.isatty() and not args.quiet:
+            _run_overlay(pipe)
+        elif not args.quiet:
+            _run_progress(pipe)
+        else:
+            while not pipe.wait(0.2):
+                pass
+    finally:
+        pipe.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+    for w in pipe.state.warnings[n_warn:]:
+        _warn(w)
+    summary = pipe.summary()
+    if cfg.output.stats is not None:
+        Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if cfg.output.timeline is not None and pipe.timeline is not None:
+        from realtime_mer.timeline import plot_timeline
+
+        plot_timeline(pipe.timeline, pipe.events, cfg.output.timeline, title=source.name)
+    if pipe.error is not None:
+        err = pipe.error
+        if isinstance(err, MerError):
+            raise err
+        raise err
+    if not args.quiet:
+        _print_summary(summary, interrupted=bool(got))
+    if got:
+        return 128 + got["sig"]
+    return 0
+
+
+def _run_overlay(pipe: Any) -> None:
+    from rich.live import Live
+
+    from realtime_mer.ui import render
+
+    with Live(render(pipe), refresh_per_second=8, screen=False, transient=False) as live:
+        while not pipe.wait(0.125):
+            live.update(render(pipe))
+        live.update(render(pipe))
+
+
+def _run_progress(pipe: Any) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    st = pipe.state
+    if st.total_frames is None or not sys.stderr.isatty():
+        # live source or not a terminal: a status line every few seconds
+        last = time.monotonic()
+        while not pipe.wait(0.2):
+            if time.monotonic() - last > 5 and sys.stderr.isatty():
+                from realtime_mer.pipeline import live_status_line
+
+                print(live_status_line(pipe), file=sys.stderr, flush=True)
+                last = time.monotonic()
+        return
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:>5.0f} fps · {task.fields[ev]} events"), TimeRemainingColumn())
+    with Progress(*cols, console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(st.source, total=st.total_frames, fps=0.0, ev=0)
+        while not pipe.wait(0.1):
+            prog.update(task, completed=st.processed, fps=pipe.achieved_fps, ev=st.n_events)
+        prog.update(task, completed=st.processed, fps=pipe.achieved_fps, ev=st.n_events)
+
+
+def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(stderr=True)
+    t = Table(title="realtime-mer run" + (" (stopped by signal)" if interrupted else ""), show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("source", str(s["source"]))
+    t.add_row("frames", f"{s['frames_processed']} processed, {s['frames_captured']} captured, {s['frames_dropped']} dropped")
+    face = f"{s['frames_with_face']} frames with a face ({100 * s['face_found_ratio']:.1f} %)"
+    if s["frames_processed"] and s["frames_with_face"] == 0:
+        face = "[bold red]no face found[/] in any frame"
+    t.add_row("face", face)
+    t.add_row("speed", f"{s['processing_fps']:.0f} fps end to end, peak RSS {s['peak_rss_mb']:.0f} MB")
+    ev = s["events"]
+    by = ", ".join(f"{v} {k}" for k, v in s["events_by_type"].items())
+    lab = ", ".join(f"{v} {k}" for k, v in s["events_by_label"].items())
+    t.add_row("events", f"{ev}" + (f" ({by}; {lab})" if ev else ""))
+    if ev:
+        t.add_row("emit latency", f"p50 {s['emit_latency_ms']['p50']:.1f} ms, p95 {s['emit_latency_ms']['p95']:.1f} ms")
+    t.add_row("model", f"{s['model']} on {s['backend']}, spotter {s['spotter']}")
+    con.print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except MerError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Event outputs: adapters that write ``Event`` records (JSONL, CSV) durably as they are decided."""
+
+from __future__ import annotations
+
+from realtime_mer.events.sinks import CsvSink, EventSink, JsonlSink, check_writable, open_sinks
+
+__all__ = ["CsvSink", "EventSink", "JsonlSink", "check_writable", "open_sinks"]

@@ -1,0 +1,98 @@
+"""Event sinks. Each event is written, flushed and fsynced the moment it is decided,
+so a crash, Ctrl-C or SIGTERM never loses an event that was already reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+from realtime_mer.errors import OutputError, fail
+from realtime_mer.types import EVENT_FIELDS, Event
+
+
+class EventSink(Protocol):
+    def write(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Refuse an output path up front (before capture starts) with a one-line error."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise fail(OutputError, f"{what} path {path} is a directory", f"pass a file name, e.g. {path}/events.jsonl")
+    if not parent.exists():
+        raise fail(OutputError, f"cannot write {what} to {path}: folder {parent} does not exist", "create it first or choose another path")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise fail(OutputError, f"cannot write {what} to {path}: permission denied", "choose a writable path")
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise fail(OutputError, f"cannot write {what} to {path}: folder {parent} is not writable", "choose a writable path")
+
+
+def _open(path: Path, what: str) -> io.TextIOWrapper:
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise fail(OutputError, f"cannot write {what} to {path}: {exc.strerror or exc}", "choose a writable path") from exc
+
+
+def _durable(fh: io.TextIOWrapper) -> None:
+    fh.flush()
+    try:
+        os.fsync(fh.fileno())
+    except OSError:  # e.g. a pipe or /dev/stdout
+        pass
+
+
+class JsonlSink:
+    """One JSON object per line with exactly the fields of ``EVENT_FIELDS``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fh = _open(self.path, "events")
+        _durable(self._fh)  # the file exists (empty) from the start
+
+    def write(self, event: Event) -> None:
+        self._fh.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+        _durable(self._fh)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            _durable(self._fh)
+            self._fh.close()
+
+
+class CsvSink:
+    """The same columns as the JSONL log; ``probabilities`` is a JSON object in its cell."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._fh = _open(self.path, "csv")
+        self._w = csv.writer(self._fh)
+        self._w.writerow(EVENT_FIELDS)
+        _durable(self._fh)
+
+    def write(self, event: Event) -> None:
+        d = event.to_dict()
+        d["probabilities"] = json.dumps(d["probabilities"], sort_keys=False)
+        self._w.writerow([d[k] for k in EVENT_FIELDS])
+        _durable(self._fh)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            _durable(self._fh)
+            self._fh.close()
+
+
+def open_sinks(events: Path | None, csv_path: Path | None) -> list[EventSink]:
+    sinks: list[EventSink] = []
+    if events is not None:
+        sinks.append(JsonlSink(events))
+    if csv_path is not None:
+        sinks.append(CsvSink(csv_path))
+    return sinks

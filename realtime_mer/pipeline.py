@@ -1,0 +1,356 @@
+"""The pipeline: capture -> face -> ring buffer -> spotting -> recognition -> events.
+
+``Pipeline.run`` processes frames on a worker thread while the calling thread shows the
+overlay or a progress bar; a ``threading.Event`` stops it (Ctrl-C / SIGTERM). Every event is
+on disk (fsynced) the moment it is decided; at the end the spotter is flushed, threads are
+joined, the source is released and a summary is returned.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from realtime_mer.buffer import RingBuffer
+from realtime_mer.capture import Grabber, Source
+from realtime_mer.config import PipelineConfig
+from realtime_mer.errors import MerError
+from realtime_mer.events.sinks import EventSink
+from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
+from realtime_mer.types import CLASSES, Event, Interval, iso_utc
+
+
+@dataclass
+class PipelineState:
+    """What the overlay shows; updated by the worker, read by the UI thread."""
+
+    source: str = ""
+    fps_requested: float | None = None
+    fps_granted: float | None = None
+    total_frames: int | None = None
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0
+    with_face: int = 0
+    face_present: bool = False
+    face_status: str = "waiting for first frame"
+    calibrating: bool = False
+    achieved_fps: float = 0.0
+    backend: str = ""
+    model: str = ""
+    spotter: str = ""
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
+    n_events: int = 0
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    finished: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    """Full-run spotting trace for ``--timeline`` plots (3 numbers a frame)."""
+
+    frames: list[int] = field(default_factory=list)
+    signal: list[float] = field(default_factory=list)
+    threshold: list[float] = field(default_factory=list)
+
+
+class Pipeline:
+    """Wires the stages. Components can be injected (tests); otherwise built from ``cfg``."""
+
+    def __init__(
+        self,
+        cfg: PipelineConfig,
+        source: Source,
+        *,
+        sinks: list[EventSink] | None = None,
+        aligner: Any = None,
+        spotter: Any = None,
+        classifier: Any = None,
+        record_timeline: bool = False,
+    ) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.sinks = sinks or []
+        self._aligner = aligner
+        self._spotter = spotter
+        self._classifier = classifier
+        self.state = PipelineState()
+        self.latency = LatencyRecorder()
+        self.emit_latency: list[float] = []
+        self.events: list[Event] = []
+        self.timeline = Timeline() if record_timeline else None
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self._rate = RateMeter()
+        self._grabber: Grabber | None = None
+        self._worker: threading.Thread | None = None
+        self._t_start = 0.0
+        self._t_end = 0.0
+        self._first_ts: int | None = None
+        self._first_wall = 0.0
+
+    # -- setup -------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load models and open the source (all failures here happen before capture starts)."""
+        from realtime_mer.capture import make_grabber
+
+        if self._classifier is None:
+            self._classifier = load_classifier(self.cfg)
+        self.source.open()
+        fps = self.source.fps or self.cfg.source.fps or 30.0
+        if self._aligner is None:
+            from realtime_mer.face.aligner import FaceAligner
+
+            self._aligner = FaceAligner(self.cfg.face)
+        if self._spotter is None:
+            from realtime_mer.spotting import make_spotter
+
+            self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
+        seconds = max(self.cfg.buffer_seconds, 3.0, self.cfg.spot.max_ms / 1000.0 + 1.0)
+        self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
+        self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
+        self._grabber = make_grabber(self.source, self.cfg.source)
+        st = self.state
+        st.source = self.source.name
+        st.fps_requested = self.cfg.source.fps if self.cfg.source.fps else (self.source.fps_requested or None)
+        st.fps_granted = self.source.fps or None
+        st.total_frames = self.source.total_frames
+        st.backend = getattr(self._classifier, "backend", "")
+        st.model = getattr(self._classifier, "name", "")
+        st.spotter = getattr(self._spotter, "name", "")
+        st.warnings = list(self.source.warnings)
+
+    # -- run ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._grabber is None:
+            self.prepare()
+        assert self._grabber is not None
+        self._t_start = time.perf_counter()
+        self._grabber.start()
+        self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the worker; True when it has finished."""
+        if self._worker is None:
+            return True
+        self._worker.join(timeout)
+        return not self._worker.is_alive()
+
+    def close(self) -> None:
+        """Stop and join everything, close sinks. Safe to call twice."""
+        self.stop_event.set()
+        self.wait(10.0)
+        if self._grabber is not None:
+            self._grabber.stop()
+        closer = getattr(self._aligner, "close", None)
+        if closer:
+            closer()
+        for s in self.sinks:
+            s.close()
+
+    def run(self) -> dict[str, Any]:
+        """Run to the end of the stream (or until ``stop()``), headless; return the summary."""
+        self.start()
+        try:
+            while not self.wait(0.2):
+                pass
+        finally:
+            self.close()
+        if self.error is not None:
+            raise self.error
+        return self.summary()
+
+    # -- worker ------------------------------------------------------------------------------
+    def _work(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # surfaced by run()/CLI; events so far are on disk
+            self.error = exc
+        finally:
+            self._t_end = time.perf_counter()
+            self.state.finished = True
+
+    def _loop(self) -> None:
+        g = self._grabber
+        assert g is not None
+        st, lat = self.state, self.latency
+        spotter, aligner = self._spotter, self._aligner
+        had_face = False
+        while not self.stop_event.is_set():
+            t0 = time.perf_counter()
+            try:
+                frame = g.get(timeout=0.1)
+            except queue.Empty:
+                st.captured, st.dropped = g.captured, g.dropped
+                continue
+            if frame is None:
+                break
+            t1 = time.perf_counter()
+            lat.add("capture_wait", (t1 - t0) * 1e3)
+            if self._first_ts is None:
+                self._first_ts = frame.timestamp_ns
+                self._first_wall = frame.wall_time
+            face = aligner.process(frame)
+            t2 = time.perf_counter()
+            lat.add("face", (t2 - t1) * 1e3)
+            st.processed += 1
+            st.captured, st.dropped = g.captured, g.dropped
+            self._rate.tick()
+            if face is None:
+                if had_face:
+                    spotter.reset()  # baseline restarts when the face returns
+                had_face = False
+                st.face_present = False
+                st.face_status = "no face"
+                lat.add("total", (time.perf_counter() - t1) * 1e3)
+                continue
+            if not had_face:
+                st.face_status = "face found"
+            had_face = True
+            st.face_present = True
+            st.with_face += 1
+            seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
+            self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
+            t3 = time.perf_counter()
+            lat.add("buffer", (t3 - t2) * 1e3)
+            intervals = spotter.update(self.buffer, seq)
+            t4 = time.perf_counter()
+            lat.add("spotting", (t4 - t3) * 1e3)
+            self._trace(frame.index)
+            for iv in intervals:
+                self._emit(iv)
+            lat.add("total", (time.perf_counter() - t1) * 1e3)
+        # end of stream or stop: decide what is pending, then report how the stream ended
+        for iv in spotter.flush():
+            self._emit(iv)
+        st.captured, st.dropped = g.captured, g.dropped
+        if g.error is not None:
+            raise g.error
+        if g.ended_early:
+            st.warnings.append(
+                f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
+            )
+
+    def _trace(self, frame_index: int) -> None:
+        sp = self._spotter
+        sig, thr = float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0))
+        self.state.signal.append(sig)
+        self.state.threshold.append(thr)
+        self.state.calibrating = bool(getattr(sp, "calibrating", False))
+        if self.timeline is not None:
+            self.timeline.frames.append(frame_index)
+            self.timeline.signal.append(sig)
+            self.timeline.threshold.append(thr)
+
+    def _emit(self, iv: Interval) -> None:
+        t0 = time.perf_counter()
+        probs = self._classify(iv)
+        t1 = time.perf_counter()
+        self.latency.add("recognition", (t1 - t0) * 1e3)
+        label = max(probs, key=probs.get) if probs else "unknown"
+        first = self._first_ts or 0
+        on_s = (iv.onset_ns - first) / 1e9
+        ap_s = (iv.apex_ns - first) / 1e9
+        off_s = (iv.offset_ns - first) / 1e9
+        off_seq = self.buffer.seq_of_frame(iv.offset)
+        grab = int(self._grab_ns[off_seq % self.buffer.capacity]) if off_seq is not None else 0
+        ev = Event(
+            type=iv.kind,
+            onset_frame=int(iv.onset),
+            apex_frame=int(iv.apex),
+            offset_frame=int(iv.offset),
+            onset_s=round(on_s, 6),
+            apex_s=round(ap_s, 6),
+            offset_s=round(off_s, 6),
+            duration_ms=round((iv.offset_ns - iv.onset_ns) / 1e6, 3),
+            wall_time=iso_utc(self._first_wall + ap_s),
+            label=label,
+            probabilities={k: round(float(v), 6) for k, v in probs.items()},
+            spot_score=round(float(iv.score), 6),
+            face_id=0,
+            model=getattr(self._classifier, "name", ""),
+            emit_latency_ms=0.0,
+        )
+        ev.emit_latency_ms = round((time.monotonic_ns() - grab) / 1e6, 3) if grab else 0.0
+        for s in self.sinks:
+            s.write(ev)
+        self.latency.add("events", (time.perf_counter() - t1) * 1e3)
+        if grab:
+            self.emit_latency.append(ev.emit_latency_ms)
+        self.events.append(ev)
+        self.state.events.append(ev)
+        self.state.n_events += 1
+
+    def _classify(self, iv: Interval) -> dict[str, float]:
+        on = self.buffer.seq_of_frame(iv.onset)
+        ap = self.buffer.seq_of_frame(iv.apex)
+        if on is None or ap is None or self._classifier is None:
+            return {}
+        return self._classifier.classify(self.buffer.crop(on), self.buffer.crop(ap))
+
+    # -- report ------------------------------------------------------------------------------
+    @property
+    def achieved_fps(self) -> float:
+        return self._rate.rate()
+
+    def summary(self) -> dict[str, Any]:
+        st = self.state
+        elapsed = (self._t_end or time.perf_counter()) - self._t_start if self._t_start else 0.0
+        stages = {s: self.latency.summary(s) for s in self.latency.stages()}
+        em = summarize(np.asarray(self.emit_latency, np.float32))
+        return {
+            "source": st.source,
+            "frames_captured": int(st.captured),
+            "frames_processed": int(st.processed),
+            "frames_dropped": int(st.dropped),
+            "frames_with_face": int(st.with_face),
+            "face_found_ratio": round(st.with_face / st.processed, 4) if st.processed else 0.0,
+            "processing_fps": round(st.processed / elapsed, 2) if elapsed > 0 else 0.0,
+            "elapsed_s": round(elapsed, 3),
+            "fps_requested": st.fps_requested,
+            "fps_granted": st.fps_granted,
+            "events": len(self.events),
+            "events_by_type": dict(collections.Counter(e.type for e in self.events)),
+            "events_by_label": dict(collections.Counter(e.label for e in self.events)),
+            "stage_latency_ms": stages,
+            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
+            "peak_rss_mb": peak_rss_mb(),
+            "backend": st.backend,
+            "model": st.model,
+            "spotter": st.spotter,
+            "classes": list(CLASSES),
+            "warnings": list(st.warnings),
+        }
+
+
+def load_classifier(cfg: PipelineConfig) -> Any:
+    """The recognition model for ``cfg.model`` (bundled apexflow ONNX on ONNX Runtime by default)."""
+    from realtime_mer.errors import ModelError, fail
+    from realtime_mer.recognition.classifier import ApexFlowClassifier
+
+    if cfg.model.name != "apexflow":
+        raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow")
+    if cfg.model.backend not in ("auto", "onnxruntime"):
+        raise fail(ModelError, f"backend {cfg.model.backend!r} is not available yet", "use --backend auto or onnxruntime")
+    return ApexFlowClassifier(cfg.model.path)
+
+
+def live_status_line(p: Pipeline) -> str:
+    """One-line status for logs."""
+    st = p.state
+    return f"{st.processed} frames, {p.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
+
+
+__all__ = ["MerError", "Pipeline", "PipelineState", "Timeline", "live_status_line"]

@@ -1,0 +1,123 @@
+"""Timeline picture: spotting signal, threshold, detected intervals (coloured by label) and,
+when given, the true intervals — what a researcher looks at to trust or tune the spotter."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from realtime_mer.errors import DataError, fail
+
+LABEL_COLOURS = {"negative": "tab:red", "positive": "tab:green", "surprise": "tab:orange", "unknown": "tab:gray"}
+
+
+@dataclass
+class Span:
+    onset: int
+    offset: int
+    kind: str
+    label: str
+
+
+def spans_from_events(events: Sequence[Any]) -> list[Span]:
+    out = []
+    for e in events:
+        d = e if isinstance(e, dict) else e.to_dict()
+        out.append(Span(int(d["onset_frame"]), int(d["offset_frame"]), str(d["type"]), str(d.get("label", "unknown"))))
+    return out
+
+
+def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.is_file():
+        raise fail(DataError, f"events file {path} not found", "pass the --events file of a realtime-mer run")
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise fail(DataError, f"{path}:{i} is not JSON ({exc.msg})", "pass a realtime-mer events .jsonl file") from exc
+    return rows
+
+
+def read_truth(path: Path, video: str | None = None) -> list[Span]:
+    """Truth intervals from a generator ``truth.csv`` (columns video, onset, apex, offset, type, ..., label)."""
+    path = Path(path)
+    if not path.is_file():
+        raise fail(DataError, f"truth file {path} not found", "pass the truth.csv written by tools/make_synthetic.py")
+    out = []
+    with open(path, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if video is not None and Path(r.get("video", "")).stem != Path(video).stem:
+                continue
+            out.append(Span(int(r["onset"]), int(r["offset"]), r.get("type", "micro"), r.get("label", "unknown")))
+    return out
+
+
+def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A trace CSV (frame, signal, threshold) as written next to a ``--timeline`` PNG."""
+    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    if a.size == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    return a[:, 0], a[:, 1], a[:, 2]
+
+
+def write_trace(path: Path, frames: Sequence[int], signal: Sequence[float], threshold: Sequence[float]) -> None:
+    a = np.column_stack([np.asarray(frames, np.float64), np.asarray(signal), np.asarray(threshold)]) if len(frames) else np.zeros((0, 3))
+    np.savetxt(path, a, delimiter=",", header="frame,signal,threshold", comments="", fmt=["%d", "%.6g", "%.6g"])
+
+
+def plot(
+    out: Path,
+    frames: np.ndarray,
+    signal: np.ndarray,
+    threshold: np.ndarray,
+    detected: Sequence[Span],
+    truth: Sequence[Span] = (),
+    title: str = "",
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(14, 4), dpi=110)
+    if len(frames):
+        ax.plot(frames, signal, lw=0.8, color="tab:blue", label="spotting signal")
+        ax.plot(frames, threshold, lw=0.8, color="k", ls="--", label="threshold")
+    top = float(max(np.max(signal) if len(signal) else 1.0, np.max(threshold) if len(threshold) else 1.0, 1e-6))
+    for s in truth:
+        ax.axvspan(s.onset, s.offset + 1, ymin=0.0, ymax=0.08, color="tab:purple", alpha=0.6, lw=0)
+    for s in detected:
+        c = LABEL_COLOURS.get(s.label, "tab:gray")
+        ax.axvspan(s.onset, s.offset + 1, color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
+        ax.text(s.onset, top * 1.02, f"{s.kind[:2]}:{s.label[:3]}", fontsize=7, color=c)
+    from matplotlib.patches import Patch
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items() if any(s.label == k for s in detected)]
+    if truth:
+        handles.append(Patch(color="tab:purple", alpha=0.6, label="ground truth"))
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
+    ax.set_xlabel("frame")
+    ax.set_ylabel("signal")
+    ax.set_ylim(0, top * 1.12)
+    ax.set_title(title or "realtime-mer timeline")
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return Path(out)
+
+
+def plot_timeline(timeline: Any, events: Sequence[Any], out: Path, title: str = "", truth: Sequence[Span] = ()) -> Path:
+    """Plot a pipeline ``Timeline`` and its events; also writes ``<out>.trace.csv`` for re-plotting."""
+    out = Path(out)
+    write_trace(out.with_suffix(".trace.csv"), timeline.frames, timeline.signal, timeline.threshold)
+    return plot(out, np.asarray(timeline.frames), np.asarray(timeline.signal), np.asarray(timeline.threshold), spans_from_events(events), truth, title)
