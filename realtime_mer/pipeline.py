@@ -238,7 +238,8 @@ class Pipeline:
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
             raise g.error
-        if g.ended_early:
+        declared = self.source.total_frames or 0
+        if g.ended_early and declared - g.captured > max(5, 0.05 * declared):  # containers often over-declare a little
             st.warnings.append(
                 f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
             )

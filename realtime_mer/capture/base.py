@@ -7,15 +7,42 @@ backpressure and drop nothing, unless paced like a camera (``--realtime``).
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
+import cv2
 import numpy as np
 
 from realtime_mer.errors import MerError, SourceError, fail
 from realtime_mer.types import Frame
+
+
+def quiet_opencv() -> None:
+    """Silence OpenCV's and FFmpeg's own stderr lines (``[ WARN:...]``, ``moov atom not found``).
+
+    A failed open must print only our one-line ``SourceError``. FFmpeg reads its level once, when
+    the first FFmpeg capture is created, so this runs when the capture package is imported.
+    A level the user set in the environment (to debug a camera) is respected.
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.setLogLevel(0)  # LOG_LEVEL_SILENT; cv2.utils.logging is not exposed in the pip wheels
+
+
+quiet_opencv()
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """3-channel BGR uint8 whatever a decoder or driver delivered (gray, BGRA)."""
+    if image.ndim == 2 or image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
 
 
 class Source(ABC):
@@ -55,7 +82,7 @@ class Source(ABC):
 
     def position_ns(self, index: int) -> int:
         """Stream time of frame ``index`` for non-live sources (index / fps)."""
-        return int(round(index * 1e9 / self.fps)) if self.fps > 0 else 0
+        return round(index * 1e9 / self.fps) if self.fps > 0 else 0
 
     def __enter__(self) -> Source:
         self.open()
@@ -87,6 +114,8 @@ class Grabber:
     """
 
     def __init__(self, source: Source, *, drop: bool | None = None, maxsize: int = 64, pace_fps: float | None = None) -> None:
+        if maxsize < 1:  # queue.Queue(0) is unbounded: drops would never happen and memory would grow
+            raise ValueError(f"Grabber maxsize must be >= 1, got {maxsize}")
         self.source = source
         self.drop = source.live if drop is None else drop
         self.pace_fps = pace_fps
@@ -98,6 +127,9 @@ class Grabber:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0_ns: int | None = None
+        self._close_on_exit = False  # set by stop() when the thread outlives the join timeout
+        self._finished = False  # the thread has passed its last use of the source
+        self._lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Grabber:
@@ -107,17 +139,34 @@ class Grabber:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to finish, join it and release the source."""
+        """Ask the thread to finish, join it and release the source.
+
+        Afterwards ``get()`` returns None (never blocks). If the thread is stuck in a read past
+        ``timeout`` the source is closed by the thread itself when the read returns, never
+        concurrently with it.
+        """
         self._stop.set()
-        # unblock a producer waiting for room
+        self._drain()  # unblock a producer waiting for room
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            self._close_on_exit = self._thread is not None and not self._finished
+            close_here = not self._close_on_exit
+        if close_here:
+            self.source.close()
+        # the drain may have swallowed the end marker: leave one for any later get()
+        self._drain()
+        try:
+            self.queue.put_nowait(_END)
+        except queue.Full:
+            pass
+
+    def _drain(self) -> None:
         try:
             while True:
                 self.queue.get_nowait()
         except queue.Empty:
             pass
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self.source.close()
 
     @property
     def running(self) -> bool:
@@ -128,13 +177,16 @@ class Grabber:
         source's ``MerError`` if reading failed."""
         item = self.queue.get(timeout=timeout)
         if item is _END:
-            self.queue.put_nowait(_END)  # stay at end for further calls
+            try:
+                self.queue.put_nowait(_END)  # stay at end for further calls
+            except queue.Full:
+                pass
             if self.error is not None:
                 raise self.error
             return None
         return item
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Frame]:
         while True:
             f = self.get()
             if f is None:
@@ -173,8 +225,8 @@ class Grabber:
                         self._t0_ns = time.monotonic_ns()
                     due = self._t0_ns + index * period_ns
                     wait = due - time.monotonic_ns()
-                    if wait > 0:
-                        time.sleep(wait / 1e9)
+                    if wait > 0 and self._stop.wait(wait / 1e9):
+                        break  # stop() while pacing: do not wait out the period
                 try:
                     image = src.read()
                 except MerError:
@@ -194,8 +246,17 @@ class Grabber:
                     break
         except MerError as err:
             self.error = err
+        except Exception as exc:  # a bug past read() must not end the stream silently
+            err = fail(SourceError, f"grabbing from {src.name} failed at frame {index}: {type(exc).__name__}: {exc}", "report this bug with the command line")
+            err.__cause__ = exc
+            self.error = err
         finally:
             self._put_end()
+            with self._lock:
+                self._finished = True
+                close = self._close_on_exit
+            if close:
+                src.close()
 
     def _put_end(self) -> None:
         while True:
@@ -206,5 +267,7 @@ class Grabber:
                 if self._stop.is_set() or self.drop:
                     try:
                         self.queue.get_nowait()
+                        if not self._stop.is_set():
+                            self.dropped += 1  # keep captured == delivered + dropped
                     except queue.Empty:
                         pass

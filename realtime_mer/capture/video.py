@@ -1,0 +1,89 @@
+"""A video file decoded by OpenCV's FFmpeg backend, checked on open so bad files fail in one line."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from realtime_mer.capture.base import Source, quiet_opencv, to_bgr
+from realtime_mer.errors import SourceError, fail
+
+FALLBACK_FPS = 30.0
+MAX_FPS = 10_000.0  # above this a container's rate is garbage (e.g. a 1/90000 timebase)
+
+
+class VideoSource(Source):
+    """Frames of a video file; ``timestamp = index / fps`` (the container's rate)."""
+
+    live = False
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path).expanduser()
+        self.name = self.path.name or str(self.path)
+        self._cap: cv2.VideoCapture | None = None
+        self._first: np.ndarray | None = None  # decoded on open to prove the file works
+
+    def _open(self) -> None:
+        p = self.path
+        if not p.exists():
+            raise fail(SourceError, f"video file {p} not found", "check the path, or run --demo to try without a file")
+        if p.is_dir():
+            raise fail(SourceError, f"{p} is a folder, not a video file", "pass a folder of images with --frames DIR, or a video file with --video FILE")
+        if not os.access(p, os.R_OK):
+            raise fail(SourceError, f"video file {p} is not readable (permission denied)", f"fix its permissions, e.g. chmod u+r {p}")
+        if p.stat().st_size == 0:
+            raise fail(SourceError, f"video file {p} is empty (0 bytes)", "the copy or download failed; get the file again")
+        cap = _create(p)
+        if cap is None:
+            raise fail(SourceError, f"{p} could not be opened as a video (not a video, truncated, or an unsupported codec)",
+                       f"check it plays elsewhere, or re-encode it: ffmpeg -i {p} -c:v libx264 fixed.mp4")
+        ok, image = cap.read()
+        if not ok or image is None or not image.size:
+            cap.release()
+            raise fail(SourceError, f"{p} opened but no frame could be decoded (truncated or corrupt)",
+                       f"get the file again, or re-encode it: ffmpeg -i {p} -c:v libx264 fixed.mp4")
+        self._cap = cap
+        self._first = to_bgr(image)
+        self.height, self.width = self._first.shape[:2]
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if fps and math.isfinite(fps) and 0 < fps <= MAX_FPS:
+            self.fps = float(fps)
+        else:
+            self.fps = FALLBACK_FPS
+            self.warnings.append(f"{p.name} does not state a usable frame rate; assuming {FALLBACK_FPS:g} fps, "
+                                 "so times in seconds may be off (re-encode it with its true rate: ffmpeg -r RATE -i FILE fixed.mp4)")
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT)  # from the container: may be approximate
+        self.total_frames = int(count) if count and math.isfinite(count) and count > 0 else None
+
+    def _read(self) -> np.ndarray | None:
+        assert self._cap is not None, "VideoSource.read() before open()"
+        if self._first is not None:
+            image, self._first = self._first, None
+            return image
+        ok, image = self._cap.read()
+        if not ok or image is None or not image.size:
+            return None  # end, or decoding stopped mid-stream (the Grabber flags ended_early)
+        return to_bgr(image)
+
+    def _close(self) -> None:
+        self._first = None
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def _create(path: Path) -> cv2.VideoCapture | None:
+    """An opened capture. FFmpeg only when present: CAP_ANY would also try OpenCV's own AVI
+    reader (which prints to stderr) and the image-sequence backend (``%d`` in a name)."""
+    quiet_opencv()
+    api = cv2.CAP_FFMPEG if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG) else cv2.CAP_ANY
+    cap = cv2.VideoCapture(str(path), api)
+    if cap.isOpened():
+        return cap
+    cap.release()
+    return None
