@@ -1,0 +1,118 @@
+"""A synthetic clip: a face backdrop, a planned scene and a renderer; any frame by index."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from realtime_mer.errors import SourceError, fail
+from realtime_mer.synth.backdrop import StillBackdrop, VideoBackdrop, is_image, load_astronaut
+from realtime_mer.synth.render import DynamicRenderer, FrameState, RenderConfig, StaticRenderer, noise_schedule
+from realtime_mer.synth.scene import Scene, SceneConfig, plan_scene
+from realtime_mer.synth.truth import TruthInterval
+
+ASTRONAUT = "astronaut"  # source name of the bundled portrait
+
+
+@dataclass
+class SynthConfig:
+    """Everything about synthetic clips except the source and the seed."""
+
+    fps: float = 200.0
+    render: RenderConfig = field(default_factory=RenderConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    face_frac: float = 0.4  # face size (mean of width and height) / output height
+    interp: str = "flow"  # video upsampling: flow | blend
+    sway_hold: int = 1  # stills: update the head pose every N frames, except during a jerk's rise
+    jpeg_prob: float = 0.3  # share of clips re-compressed frame by frame (compression distractor)
+    jpeg_quality: tuple[int, int] = (50, 85)
+
+
+Backdrop = StillBackdrop | VideoBackdrop
+
+
+def make_backdrop(source: str | Path, cfg: SynthConfig, seconds: float) -> Backdrop:
+    """``"astronaut"`` (bundled), an image file or a video file."""
+    w, h = cfg.render.width, cfg.render.height
+    if str(source) == ASTRONAUT:
+        image, marks = load_astronaut()
+        return StillBackdrop(image, marks, w, h, cfg.face_frac, name=ASTRONAUT)
+    path = Path(source)
+    if is_image(path):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise fail(SourceError, f"cannot read image {path}", "check the path and format")
+        return StillBackdrop(image, None, w, h, cfg.face_frac, name=path.stem)
+    return VideoBackdrop(path, w, h, cfg.fps, seconds, cfg.face_frac, cfg.interp)
+
+
+class Clip:
+    """``n_frames`` of a backdrop with movements and distractors drawn from ``seed``.
+
+    ``start`` shifts where a video backdrop's timeline begins (several clips of one video).
+    """
+
+    def __init__(self, backdrop: Backdrop, n_frames: int, seed: int, cfg: SynthConfig | None = None, name: str = "clip", start: int = 0) -> None:
+        self.cfg = cfg = cfg or SynthConfig()
+        self.backdrop, self.n_frames, self.name, self.start = backdrop, n_frames, name, start
+        rng = np.random.default_rng(seed)
+        scene_cfg = cfg.scene
+        if isinstance(backdrop, StillBackdrop):
+            self.scene: Scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg)
+        else:  # a video moves by itself: no synthetic drift
+            scene_cfg = dataclasses.replace(scene_cfg, drift_px=0.0, drift_rot_deg=0.0, drift_scale=0.0)
+            face_ok = backdrop.face_ok(n_frames + start)[start:]
+            self.scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg, face_ok)
+        self._render_seed = int(rng.integers(2**31))
+        self._noise_index = noise_schedule(cfg.render.noise_bank, self._render_seed + 1)
+        self.jpeg_quality: int | None = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if rng.random() < cfg.jpeg_prob else None
+        self._static: StaticRenderer | None = None
+        self._dynamic: DynamicRenderer | None = None
+
+    def prepare(self) -> None:
+        """Build the renderer (noise bank, head rig); done on the first frame otherwise."""
+        if self._static is None and self._dynamic is None:
+            if isinstance(self.backdrop, StillBackdrop):
+                self._static = StaticRenderer(self.backdrop.canvas, self.backdrop.landmarks, self.cfg.render, self._render_seed)
+            else:
+                self._dynamic = DynamicRenderer(self.cfg.render, self._render_seed)
+
+    @property
+    def truth(self) -> list[TruthInterval]:
+        return self.scene.truth(self.name)
+
+    def state(self, i: int, inject: bool = True) -> FrameState:
+        """The per-frame parameters of frame ``i`` (``inject=False``: without the movements)."""
+        sc = self.scene
+        hold = self.cfg.sway_hold
+        pose_i = i if hold <= 1 or sc.jerking(i, hold) else (i // hold) * hold
+        mv = sc.movement_at(i) if inject else None
+        noise = int(self._noise_index[i % len(self._noise_index)])
+        return FrameState(
+            pose=sc.pose_at(pose_i),
+            aus=mv[0].aus if mv else (),
+            au_px=mv[0].amplitude_px * mv[1] if mv else 0.0,
+            blink=sc.blink_at(i),
+            gain=sc.gain_at(i),
+            noise=noise,
+        )
+
+    def frame(self, i: int, inject: bool = True) -> np.ndarray:
+        """Frame ``i`` as a new HxWx3 BGR uint8 array."""
+        self.prepare()
+        st = self.state(i, inject)
+        if self._static is not None:
+            hold = self.cfg.sway_hold
+            key = None if hold <= 1 or self.scene.jerking(i, hold) else i // hold
+            image = self._static.render(st, key)
+        else:
+            canvas, marks = self.backdrop.frame(i + self.start)  # type: ignore[union-attr]
+            image = self._dynamic.render(canvas, marks, st)  # type: ignore[union-attr]
+        if self.jpeg_quality is not None:
+            _, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        return image
