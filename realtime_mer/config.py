@@ -24,7 +24,7 @@ class SourceConfig:
 @dataclass
 class FaceConfig:
     crop_size: int = 128
-    landmark_every: int = 1  # run FaceMesh every N frames; track the face in between
+    landmark_every: int = 8  # run FaceMesh every N frames (keyframes); track the face in between
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     max_faces: int = 4  # several faces: the largest is used
@@ -37,6 +37,14 @@ class SpotConfig:
     micro_max_ms: float = 500.0
     min_ms: float = 30.0
     max_ms: float = 4000.0
+    threshold: float = 6.0  # detection level in robust noise units (z) above the running baseline
+    release: float = 2.0  # a movement starts / ends where the signal crosses this z level
+    ref_ms: float = 200.0  # roiflow: reference frame lag, frozen while a movement is under way
+    smooth_ms: float = 25.0  # centred moving average of the signal (adds half of it to the delay)
+    merge_ms: float = 60.0  # dips shorter than this merge peaks; also the wait before an offset is final
+    calibration_ms: float = 1000.0  # after start / reset: learn the baseline, detect nothing
+    baseline_ms: float = 3000.0  # running window of the robust baseline (median / MAD)
+    history_s: float = 10.0  # length of history() for the live plot
 
 
 @dataclass

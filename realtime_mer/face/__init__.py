@@ -1,0 +1,7 @@
+"""Face stage: FaceMesh landmarks on keyframes, tracking in between, a stable aligned crop per frame."""
+
+from __future__ import annotations
+
+from realtime_mer.face.aligner import FaceAligner, TrackConfig
+
+__all__ = ["FaceAligner", "TrackConfig"]
