@@ -100,7 +100,11 @@ class Pipeline:
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Load models and open the source (all failures here happen before capture starts)."""
+        import cv2
+
         from realtime_mer.capture import make_grabber
+
+        cv2.setNumThreads(1)  # OpenCV's pool costs more than it gains on 128 px crops; the stages run on their own threads
 
         if self._classifier is None:
             self._classifier = load_classifier(self.cfg)

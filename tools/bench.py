@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""End-to-end benchmarks (medians over repeated runs of the real CLI, each in a fresh process).
+
+    python tools/bench.py                      # offline fps: WolfgangLanger clip + 200 fps demo stream
+    python tools/bench.py --realtime 60        # also: demo paced at 200 fps for 60 s (drops, emit latency)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from realtime_mer.benchmark import format_table, repeat  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--realtime", type=float, default=0.0, metavar="SECONDS", help="also run the demo paced at 200 fps for this long")
+    ap.add_argument("--demo-seconds", type=float, default=20.0)
+    ap.add_argument("--data", type=Path, default=SHARED)
+    ap.add_argument("--json", type=Path, help="write all raw stats here")
+    a = ap.parse_args()
+    results = []
+    clip = a.data / "real_faces" / "WolfgangLanger_Pexels.mp4"
+    if clip.is_file():
+        results.append(repeat("WolfgangLanger_Pexels.mp4 (640x360, offline)", ["--video", str(clip)], a.repeats))
+    else:
+        print(f"skipping the real clip: {clip} not found", file=sys.stderr)
+    results.append(repeat(f"demo 640x480 200 fps, {a.demo_seconds:g} s (offline)", ["--demo", "--demo-seconds", str(a.demo_seconds)], a.repeats))
+    if a.realtime > 0:
+        results.append(repeat(f"demo --realtime --fps 200, {a.realtime:g} s", ["--demo", "--realtime", "--fps", "200", "--demo-seconds", str(a.realtime)], 1))
+    print(format_table(results))
+    if a.json:
+        a.json.write_text(json.dumps({r.name: r.stats for r in results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
