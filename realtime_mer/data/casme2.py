@@ -1,0 +1,62 @@
+"""CASME II loader (Yan et al. 2014; 200 fps).
+
+Layout as released: ``CASME2-coding-*.xlsx`` (columns Subject, Filename, OnsetFrame, ApexFrame,
+OffsetFrame, Estimated Emotion; a few ApexFrame cells are ``/``) and frames
+``<frames>/sub01/EP02_01f/img46.jpg`` where ``<frames>`` is the root itself or a folder below it
+(``CASME2_RAW_selected``, ``Cropped``, ...). Frame numbers in the sheet are the numbers in the
+image names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from realtime_mer.data.clips import ClipSample, child_dir, find_base, find_file, index_frames, require_root, span_frames
+from realtime_mer.data.megc_classes import megc_label
+from realtime_mer.data.xlsx import as_int, as_text, read_table
+from realtime_mer.errors import DataError, fail
+
+DATASET = "casme2"
+FPS = 200.0
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "subject": ("Subject",),
+    "clip": ("Filename",),
+    "onset": ("OnsetFrame", "Onset Frame"),
+    "apex": ("ApexFrame", "Apex Frame"),
+    "offset": ("OffsetFrame", "Offset Frame"),
+    "emotion": ("Estimated Emotion", "Emotion"),
+}
+
+
+def load_casme2(root: Path | str, mapping: Mapping[str, str] | None = None) -> list[ClipSample]:
+    """Every CASME II clip whose emotion maps to a class (MEGC 2019 by default), onset..offset frames."""
+    root = require_root(root, "CASME II", "pass the folder holding CASME2-coding-*.xlsx and the sub01.. frame folders")
+    sheet = find_file(root, ("CASME2-coding-*.xlsx",), "CASME II")
+    base = find_base(root, r"sub\d+", "CASME II", "sub01-style subject")
+    out: list[ClipSample] = []
+    for row in read_table(sheet, COLUMNS):
+        subject, clip = as_text(row["subject"]), as_text(row["clip"])
+        if not subject and not clip:
+            continue
+        label = megc_label(DATASET, as_text(row["emotion"]), mapping)
+        if label is None:
+            continue
+        onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
+        digits = re.sub(r"\D", "", subject)  # "01", 1 or "sub01"
+        if onset is None or offset is None or not digits:
+            raise fail(DataError, f"{sheet.name} line {row['_line']}: bad subject / onset / offset {subject!r} {row['onset']!r} "
+                       f"{row['offset']!r}", "fix the row or use the original annotation file")
+        sub = f"sub{int(digits):02d}"
+        key = f"CASME II {sub}/{clip}"
+        sub_dir = child_dir(base, sub)
+        clip_dir = child_dir(sub_dir, clip) if sub_dir else None
+        if clip_dir is None:
+            raise fail(DataError, f"{key}: folder {base / sub / clip} not found", "restore the clip's frames or pass the right root")
+        frames = span_frames(key, clip_dir, index_frames(clip_dir), onset, offset)
+        annotated = apex is not None and onset <= apex <= offset
+        apex_i = apex - onset if annotated else (offset - onset) // 2  # type: ignore[operator]
+        out.append(ClipSample(DATASET, sub, clip, frames, 0, apex_i, len(frames) - 1, label, as_text(row["emotion"]).lower(),
+                              onset, annotated, FPS))
+    return out
