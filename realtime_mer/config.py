@@ -33,13 +33,13 @@ class FaceConfig:
 @dataclass
 class SpotConfig:
     name: str = "roiflow"
-    flow_step: int = 0  # k in flow(t-k, t); 0 = derive from fps (~ 40 ms)
+    flow_step: int = 0  # reference lag in frames; 0 = derive from ref_ms
     micro_max_ms: float = 500.0
     min_ms: float = 30.0
     max_ms: float = 4000.0
-    threshold: float = 6.0  # detection level in robust noise units (z) above the running baseline
-    release: float = 2.0  # a movement starts / ends where the signal crosses this z level
-    ref_ms: float = 200.0  # roiflow: reference frame lag, frozen while a movement is under way
+    threshold: float = 5.0  # detection level above the signal's running median, in noise units
+    release: float = 2.0  # a movement starts / ends where the signal crosses median + release
+    ref_ms: float = 200.0  # roiflow: lag of the reference frame (flow_step > 0 overrides it, in frames)
     smooth_ms: float = 25.0  # centred moving average of the signal (adds half of it to the delay)
     merge_ms: float = 60.0  # dips shorter than this merge peaks; also the wait before an offset is final
     calibration_ms: float = 1000.0  # after start / reset: learn the baseline, detect nothing

@@ -1,0 +1,1 @@
+"""Evaluation of the pipeline's outputs against ground truth (MEGC spotting metrics)."""

@@ -1,0 +1,239 @@
+"""MEGC spotting evaluation: interval IoU >= 0.5, counts pooled over videos, P / R / F1 per type.
+
+Follows the MEGC 2020 baseline (``result_helper.py`` of HeyingGithub/Baseline-project-for-
+MEGC2020_spotting, the ``precision_small`` / ``F1_small`` figures it reports):
+
+- IoU with inclusive frame counting: ``|A n B| / |A u B|`` where ``[3, 5]`` has 3 frames;
+- a ground-truth interval is found when some prediction of its type has IoU >= 0.5 with it,
+  and counts once however many predictions hit it: TP = found truths, FP = predictions - TP,
+  FN = truths - TP;
+- micro and macro are evaluated separately (a prediction competes only for truths of its own
+  ``type``), counts are pooled over all videos, and *overall* pools the micro and macro counts.
+
+Deliberate differences, both making the score stricter and well defined:
+
+- predictions and truths are matched one-to-one (maximum bipartite matching), so one
+  prediction overlapping two truths finds at most one of them (the baseline would count both
+  and can report precision > 1);
+- a truth video without an events file counts all its truths as missed (the baseline skips
+  the video); predictions in events files of videos absent from the truth file are all FP.
+A one-frame interval (onset == offset) is one frame long (the baseline gives it IoU 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from realtime_mer.errors import DataError, fail
+from realtime_mer.types import IntervalKind
+
+KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
+IOU_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One interval of a video, 0-based inclusive frames."""
+
+    onset: int
+    offset: int
+    kind: IntervalKind
+    apex: int | None = None
+
+
+def iou(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> float:
+    """Intersection over union of two inclusive frame intervals (0 when either is empty)."""
+    a0, a1 = (a.onset, a.offset) if isinstance(a, Span) else a
+    b0, b1 = (b.onset, b.offset) if isinstance(b, Span) else b
+    if a1 < a0 or b1 < b0:
+        return 0.0
+    inter = min(a1, b1) - max(a0, b0) + 1
+    if inter <= 0:
+        return 0.0
+    return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
+
+
+def count_found(truth: list[Span], preds: list[Span], threshold: float = IOU_THRESHOLD) -> int:
+    """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
+    hits = [[j for j, p in enumerate(preds) if iou(t, p) >= threshold] for t in truth]
+    owner: dict[int, int] = {}  # prediction -> truth
+
+    def augment(t: int, seen: set[int]) -> bool:
+        for j in hits[t]:
+            if j in seen:
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = t
+                return True
+        return False
+
+    return sum(augment(t, set()) for t in range(len(truth)) if hits[t])
+
+
+@dataclass
+class Counts:
+    """Pooled counts of one type (or overall) and the derived scores (0 where undefined)."""
+
+    n_truth: int = 0
+    n_pred: int = 0
+    tp: int = 0
+
+    @property
+    def fp(self) -> int:
+        return self.n_pred - self.tp
+
+    @property
+    def fn(self) -> int:
+        return self.n_truth - self.tp
+
+    @property
+    def precision(self) -> float:
+        return self.tp / self.n_pred if self.n_pred else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / self.n_truth if self.n_truth else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.n_truth += other.n_truth
+        self.n_pred += other.n_pred
+        self.tp += other.tp
+        return self
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "truth": self.n_truth,
+            "predicted": self.n_pred,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(self.precision, 6),
+            "recall": round(self.recall, 6),
+            "f1": round(self.f1, 6),
+        }
+
+
+@dataclass
+class SpottingReport:
+    """Result of ``evaluate``: pooled counts per type and overall, and per-video counts."""
+
+    counts: dict[str, Counts]
+    per_video: dict[str, dict[str, Counts]]
+    threshold: float = IOU_THRESHOLD
+    missing_events: list[str] = field(default_factory=list)
+    extra_videos: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iou_threshold": self.threshold,
+            "videos": len(self.per_video),
+            "missing_events": self.missing_events,
+            "videos_without_truth": self.extra_videos,
+            **{k: c.to_dict() for k, c in self.counts.items()},
+            "per_video": {v: {k: c.to_dict() for k, c in cs.items()} for v, cs in self.per_video.items()},
+        }
+
+    def table(self) -> str:
+        """A plain-text table: one row each for micro, macro and overall."""
+        head = f"{'':8} {'truth':>6} {'pred':>6} {'TP':>5} {'FP':>5} {'FN':>5} {'precision':>9} {'recall':>7} {'F1':>7}"
+        rows = [head]
+        for k in (*KINDS, "overall"):
+            c = self.counts[k]
+            rows.append(f"{k:8} {c.n_truth:6d} {c.n_pred:6d} {c.tp:5d} {c.fp:5d} {c.fn:5d} {c.precision:9.4f} {c.recall:7.4f} {c.f1:7.4f}")
+        return "\n".join(rows)
+
+
+def evaluate(truth: Mapping[str, Iterable[Span]], preds: Mapping[str, Iterable[Span]], threshold: float = IOU_THRESHOLD, missing: Iterable[str] = ()) -> SpottingReport:
+    """Pool the per-video, per-type matches of ``preds`` against ``truth`` (both keyed by video)."""
+    totals = {k: Counts() for k in (*KINDS, "overall")}
+    per_video: dict[str, dict[str, Counts]] = {}
+    videos = list(truth) + [v for v in preds if v not in truth]
+    for v in videos:
+        t_all, p_all = list(truth.get(v, ())), list(preds.get(v, ()))
+        per_video[v] = {}
+        for k in KINDS:
+            t = [s for s in t_all if s.kind == k]
+            p = [s for s in p_all if s.kind == k]
+            c = Counts(len(t), len(p), count_found(t, p, threshold))
+            per_video[v][k] = c
+            totals[k] += c
+            totals["overall"] += c
+    return SpottingReport(totals, per_video, threshold, sorted(missing), sorted(v for v in preds if v not in truth))
+
+
+def parse_kind(value: str, where: str) -> IntervalKind:
+    """``micro`` / ``macro`` (also ``micro-expression``, ``ME``, ``MaE``; any case)."""
+    v = value.strip().lower()
+    if v.startswith("micro") or v == "me":
+        return "micro"
+    if v.startswith("macro") or v == "mae":
+        return "macro"
+    raise fail(DataError, f"{where}: unknown interval type '{value}'", "use micro or macro")
+
+
+def video_key(name: str) -> str:
+    """The name events files are looked up by: the stem of the video's file name."""
+    return Path(name.strip()).stem
+
+
+def load_truth(path: Path) -> dict[str, list[Span]]:
+    """``truth.csv`` (columns video, onset, apex, offset, type, ...; 0-based inclusive) by video stem."""
+    if not path.is_file():
+        raise fail(DataError, f"truth file {path} not found", "pass --truth DIR/truth.csv")
+    out: dict[str, list[Span]] = {}
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        need = {"video", "onset", "offset", "type"}
+        if reader.fieldnames is None or not need <= set(reader.fieldnames):
+            raise fail(DataError, f"{path} lacks columns {sorted(need - set(reader.fieldnames or []))}", "write a header with video, onset, apex, offset, type")
+        for i, row in enumerate(reader, start=2):
+            where = f"{path}:{i}"
+            try:
+                onset, offset = int(row["onset"]), int(row["offset"])
+                apex = int(row["apex"]) if row.get("apex") not in (None, "") else None
+            except ValueError:
+                raise fail(DataError, f"{where}: onset/apex/offset are not integers", "write 0-based frame indices") from None
+            out.setdefault(video_key(row["video"]), []).append(Span(onset, offset, parse_kind(row["type"], where), apex))
+    return out
+
+
+def load_events(path: Path) -> list[Span]:
+    """The intervals of one ``.jsonl`` event log (fields ``type, onset_frame, apex_frame, offset_frame``)."""
+    spans = []
+    with path.open() as f:
+        for i, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{i}"
+            try:
+                ev = json.loads(line)
+                spans.append(Span(int(ev["onset_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where), int(ev["apex_frame"])))
+            except (ValueError, KeyError, TypeError) as e:
+                raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
+    return spans
+
+
+def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Span]], list[str]]:
+    """Events of every ``<stem>.jsonl`` in ``events_dir``, and the ``videos`` that have no file."""
+    if not events_dir.is_dir():
+        raise fail(DataError, f"events folder {events_dir} not found", "pass --events-dir with one <video-stem>.jsonl per video")
+    preds = {p.stem: load_events(p) for p in sorted(events_dir.glob("*.jsonl"))}
+    return preds, [v for v in videos if v not in preds]
+
+
+def evaluate_dirs(truth_csv: Path, events_dir: Path, threshold: float = IOU_THRESHOLD) -> SpottingReport:
+    """Evaluate an events folder against a truth file (what ``tools/evaluate_spotting.py`` runs)."""
+    truth = load_truth(truth_csv)
+    preds, missing = load_events_dir(events_dir, truth)
+    return evaluate(truth, preds, threshold, missing)

@@ -1,0 +1,104 @@
+"""The ``Spotter`` interface the pipeline calls, and the bounded trace behind its live plot.
+
+A spotter sees each newly buffered face frame once, in order (``update``), and returns the
+intervals it *decided* at that call: complete, with onset, apex and offset. A decision may
+wait for at most ``lookahead_frames`` frames after the offset (the stated decision delay).
+Everything is configured in milliseconds and converted with the source ``fps``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from realtime_mer.buffer import RingBuffer
+from realtime_mer.config import SpotConfig
+from realtime_mer.errors import MerError, fail
+from realtime_mer.types import Interval, IntervalKind
+
+
+class SpotterError(MerError):
+    """A spotter cannot be built (unknown name, bad fps or settings)."""
+
+
+class Trace:
+    """Ring of (frame index, signal, threshold) for the sparkline / timeline; fixed memory."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(2, int(capacity))
+        self._frames = np.zeros(self.capacity, np.int64)
+        self._values = np.zeros((2, self.capacity), np.float32)
+        self._n = 0
+
+    def push(self, frame: int, signal: float, threshold: float) -> None:
+        i = self._n % self.capacity
+        self._frames[i] = frame
+        self._values[0, i] = signal
+        self._values[1, i] = threshold
+        self._n += 1
+
+    def clear(self) -> None:
+        self._n = 0
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies in time order: (frame indices, signal, threshold)."""
+        n = min(self._n, self.capacity)
+        order = (np.arange(self._n - n, self._n)) % self.capacity
+        return self._frames[order].copy(), self._values[0, order].copy(), self._values[1, order].copy()
+
+
+class Spotter(ABC):
+    """Online spotter: ``update`` once per buffered face frame, ``reset`` on face loss, ``flush`` at the end.
+
+    Live attributes: ``signal`` and ``threshold`` (latest, same units), ``lookahead_frames``
+    (decision delay after an offset, frames), ``calibrating`` (no detections yet), ``name``.
+    """
+
+    name: ClassVar[str] = "spotter"
+
+    def __init__(self, fps: float, cfg: SpotConfig) -> None:
+        if not np.isfinite(fps) or fps <= 0:
+            raise fail(SpotterError, f"spotter needs a positive frame rate, got {fps}", "pass the source fps (e.g. --fps 200)")
+        if cfg.micro_max_ms <= 0 or cfg.min_ms < 0 or cfg.max_ms <= cfg.min_ms:
+            raise fail(SpotterError, f"bad spotting durations min_ms={cfg.min_ms} micro_max_ms={cfg.micro_max_ms} max_ms={cfg.max_ms}", "use 0 <= min_ms < max_ms and micro_max_ms > 0")
+        self.fps = float(fps)
+        self.cfg = cfg
+        self.signal = 0.0
+        self.threshold = 0.0
+        self.lookahead_frames = 0
+        self._trace = Trace(self.frames(cfg.history_s * 1000.0))
+
+    def frames(self, ms: float, minimum: int = 1) -> int:
+        """``ms`` milliseconds as a whole number of frames at this fps (at least ``minimum``)."""
+        return max(minimum, round(ms * self.fps / 1000.0))
+
+    @property
+    def lookahead_ms(self) -> float:
+        return self.lookahead_frames * 1000.0 / self.fps
+
+    @property
+    @abstractmethod
+    def calibrating(self) -> bool:
+        """True while the per-subject baseline is being learned (nothing is detected then)."""
+
+    @abstractmethod
+    def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
+        """Process the frame at ``seq`` (the newest); return the intervals decided now."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """The face was lost: drop pending state; calibration restarts with the next frame."""
+
+    @abstractmethod
+    def flush(self) -> list[Interval]:
+        """End of stream: decide what is pending."""
+
+    def history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(frame indices, signal, threshold) over the last ``cfg.history_s`` seconds."""
+        return self._trace.arrays()
+
+    def kind_of(self, onset: int, offset: int) -> IntervalKind:
+        """``micro`` if the movement lasts at most ``cfg.micro_max_ms``, else ``macro``."""
+        return "micro" if (offset - onset) * 1000.0 / self.fps <= self.cfg.micro_max_ms else "macro"

@@ -1,0 +1,165 @@
+"""``roiflow``: online spotting from per-region motion against a lagged, freezable reference frame.
+
+Per frame: each facial region's displacement relative to a reference frame (head translation
+removed, eyes masked; ``roimotion``) -> centred moving average -> minus a robust similarity fit
+over all regions (residual alignment sway; ``globalfit``) -> per-region distance from its running
+noise distribution (whitened by the running mean and covariance of recent vectors, so noise is
+~Rayleigh(1) in every region) -> signal = the largest distance (upper face left out during
+blinks; ``blinks``) -> ``IntervalTracker`` with a threshold of ``cfg.threshold`` above the
+signal's running median.
+
+Why a reference frame and not flow(t-k, t): a frame-to-frame difference shows a movement twice
+(rising and falling phase) with a dip at the apex. Here the reference trails the current frame
+by ``ref_ms`` while nothing happens and is frozen as soon as the signal leaves the baseline,
+so during a movement the signal is the displacement from the face before it: one bump, apex
+at its top, back to baseline at the offset. After the movement the reference restarts from
+the frames since it ended, so the movement is not seen a second time as a lagged reference
+passes through it (``reference``). A head jump larger than ``HEAD_JUMP_PX`` against the
+reference restarts it too and drops the movement under way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realtime_mer.buffer import RingBuffer
+from realtime_mer.config import SpotConfig
+from realtime_mer.spotting.base import Spotter
+from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
+from realtime_mer.spotting.blinks import BlinkGate
+from realtime_mer.spotting.globalfit import similarity_residual
+from realtime_mer.spotting.placement import RegionPlacer
+from realtime_mer.spotting.reference import LaggedReference
+from realtime_mer.spotting.regions import PROBES, REGIONS
+from realtime_mer.spotting.roimotion import RoiMotion
+from realtime_mer.spotting.tracker import IntervalTracker, TrackerSettings
+from realtime_mer.types import Interval
+
+HEAD_JUMP_PX = 1.5  # head shift (crop px) against the reference that invalidates it
+NOISE_FLOOR_PX = 0.02  # added to each region's noise sigma: motions far below a pixel do not count
+STATS_EVERY_MS = 25.0  # the regions' noise statistics are refreshed this often ...
+FLOOR_EVERY_MS = 100.0  # ... and the signal's running median this often
+LOOKBACK_MS = 250.0  # how far an onset may be refined back from where the signal left the baseline
+BLINK_ONSET_MS = 80.0  # a movement that started at most this long before a blink was the blink
+REF_TAU_MS = 30.0  # time constant of the exponential average that forms the reference
+REF_EVERY_MS = 20.0  # the lagged reference (and the region placement) advance in steps of this
+N_SIGNAL = len(REGIONS)  # the probes after them only detect blinks
+
+
+class RoiFlowSpotter(Spotter):
+    """Region-motion spotter (the default). Decision delay: ``smooth_ms / 2 + merge_ms``."""
+
+    name = "roiflow"
+
+    def __init__(self, fps: float, cfg: SpotConfig) -> None:
+        super().__init__(fps, cfg)
+        lag = cfg.flow_step if cfg.flow_step > 0 else self.frames(cfg.ref_ms)
+        self.half = self.frames(cfg.smooth_ms / 2.0, minimum=0)
+        self.merge = self.frames(cfg.merge_ms)
+        self.calib = self.frames(cfg.calibration_ms)
+        self.lookahead_frames = self.half + self.merge
+        every = self.frames(REF_EVERY_MS)
+        alpha = 1.0 - float(np.exp(-1000.0 / (fps * REF_TAU_MS)))
+        self._ref = LaggedReference(lag, every, alpha, self.frames(2 * REF_TAU_MS, minimum=0))
+        self._every = every
+        self._placer: RegionPlacer | None = None
+        self._motion: RoiMotion | None = None
+        n_reg = len(REGIONS) + len(PROBES)
+        self._base = RunningCovariance(n_reg, self.frames(cfg.baseline_ms), self.frames(STATS_EVERY_MS), NOISE_FLOOR_PX)
+        self._sbase = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(FLOOR_EVERY_MS))
+        self._blinks = BlinkGate(fps)
+        self._signal = np.arange(n_reg) < N_SIGNAL  # rows that are expression regions (not probes)
+        self._blink_onset = self.frames(BLINK_ONSET_MS)
+        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS))
+        self._tracker = IntervalTracker(settings, self.kind_of)
+        self._win = 2 * self.half + 1
+        self._raw = np.zeros((self._win, n_reg, 2), np.float32)
+        self._valid = np.zeros(self._win, bool)
+        self._win_frame = np.zeros(self._win, np.int64)
+        self._win_ts = np.zeros(self._win, np.int64)
+        self.reset()
+
+    # -- state ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._n = 0  # frames since the last reset
+        self._ref.clear()
+        if self._placer is not None:
+            self._placer.reset()
+        self._base.clear()
+        self._sbase.clear()
+        self._blinks.reset()
+        self._tracker.reset()
+        self.signal = 0.0
+        self.threshold = 0.0
+
+    @property
+    def calibrating(self) -> bool:
+        return self._n < self.calib + self.half
+
+    @property
+    def blinking(self) -> bool:
+        """A blink is under way: the upper face is left out of the signal."""
+        return self._blinks.blinking
+
+    # -- per frame -----------------------------------------------------------------------------
+    def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
+        motion = self._prepare_motion(buffer.crop_size)
+        new_layout = self._placer.update(buffer.landmarks_at(seq)) if self._placer else None
+        if new_layout is not None:
+            motion.set_layout(new_layout)
+        cur = motion.prepare(buffer.crop(seq), self._ref.slot(seq))
+        w = self._n % self._win
+        self._raw[w] = motion.measure(self._ref.get(seq), cur)
+        self._valid[w] = True
+        if float(np.hypot(*motion.shift)) > HEAD_JUMP_PX:
+            self._ref.restart(seq)  # the head jumped: the reference starts again from this frame
+            self._tracker.cancel()
+            self._valid[w] = False
+        self._win_frame[w] = buffer.frame_index(seq)
+        self._win_ts[w] = buffer.timestamp_ns(seq)
+        self._n += 1
+        if self._n < self._win:
+            return []
+        c = (self._n - 1 - self.half) % self._win  # the centred average belongs to this frame
+        values = np.add.reduce(self._raw, axis=0) * (1.0 / self._win) if self._valid.all() else None
+        return self._step(values, int(self._win_frame[c]), int(self._win_ts[c]), seq)
+
+    def _step(self, values: np.ndarray | None, frame: int, ts: int, seq: int) -> list[Interval]:
+        """Baseline, signal, threshold and tracker for one smoothed sample (None: invalid window)."""
+        if values is None:
+            s = float(self._sbase.median[0])
+        else:
+            if self._blinks.update(values) and self._blinks.started and self._tracker.busy and self._tracker.age <= self._blink_onset:
+                self._tracker.cancel()  # what rose just before the blink was the blink
+            usable = self._signal & ~self._blinks.gated_all if self.blinking else self._signal
+            values = similarity_residual(values, self._motion.centres, usable)
+            dist = self._base.distance(values)
+            s = float(np.max(dist[:N_SIGNAL][~self._blinks.gated] if self.blinking else dist[:N_SIGNAL]))
+            if not (self._tracker.busy or self.blinking):  # movements and blinks are not noise
+                self._base.add(values)
+                self._sbase.add(np.array([s], np.float32))
+        floor = float(self._sbase.median[0])
+        high = floor + self.cfg.threshold
+        self.signal, self.threshold = s, high
+        self._trace.push(frame, s, high)
+        if self.calibrating:
+            return []
+        out = self._tracker.push(frame, ts, s, high, floor + self.cfg.release, floor)
+        busy = self._tracker.busy or self.blinking
+        if self._ref.frozen and not busy:  # the movement or blink is over: restart after it
+            self._ref.restart(seq, self.merge + self.half)
+        self._ref.frozen = busy
+        return out
+
+    def flush(self) -> list[Interval]:
+        out = self._tracker.flush()
+        self._ref.frozen = False
+        return out
+
+    def _prepare_motion(self, crop_size: int) -> RoiMotion:
+        """The motion estimator, (re)built for this crop size."""
+        if self._motion is None or self._motion.crop_size != crop_size:
+            self._motion = RoiMotion(crop_size)
+            self._placer = RegionPlacer(self.fps, crop_size, every=self._every)
+            self._ref.bind(self._motion)
+        return self._motion
