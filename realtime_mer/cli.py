@@ -78,6 +78,10 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         demo_seconds=a.demo_seconds,
         demo_seed=a.seed,
     )
+    from realtime_mer.spotting import SPOTTERS
+
+    if a.spotter not in SPOTTERS:
+        raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
     face = FaceConfig(crop_size=a.crop_size)
     if a.landmark_every is not None:
         if a.landmark_every < 1:
