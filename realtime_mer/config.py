@@ -45,6 +45,14 @@ class SpotConfig:
     calibration_ms: float = 1000.0  # after start / reset: learn the baseline, detect nothing
     baseline_ms: float = 3000.0  # running window of the robust baseline (median / MAD)
     history_s: float = 10.0  # length of history() for the live plot
+    lbp_k_ms: float = 150.0  # lbp: half the typical micro interval; frames i-k and i+k are compared with i
+    lbp_blocks: int = 6  # lbp: the crop is split into lbp_blocks x lbp_blocks histograms
+    lbp_top: float = 1.0 / 3.0  # lbp: feature difference = mean of this share of the largest block distances
+    lbp_p: float = 0.15  # lbp: threshold = mean + lbp_p * (max - mean) of the contrast over lbp_window_ms
+    lbp_window_ms: float = 5000.0  # lbp: running window of that threshold (never the whole video)
+    lbp_mask_eyes: bool = True  # lbp: leave the eyes out of the histograms (blinks)
+    lbp_blur: float = 0.8  # lbp: Gaussian blur sigma (px at 128) before the codes: sensor noise flips fewer bits
+    lbp_avg_ms: float = 25.0  # lbp: centred average of the histograms over this long (adds half of it to the delay)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 from realtime_mer.config import SpotConfig
 from realtime_mer.errors import fail
 from realtime_mer.spotting.base import Spotter, SpotterError
+from realtime_mer.spotting.lbp import LbpSpotter
 from realtime_mer.spotting.roiflow import RoiFlowSpotter
 
 _REGISTRY: dict[str, type[Spotter]] = {}
@@ -21,6 +22,7 @@ def register(cls: type[Spotter]) -> type[Spotter]:
 
 
 register(RoiFlowSpotter)
+register(LbpSpotter)
 
 
 def spotter_names() -> tuple[str, ...]:
@@ -38,4 +40,4 @@ def make_spotter(name: str, fps: float, cfg: SpotConfig | None = None) -> Spotte
     return cls(fps, cfg or SpotConfig(name=name))
 
 
-__all__ = ["SPOTTERS", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "spotter_names"]
+__all__ = ["SPOTTERS", "LbpSpotter", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "spotter_names"]

@@ -1,0 +1,78 @@
+"""Re-plot a run's spotting timeline from its files.
+
+    python tools/plot_timeline.py events.jsonl [--truth truth.csv] [--trace TRACE.csv] -o out.png
+
+``events.jsonl`` is a ``realtime-mer --events`` log. The signal and threshold come from
+``--trace`` or, when it is not given, from ``<events stem>.trace.csv`` or ``<out stem>.trace.csv``
+(what ``--timeline out.png`` writes next to the PNG); without one, only the detected and true
+intervals are drawn. ``--truth`` is a generator ``truth.csv`` (rows of this video only when
+``--video`` is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from realtime_mer.errors import DataError, MerError, OutputError, fail
+from realtime_mer.timeline import plot, read_events_jsonl, read_trace, read_truth, spans_from_events
+
+
+def find_trace(events: Path, out: Path, given: Path | None) -> Path | None:
+    """The trace to plot: ``given`` (must exist), else one beside the events file or the PNG."""
+    if given is not None:
+        if not given.is_file():
+            raise fail(DataError, f"trace file {given} not found", "pass the .trace.csv written next to a --timeline PNG")
+        return given
+    for cand in (events.with_suffix(".trace.csv"), out.with_suffix(".trace.csv")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def load_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``read_trace`` with a one-line error for a malformed file."""
+    try:
+        frames, signal, threshold = read_trace(path)
+    except (ValueError, IndexError) as exc:
+        raise fail(DataError, f"{path} is not a frame,signal,threshold CSV ({str(exc).splitlines()[0]})", "pass the .trace.csv written next to a --timeline PNG") from None
+    return frames, signal, threshold
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("events", type=Path, help="events .jsonl of a realtime-mer run")
+    ap.add_argument("--truth", type=Path, help="generator truth.csv to draw the true intervals")
+    ap.add_argument("--video", help="only the truth rows of this video (stem); default: all rows")
+    ap.add_argument("--trace", type=Path, help="frame,signal,threshold CSV (default: found next to events / PNG)")
+    ap.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
+    ap.add_argument("--title", default="", help="plot title (default: the events file name)")
+    args = ap.parse_args(argv)
+    try:
+        events = read_events_jsonl(args.events)
+        try:
+            detected = spans_from_events(events)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise fail(DataError, f"{args.events} has an event without onset_frame/offset_frame/type ({type(exc).__name__}: {exc})", "pass a realtime-mer events .jsonl file") from None
+        truth = read_truth(args.truth, args.video) if args.truth else []
+        trace = find_trace(args.events, args.out, args.trace)
+        frames, signal, threshold = load_trace(trace) if trace else (np.zeros(0), np.zeros(0), np.zeros(0))
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            plot(args.out, frames, signal, threshold, detected, truth, args.title or args.events.name)
+        except OSError as exc:
+            raise fail(OutputError, f"cannot write {args.out} ({exc.strerror or exc})", "choose a writable -o path") from None
+    except MerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    print(f"wrote {args.out} ({len(detected)} events, {len(truth)} truths, trace: {trace or 'none'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
