@@ -1,0 +1,40 @@
+"""Fixtures for the runner / engine / export tests: exported models (random weights) and the TensorRT fakes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakes_runners import FakeTrt
+
+from realtime_mer.export import Parity, export_model
+from realtime_mer.models import available_models
+from realtime_mer.runners.gpu import GpuInfo
+
+FAKE_GPU = GpuInfo(True, "NVIDIA Fake GPU 80GB", (9, 0), "555.42", "test")
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Parity]]:
+    """Every registered model exported once (random weights) with its torch-vs-ORT parity."""
+    out = tmp_path_factory.mktemp("onnx")
+    return {name: export_model(name, out / f"{name}.onnx", n_random=4) for name in available_models()}
+
+
+@pytest.fixture(scope="session")
+def apexflow_onnx(exported: dict[str, tuple[Path, Parity]]) -> Path:
+    return exported["apexflow"][0]
+
+
+@pytest.fixture
+def fake_trt() -> FakeTrt:
+    return FakeTrt()
+
+
+@pytest.fixture
+def fake_gpu() -> GpuInfo:
+    return FAKE_GPU
