@@ -137,7 +137,8 @@ def run(argv: list[str] | None = None) -> int:
         _warn(w)
     if not args.quiet:
         st = pipe.state
-        print(f"{PROG}: {st.source} · model {st.model} on {st.backend} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        reason = getattr(pipe._classifier, "backend_reason", st.backend)
+        print(f"{PROG}: {st.source} · model {st.model} · backend {reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
 
     got: dict[str, int] = {}
 

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,7 +125,8 @@ class Pipeline:
         self._grabber = make_grabber(self.source, self.cfg.source)
         st = self.state
         st.source = self.source.name
-        st.fps_requested = self.cfg.source.fps if self.cfg.source.fps else (self.source.fps_requested or None)
+        # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
+        st.fps_requested = self.cfg.source.fps or self.source.fps_requested or self.source.fps or None
         st.fps_granted = self.source.fps or None
         st.total_frames = self.source.total_frames
         st.backend = getattr(self._classifier, "backend", "")
@@ -158,9 +160,10 @@ class Pipeline:
         self.wait(10.0)
         if self._grabber is not None:
             self._grabber.stop()
-        closer = getattr(self._aligner, "close", None)
-        if closer:
-            closer()
+        for part in (self._aligner, self._classifier):
+            closer = getattr(part, "close", None)
+            if closer:
+                closer()
         for s in self.sinks:
             s.close()
 
@@ -341,15 +344,23 @@ class Pipeline:
 
 
 def load_classifier(cfg: PipelineConfig) -> Any:
-    """The recognition model for ``cfg.model`` (bundled apexflow ONNX on ONNX Runtime by default)."""
+    """The recognition model for ``cfg.model``: the bundled apexflow on the backend ``auto`` picks
+    (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime on the CPU)."""
     from realtime_mer.errors import ModelError, fail
     from realtime_mer.recognition.classifier import ApexFlowClassifier
+    from realtime_mer.runners.select import runner_for_config
 
     if cfg.model.name != "apexflow":
-        raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow")
-    if cfg.model.backend not in ("auto", "onnxruntime"):
-        raise fail(ModelError, f"backend {cfg.model.backend!r} is not available yet", "use --backend auto or onnxruntime")
-    return ApexFlowClassifier(cfg.model.path)
+        raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow (the others are offline tools)")
+    if cfg.model.path is not None and Path(cfg.model.path).suffix != ".onnx":
+        raise fail(ModelError, f"--model-path {cfg.model.path} is not an .onnx file", "export one with tools/export_onnx.py")
+    runner, choice = runner_for_config(cfg.model)
+    if choice.backend == "onnxruntime-cpu":
+        clf = ApexFlowClassifier(cfg.model.path)  # its own single-thread CPU session
+    else:
+        clf = ApexFlowClassifier(cfg.model.path, runner=runner, backend=choice.backend)
+    clf.backend_reason = str(choice)
+    return clf
 
 
 def live_status_line(p: Pipeline) -> str:

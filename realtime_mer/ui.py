@@ -29,7 +29,7 @@ def sparkline(signal: np.ndarray, threshold: np.ndarray, width: int = 80) -> Tex
     levels = np.clip(np.round(sig / top * 16), 0, 16).astype(int)  # 2 rows x 8 levels
     tl = np.clip(np.round(thr / top * 16), 0, 16).astype(int)
     for row in (1, 0):
-        for lv, t, s, th in zip(levels, tl, sig, thr):
+        for lv, t, s, th in zip(levels, tl, sig, thr, strict=True):
             h = min(8, max(0, lv - 8 * row))
             above = s > th
             if h == 0 and (t - 8 * row) in range(1, 9):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from realtime_mer.benchmark import format_table, repeat  # noqa: E402
+from realtime_mer.benchmark import format_table, repeat
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

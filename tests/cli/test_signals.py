@@ -32,7 +32,7 @@ def test_signal_mid_run_keeps_decided_events(tmp_path: Path, sig: signal.Signals
             time.sleep(0.1)
         assert seen, "no event was decided before the deadline"
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
