@@ -62,4 +62,4 @@ def test_unwritable_paths_are_refused_in_one_line(tmp_path: Path, case: str) -> 
     with pytest.raises(OutputError) as ei:
         check_writable(p, "events")
     msg = str(ei.value)
-    assert "\n" not in msg and str(p.name) in msg or str(p) in msg
+    assert ("\n" not in msg and str(p.name) in msg) or str(p) in msg

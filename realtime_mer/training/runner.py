@@ -1,0 +1,140 @@
+"""One training run end to end: load data, make folds, train, pool, score, write outputs (used by tools/train.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from realtime_mer.data.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flow
+from realtime_mer.errors import DataError, fail
+from realtime_mer.models import input_contract
+from realtime_mer.training.checkpoint import git_commit, save_checkpoint
+from realtime_mer.training.export import export_onnx, onnx_max_abs_diff
+from realtime_mer.training.protocols import Fold, dev_holdout_subjects, make_folds
+from realtime_mer.training.report import plot_confusion, summarize, write_predictions
+from realtime_mer.training.trainer import FitResult, Recipe, cross_validate
+
+DATASETS: tuple[str, ...] = (DATASET_NAME,)
+
+
+@dataclass
+class TrainConfig:
+    """What ``tools/train.py`` runs."""
+
+    model: str = "apexflow"
+    dataset: str = DATASET_NAME
+    data_root: Path = Path("../shared/data/megc2019_composite_flow")
+    protocol: str = "loso"  # loso | kfold | all
+    folds: int = 5  # for kfold
+    seed: int = 0
+    out: Path = Path("runs/apexflow-loso")
+    recipe: Recipe = field(default_factory=Recipe)
+    save_fold_checkpoints: bool = True
+    onnx: bool = True  # protocol "all": also export model.onnx and check parity
+
+
+def load_dataset(name: str, root: Path) -> MegcFlowSet:
+    """The dataset ``name`` under ``root``."""
+    if name != DATASET_NAME:
+        raise fail(DataError, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
+    return load_megc_flow(root)
+
+
+def data_info(cfg: TrainConfig, data: MegcFlowSet) -> dict[str, Any]:
+    """What the model was trained on (for sidecars)."""
+    return {
+        "dataset": cfg.dataset,
+        "root": str(cfg.data_root),
+        "n_samples": len(data),
+        "n_subjects": len(set(data.subjects)),
+        "class_counts": np.bincount(data.labels, minlength=len(data.classes)).tolist(),
+        "features": "28x28 RGB apex-flow PNGs (R=u, G=v, B=optical strain; TV-L1 onset->apex; min-max per channel)",
+    }
+
+
+def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
+        on_fold: Callable[[int, Fold, FitResult], None] | None = None) -> dict[str, Any]:
+    """Train/evaluate under ``cfg.protocol`` and write everything into ``cfg.out``; returns metrics (or a summary).
+
+    ``on_start(n_folds)`` is called once the folds are known, ``on_fold`` after each fold.
+    """
+    data = load_dataset(cfg.dataset, cfg.data_root)
+    folds = make_folds(cfg.protocol, data.subjects, k=cfg.folds, seed=cfg.seed, strata=data.datasets)
+    if on_start is not None:
+        on_start(len(folds))
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    contract = input_contract(cfg.model)
+    common = {
+        "model": cfg.model,
+        "data": data_info(cfg, data),
+        "protocol": {"name": cfg.protocol, "folds": len(folds), "k": cfg.folds if cfg.protocol == "kfold" else None},
+        "recipe": cfg.recipe.to_dict(),
+        "seed": cfg.seed,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    fold_epochs: dict[int, list[int]] = {}
+    extra: dict[str, Any] = {}
+
+    def _on_fold(i: int, fold: Fold, res: FitResult) -> None:
+        fold_epochs[i] = res.epochs_run
+        train_subjects = sorted({data.subjects[j] for j in fold.train_idx})
+        meta = {**common, "fold": fold.name, "test_subjects": list(fold.test_subjects),
+                "train_subjects": train_subjects, "epochs_run": res.epochs_run}
+        if cfg.protocol == "all":
+            path = save_checkpoint(cfg.out / "model.safetensors", res.model, meta)
+            extra["checkpoint"] = str(path)
+            if cfg.onnx:
+                onnx_path = export_onnx(res.model, cfg.out / "model.onnx", contract,
+                                        metadata={"model": cfg.model, "git_commit": git_commit()})
+                x = np.random.default_rng(0).random((64, *contract.shape), dtype=np.float32)
+                extra["onnx"] = str(onnx_path)
+                extra["onnx_max_abs_diff"] = onnx_max_abs_diff(res.model, onnx_path, x)
+        elif cfg.save_fold_checkpoints:
+            save_checkpoint(cfg.out / "checkpoints" / f"{fold.name}.safetensors", res.model, meta)
+        if on_fold is not None:
+            on_fold(i, fold, res)
+
+    cv = cross_validate(data.images, data.labels, data.subjects, folds, cfg.recipe, cfg.seed, cfg.model,
+                        strata=data.datasets, on_fold=_on_fold)
+    if cfg.protocol == "all":
+        summary = {**common, "seconds": cv.seconds, "epochs_run": fold_epochs.get(0), "git_commit": git_commit(), **extra}
+        (cfg.out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+    dev, held_out = dev_holdout_subjects(data.subjects, data.datasets)
+    preds = np.where(cv.fold_of >= 0, np.nan_to_num(cv.probs).argmax(1), -1)
+    metrics = summarize(data.labels, preds, data.datasets, data.subjects, folds, cv.fold_of, data.classes,
+                        groups={"development_half": dev, "held_out_half": held_out})
+    for row in metrics["per_fold"]:
+        i = next(j for j, f in enumerate(folds) if f.name == row["fold"])
+        row["epochs_run"] = fold_epochs.get(i)
+    metrics = {**common, "seconds": cv.seconds, "git_commit": git_commit(), **metrics}
+    (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_confusion(metrics["confusion"], data.classes, cfg.out / "confusion.png",
+                   f"{cfg.model} {cfg.protocol} seed {cfg.seed}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")
+    write_predictions(cfg.out / "predictions.csv", data.files, data.subjects, data.datasets, data.labels, cv.probs,
+                      cv.fold_of, data.classes)
+    return metrics
+
+
+def apply_overrides(recipe: Recipe, items: list[str]) -> Recipe:
+    """``key=value`` (value parsed as JSON when possible) applied to a recipe; unknown keys raise DataError."""
+    changes: dict[str, Any] = {}
+    names = set(Recipe.__dataclass_fields__)
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in names:
+            raise fail(DataError, f"bad recipe override {item!r}", f"use key=value with key in {', '.join(sorted(names))}")
+        try:
+            changes[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[key] = raw
+    return dataclasses.replace(recipe, **changes)

@@ -1,0 +1,82 @@
+"""Training: a fast smoke test that learns a separable toy problem, determinism, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from helpers_recognition import toy_images, write_flow_tree
+
+from realtime_mer.training.metrics import scores
+from realtime_mer.training.protocols import make_folds
+from realtime_mer.training.trainer import Recipe, class_weights, cross_validate, fit, lr_at, predict_proba
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+FAST = Recipe(epochs=12, batch_size=16, lr=5e-3, warmup_epochs=1, ensemble=1)
+
+
+def test_learns_a_separable_toy_problem() -> None:
+    images, labels, subjects = toy_images(16, seed=0)
+    folds = make_folds("kfold", subjects, k=2, seed=0)
+    cv = cross_validate(images, labels, subjects, folds, FAST, seed=0)
+    s = scores(labels, cv.probs.argmax(1))
+    assert s.uf1 > 0.9, s
+
+
+def test_training_is_deterministic_and_untrained_is_not_good() -> None:
+    images, labels, _ = toy_images(8, seed=1)
+    a = fit(images, labels, FAST, seed=5).model
+    b = fit(images, labels, FAST, seed=5).model
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    test_images, test_labels, _ = toy_images(10, seed=2)
+    assert scores(test_labels, predict_proba(a, test_images).argmax(1)).accuracy > 0.9
+
+
+def test_recipe_pieces() -> None:
+    w = class_weights(np.array([0] * 6 + [1] * 3 + [2]), 3, "inverse")
+    assert torch.allclose(w / w[0], torch.tensor([1.0, 2.0, 6.0]))
+    assert torch.allclose(class_weights(np.array([0, 1, 2]), 3, "none"), torch.ones(3))
+    assert lr_at(0, 100, 10, 1.0) == 0.1 and lr_at(10, 100, 10, 1.0) == 1.0 and lr_at(100, 100, 10, 1.0) == 0.0
+    assert Recipe.from_dict(Recipe(epochs=3).to_dict()) == Recipe(epochs=3)
+
+
+def test_early_stopping_uses_training_subjects_only() -> None:
+    images, labels, subjects = toy_images(10, seed=3)
+    res = fit(images, labels, Recipe(epochs=30, batch_size=16, early_stopping=True, patience=3, val_fraction=0.34, ensemble=1),
+              seed=0, subjects=subjects)
+    assert 1 <= res.epochs_run[0] <= 30
+
+
+def test_train_and_evaluate_cli(tmp_path: Path, monkeypatch) -> None:
+    sys.path.insert(0, str(TOOLS))
+    import evaluate as evaluate_tool
+    import train as train_tool
+
+    images, labels, subjects = toy_images(6, seed=4)
+    root = write_flow_tree(tmp_path / "set", images, labels, subjects, ["smic", "casme2", "samm"] * 6)
+    out = tmp_path / "run"
+    rc = train_tool.main(["--data-root", str(root), "--protocol", "kfold", "--folds", "2", "--out", str(out),
+                          "--set", "epochs=3", "batch_size=16", "ensemble=2"])
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 18 and len(metrics["per_fold"]) == 2 and metrics["recipe"]["epochs"] == 3
+    assert set(metrics["per_dataset"]) == {"smic", "casme2", "samm"} and len(metrics["confusion"]) == 3
+    assert (out / "confusion.png").stat().st_size > 0 and (out / "predictions.csv").is_file()
+    ck = sorted((out / "checkpoints").glob("*.safetensors"))
+    assert len(ck) == 2
+    rc = evaluate_tool.main(["--checkpoint", str(ck[0]), "--data-root", str(root), "--out", str(tmp_path / "ev")])
+    ev = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert rc == 0 and ev["n_seen_in_training"] == 0 and 0 < ev["n"] < 18
+    assert train_tool.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+
+
+def test_weight_average_is_applied() -> None:
+    images, labels, _ = toy_images(6, seed=5)
+    plain = fit(images, labels, Recipe(epochs=3, batch_size=8, ensemble=1), seed=1).model
+    averaged = fit(images, labels, Recipe(epochs=3, batch_size=8, ensemble=1, ema=0.9), seed=1).model
+    w_plain, w_avg = plain.fc.weight.detach(), averaged.fc.weight.detach()
+    assert torch.isfinite(w_avg).all() and not torch.allclose(w_plain, w_avg)

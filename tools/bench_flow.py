@@ -1,0 +1,117 @@
+"""Speed and fidelity of the live flow methods against TV-L1 at 128 px (the training features' method).
+
+Onset/apex pairs are made by warping a real face crop (the bundled astronaut image) with small
+smooth local displacements (Gaussian bumps, 0.3-1.5 px, like brow / lip movements) plus sensor
+noise. For each method the 28x28 apex-flow images are compared, per channel, with the TV-L1@128
+images (Pearson r), and with the encoding of the true displacement.
+
+    python tools/bench_flow.py --pairs 24 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from realtime_mer.recognition.features import apex_flow_image, encode_flow
+
+ASSET = Path(__file__).resolve().parents[1] / "realtime_mer" / "assets" / "astronaut.png"
+CANDIDATES: list[tuple[str, str, int | None, int | None]] = [
+    # label, method, flow_size, DIS preset
+    ("tvl1@128", "tvl1", None, None),
+    ("tvl1@64", "tvl1", 64, None),
+    ("tvl1-fast@128", "tvl1-fast", None, None),
+    ("tvl1-fast@96", "tvl1-fast", 96, None),
+    ("dis-ultrafast@128", "dis", None, cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST),
+    ("dis-fast@128", "dis", None, cv2.DISOPTICAL_FLOW_PRESET_FAST),
+    ("dis-medium@128", "dis", None, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+    ("dis-medium@64", "dis", 64, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM),
+    ("farneback@128", "farneback", None, None),
+    ("farneback@64", "farneback", 64, None),
+]
+
+
+def face_crop(size: int = 128) -> np.ndarray:
+    """The astronaut's face as a (size, size) uint8 grayscale crop."""
+    img = cv2.imread(str(ASSET), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise SystemExit(f"{ASSET} not found")
+    return cv2.resize(img[45:195, 165:315], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def synthetic_pair(face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(onset, apex, true flow): apex = onset warped by a few smooth local bumps, both with noise."""
+    h, w = face.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    flow = np.zeros((h, w, 2), np.float32)
+    for _ in range(int(rng.integers(2, 5))):
+        cy, cx = rng.uniform(0.2, 0.8, 2) * (h, w)
+        sigma = rng.uniform(0.06, 0.15) * w
+        amp = rng.uniform(0.3, 1.5) * np.array([np.cos(a := rng.uniform(0, 2 * np.pi)), np.sin(a)])
+        g = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
+        flow += g[..., None] * amp.astype(np.float32)
+    base = face.astype(np.float32)
+    apex = cv2.remap(base, xx - flow[..., 0], yy - flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    noise = lambda: rng.normal(0, 1.0, face.shape).astype(np.float32)  # noqa: E731
+    onset_u8 = np.clip(base + noise(), 0, 255).astype(np.uint8)
+    apex_u8 = np.clip(apex + noise(), 0, 255).astype(np.uint8)
+    return onset_u8, apex_u8, flow
+
+
+def corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two arrays (0 when either is constant)."""
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    if x.std() == 0 or y.std() == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def main() -> None:
+    """Run the benchmark and print a table (and JSON with --json)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=24)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    cv2.setNumThreads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    face = face_crop()
+    pairs = [synthetic_pair(face, rng) for _ in range(args.pairs)]
+    truth = [encode_flow(f) for _, _, f in pairs]
+    import realtime_mer.recognition.features as feats
+
+    results: dict[str, dict[str, float]] = {}
+    ref: list[np.ndarray] = []
+    for label, method, size, preset in CANDIDATES:
+        if preset is not None:
+            feats.PARAMS = feats.FlowParams(dis_preset=preset)
+        times, imgs = [], []
+        for onset, apex, _ in pairs:
+            t0 = time.perf_counter()
+            imgs.append(apex_flow_image(onset, apex, method=method, flow_size=size))
+            times.append(time.perf_counter() - t0)
+        feats.PARAMS = feats.FlowParams()
+        if label == "tvl1@128":
+            ref = imgs
+        row = {"ms_median": 1000 * float(np.median(times))}
+        for c, name in enumerate(("u", "v", "strain")):
+            row[f"r_{name}_vs_tvl1"] = float(np.mean([corr(i[..., c], r[..., c]) for i, r in zip(imgs, ref, strict=True)]))
+            row[f"r_{name}_vs_true"] = float(np.mean([corr(i[..., c], t[..., c]) for i, t in zip(imgs, truth, strict=True)]))
+        results[label] = row
+    head = f"{'method':20s} {'ms':>7s}  r vs TV-L1@128 (u v strain)   r vs true (u v strain)"
+    print(head)
+    for label, r in results.items():
+        print(f"{label:20s} {r['ms_median']:7.1f}  {r['r_u_vs_tvl1']:.3f} {r['r_v_vs_tvl1']:.3f} {r['r_strain_vs_tvl1']:.3f}"
+              f"          {r['r_u_vs_true']:.3f} {r['r_v_vs_true']:.3f} {r['r_strain_vs_true']:.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Evaluate a trained checkpoint (.safetensors + sidecar, or an exported .onnx) on a dataset.
+
+    python tools/evaluate.py --checkpoint runs/apexflow-loso/checkpoints/loso-casme2_sub01.safetensors \
+        --dataset megc2019-flow --data-root ../shared/data/megc2019_composite_flow --out eval/
+
+By default only subjects the checkpoint was NOT trained on are scored (``--subjects unseen``);
+``--subjects all`` scores everything (training-set fit, not an estimate of generalisation).
+Writes metrics.json, confusion.png and predictions.csv into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from realtime_mer.errors import DataError, MerError, fail
+from realtime_mer.recognition.classifier import ApexFlowClassifier
+from realtime_mer.training.checkpoint import load_checkpoint, read_sidecar
+from realtime_mer.training.protocols import Fold
+from realtime_mer.training.report import plot_confusion, summarize, write_predictions
+from realtime_mer.training.runner import DATASETS, load_dataset
+from realtime_mer.training.trainer import predict_proba
+
+
+def probabilities(checkpoint: Path, images: np.ndarray) -> tuple[np.ndarray, dict]:
+    """(N, C) probabilities from a .safetensors checkpoint (torch) or an .onnx model (onnxruntime), and its sidecar."""
+    if checkpoint.suffix == ".onnx":
+        meta = read_sidecar(checkpoint) if checkpoint.with_suffix(".json").is_file() else {"model": "apexflow"}
+        return ApexFlowClassifier(checkpoint).predict_proba(images), meta
+    model, meta = load_checkpoint(checkpoint)
+    return predict_proba(model, images), meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Score one checkpoint; expected failures print one line and exit 2."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, required=True)
+    ap.add_argument("--dataset", default=DATASETS[0], choices=DATASETS)
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--subjects", choices=("unseen", "all"), default="unseen")
+    args = ap.parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        data = load_dataset(args.dataset, args.data_root)
+        probs, meta = probabilities(args.checkpoint, data.images)
+        seen = set(meta.get("train_subjects", []))
+        if args.subjects == "unseen":
+            test = np.flatnonzero([s not in seen for s in data.subjects])
+            if not len(test):
+                raise fail(DataError, f"every subject of {args.dataset} was used to train {args.checkpoint}",
+                           "pass --subjects all to score the training fit, or use a fold checkpoint")
+        else:
+            test = np.arange(len(data))
+        fold_of = np.full(len(data), -1, np.int64)
+        fold_of[test] = 0
+        fold = Fold("evaluate", np.zeros(0, np.int64), test, tuple(sorted({data.subjects[i] for i in test})))
+        preds = np.where(fold_of >= 0, probs.argmax(1), -1)
+        metrics = summarize(data.labels, preds, data.datasets, data.subjects, [fold], fold_of, data.classes)
+        metrics = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, "subjects": args.subjects,
+                   "n_seen_in_training": int(sum(data.subjects[i] in seen for i in test)), **metrics}
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        plot_confusion(metrics["confusion"], data.classes, args.out / "confusion.png",
+                       f"{args.checkpoint.name}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")
+        write_predictions(args.out / "predictions.csv", data.files, data.subjects, data.datasets, data.labels, probs,
+                          fold_of, data.classes)
+    except (MerError, OSError) as e:
+        console.print(f"error: {e}", markup=False, highlight=False)
+        return 2
+    if metrics["n_seen_in_training"]:
+        console.print(f"warning: {metrics['n_seen_in_training']} of {metrics['n']} scored samples were seen in "
+                      "training; this is a training-set fit, not a generalisation estimate", style="yellow")
+    console.print(f"UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f} acc {metrics['accuracy']:.3f} "
+                  f"on {metrics['n']} samples -> {args.out}/metrics.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

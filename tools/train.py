@@ -1,0 +1,79 @@
+"""Train and evaluate a recognition model with a fixed recipe (thin CLI over realtime_mer.training).
+
+    python tools/train.py --model apexflow --dataset megc2019-flow \
+        --data-root ../shared/data/megc2019_composite_flow --protocol loso --seed 0 --out runs/apexflow-loso
+
+Writes metrics.json (UF1/UAR/accuracy, per_dataset, per_fold, confusion), confusion.png,
+predictions.csv and checkpoints/ (per fold) -- or, for --protocol all, model.safetensors +
+model.json and model.onnx (with a torch/onnxruntime parity check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from realtime_mer.errors import MerError
+from realtime_mer.models import available_models
+from realtime_mer.training.protocols import PROTOCOLS, Fold
+from realtime_mer.training.runner import DATASETS, TrainConfig, apply_overrides, run
+from realtime_mer.training.trainer import FitResult, Recipe
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="apexflow", choices=available_models())
+    ap.add_argument("--dataset", default=DATASETS[0], choices=DATASETS)
+    ap.add_argument("--data-root", type=Path, required=True)
+    ap.add_argument("--protocol", default="loso", choices=PROTOCOLS)
+    ap.add_argument("--folds", type=int, default=5, help="k for --protocol kfold")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--no-fold-checkpoints", action="store_true", help="do not save one checkpoint per fold")
+    ap.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="override recipe fields (experiments only; the reported results use none)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one training job; expected failures print one line and exit 2."""
+    args = parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        recipe = apply_overrides(Recipe(threads=args.threads), args.overrides)
+        cfg = TrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
+                          folds=args.folds, seed=args.seed, out=args.out, recipe=recipe,
+                          save_fold_checkpoints=not args.no_fold_checkpoints)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task(f"{args.model} {args.protocol} seed {args.seed}", total=None, info="")
+
+            def on_start(n_folds: int) -> None:
+                progress.update(task, total=n_folds)
+
+            def on_fold(i: int, fold: Fold, res: FitResult) -> None:
+                progress.update(task, advance=1, info=f"{fold.name} ({res.seconds:.1f} s)")
+
+            result = run(cfg, on_start=on_start, on_fold=on_fold)
+    except MerError as e:
+        console.print(f"error: {e}", markup=False, highlight=False)
+        return e.exit_code
+    if args.protocol == "all":
+        console.print(f"trained on all data -> {args.out}/model.safetensors, model.onnx "
+                      f"(ORT max |diff| {result.get('onnx_max_abs_diff', float('nan'))})")
+    else:
+        per = "  ".join(f"{d} UF1 {v['uf1']:.3f} UAR {v['uar']:.3f}" for d, v in result["per_dataset"].items())
+        console.print(f"{args.protocol} seed {args.seed}: UF1 {result['uf1']:.3f} UAR {result['uar']:.3f} "
+                      f"acc {result['accuracy']:.3f}  |  {per}  ->  {args.out}/metrics.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
