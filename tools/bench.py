@@ -3,6 +3,7 @@
 
     python tools/bench.py                      # offline fps: WolfgangLanger clip + 200 fps demo stream
     python tools/bench.py --realtime 60        # also: demo paced at 200 fps for 60 s (drops, emit latency)
+    python tools/bench.py --backends           # only: inference latency/throughput per model, backend, batch
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ def main() -> int:
     ap.add_argument("--demo-seconds", type=float, default=20.0)
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--json", type=Path, help="write all raw stats here")
+    ap.add_argument("--backends", action="store_true", help="benchmark inference backends per model and batch size instead")
+    ap.add_argument("--models", help="comma-separated models for --backends (default: all registered)")
     a = ap.parse_args()
+    if a.backends:
+        from realtime_mer.bench_backends import bench_backends, format_backend_table
+
+        rows = bench_backends(models=a.models.split(",") if a.models else None)
+        print(format_backend_table(rows))
+        return 0
     results = []
     clip = a.data / "real_faces" / "WolfgangLanger_Pexels.mp4"
     if clip.is_file():
