@@ -141,6 +141,9 @@ class Pipeline:
         assert self._grabber is not None
         self._t_start = time.perf_counter()
         self._grabber.start()
+        self._recog_q: queue.Queue = queue.Queue()
+        self._recog = threading.Thread(target=self._recognise, name="recognition", daemon=True)
+        self._recog.start()
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self._worker.start()
 
@@ -186,8 +189,27 @@ class Pipeline:
         except BaseException as exc:  # surfaced by run()/CLI; events so far are on disk
             self.error = exc
         finally:
+            # let recognition finish every interval already decided, then report the end
+            self._recog_q.put(None)
+            self._recog.join()
             self._t_end = time.perf_counter()
             self.state.finished = True
+
+    def _recognise(self) -> None:
+        """Recognition thread: classify decided intervals and write their events, in order.
+
+        Optical flow and inference run here (OpenCV and ONNX Runtime release the GIL), so a
+        40 ms classification never stalls the frame loop on a 200 fps stream."""
+        while True:
+            item = self._recog_q.get()
+            if item is None:
+                return
+            try:
+                self._emit(*item)
+            except BaseException as exc:  # e.g. a disk error: keep it for the caller, stop recognising
+                if self.error is None:
+                    self.error = exc
+                self.stop_event.set()
 
     def _loop(self) -> None:
         g = self._grabber
@@ -237,11 +259,11 @@ class Pipeline:
             lat.add("spotting", (t4 - t3) * 1e3)
             self._trace(frame.index)
             for iv in intervals:
-                self._emit(iv)
+                self._hand_off(iv)
             lat.add("total", (time.perf_counter() - t1) * 1e3)
         # end of stream or stop: decide what is pending, then report how the stream ended
         for iv in spotter.flush():
-            self._emit(iv)
+            self._hand_off(iv)
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
             raise g.error
@@ -262,9 +284,17 @@ class Pipeline:
             self.timeline.signal.append(sig)
             self.timeline.threshold.append(thr)
 
-    def _emit(self, iv: Interval) -> None:
+    def _hand_off(self, iv: Interval) -> None:
+        """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
+        b = self.buffer
+        on, ap, off = b.seq_of_frame(iv.onset), b.seq_of_frame(iv.apex), b.seq_of_frame(iv.offset)
+        crops = (b.crop(on).copy(), b.crop(ap).copy()) if on is not None and ap is not None else None
+        grab = int(self._grab_ns[off % b.capacity]) if off is not None else 0
+        self._recog_q.put((iv, crops, grab))
+
+    def _emit(self, iv: Interval, crops: tuple[np.ndarray, np.ndarray] | None, grab: int) -> None:
         t0 = time.perf_counter()
-        probs = self._classify(iv)
+        probs = self._classifier.classify(*crops) if crops is not None and self._classifier is not None else {}
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         label = max(probs, key=probs.get) if probs else "unknown"
@@ -272,8 +302,6 @@ class Pipeline:
         on_s = (iv.onset_ns - first) / 1e9
         ap_s = (iv.apex_ns - first) / 1e9
         off_s = (iv.offset_ns - first) / 1e9
-        off_seq = self.buffer.seq_of_frame(iv.offset)
-        grab = int(self._grab_ns[off_seq % self.buffer.capacity]) if off_seq is not None else 0
         ev = Event(
             type=iv.kind,
             onset_frame=int(iv.onset),
@@ -300,13 +328,6 @@ class Pipeline:
         self.events.append(ev)
         self.state.events.append(ev)
         self.state.n_events += 1
-
-    def _classify(self, iv: Interval) -> dict[str, float]:
-        on = self.buffer.seq_of_frame(iv.onset)
-        ap = self.buffer.seq_of_frame(iv.apex)
-        if on is None or ap is None or self._classifier is None:
-            return {}
-        return self._classifier.classify(self.buffer.crop(on), self.buffer.crop(ap))
 
     # -- report ------------------------------------------------------------------------------
     @property
