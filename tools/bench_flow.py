@@ -3,7 +3,8 @@
 Onset/apex pairs are made by warping a real face crop (the bundled astronaut image) with small
 smooth local displacements (Gaussian bumps, 0.3-1.5 px, like brow / lip movements) plus sensor
 noise. For each method the 28x28 apex-flow images are compared, per channel, with the TV-L1@128
-images (Pearson r), and with the encoding of the true displacement.
+images (Pearson r) and with the encoding of the true displacement; when the bundled model is
+present, also its class probabilities (total-variation distance, argmax agreement) vs TV-L1@128.
 
     python tools/bench_flow.py --pairs 24 --threads 1
 """
@@ -18,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from realtime_mer.errors import ModelError
+from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.recognition.features import apex_flow_image, encode_flow
 
 ASSET = Path(__file__).resolve().parents[1] / "realtime_mer" / "assets" / "astronaut.png"
@@ -86,8 +89,13 @@ def main() -> None:
     truth = [encode_flow(f) for _, _, f in pairs]
     import realtime_mer.recognition.features as feats
 
+    try:
+        clf: ApexFlowClassifier | None = ApexFlowClassifier()
+    except ModelError:
+        clf = None
     results: dict[str, dict[str, float]] = {}
     ref: list[np.ndarray] = []
+    ref_p = np.zeros(0)
     for label, method, size, preset in CANDIDATES:
         if preset is not None:
             feats.PARAMS = feats.FlowParams(dis_preset=preset)
@@ -100,15 +108,21 @@ def main() -> None:
         if label == "tvl1@128":
             ref = imgs
         row = {"ms_median": 1000 * float(np.median(times))}
+        if clf is not None:  # does the bundled model see the same thing as with TV-L1@128?
+            p = clf.predict_proba(np.stack(imgs))
+            ref_p = p if label == "tvl1@128" else ref_p
+            row["model_mean_abs_dp"] = float(np.abs(p - ref_p).sum(1).mean() / 2)
+            row["model_argmax_agree"] = float((p.argmax(1) == ref_p.argmax(1)).mean())
         for c, name in enumerate(("u", "v", "strain")):
             row[f"r_{name}_vs_tvl1"] = float(np.mean([corr(i[..., c], r[..., c]) for i, r in zip(imgs, ref, strict=True)]))
             row[f"r_{name}_vs_true"] = float(np.mean([corr(i[..., c], t[..., c]) for i, t in zip(imgs, truth, strict=True)]))
         results[label] = row
-    head = f"{'method':20s} {'ms':>7s}  r vs TV-L1@128 (u v strain)   r vs true (u v strain)"
+    head = f"{'method':20s} {'ms':>7s}  r vs TV-L1@128 (u v strain)   r vs true (u v strain)   model vs TV-L1@128 (TV, agree)"
     print(head)
     for label, r in results.items():
+        model = f"   {r['model_mean_abs_dp']:.3f} {r['model_argmax_agree']:.2f}" if "model_mean_abs_dp" in r else ""
         print(f"{label:20s} {r['ms_median']:7.1f}  {r['r_u_vs_tvl1']:.3f} {r['r_v_vs_tvl1']:.3f} {r['r_strain_vs_tvl1']:.3f}"
-              f"          {r['r_u_vs_true']:.3f} {r['r_v_vs_true']:.3f} {r['r_strain_vs_true']:.3f}")
+              f"          {r['r_u_vs_true']:.3f} {r['r_v_vs_true']:.3f} {r['r_strain_vs_true']:.3f}{model}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
