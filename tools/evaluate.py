@@ -36,6 +36,16 @@ def probabilities(checkpoint: Path, images: np.ndarray) -> tuple[np.ndarray, dic
     return predict_proba(model, images), meta
 
 
+def seen_subjects(meta: dict, dataset: str, subjects: list[str]) -> set[str]:
+    """Subjects the model was trained on: listed in fold checkpoints; all of them for a ``--protocol all`` model."""
+    if "train_subjects" in meta:
+        return set(meta["train_subjects"])
+    data = meta.get("data") or meta.get("training_data") or {}
+    if (meta.get("protocol") or {}).get("name") == "all" and data.get("dataset") == dataset:
+        return set(subjects)
+    return set()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Score one checkpoint; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = load_dataset(args.dataset, args.data_root)
         probs, meta = probabilities(args.checkpoint, data.images)
-        seen = set(meta.get("train_subjects", []))
+        seen = seen_subjects(meta, args.dataset, data.subjects)
         if args.subjects == "unseen":
             test = np.flatnonzero([s not in seen for s in data.subjects])
             if not len(test):

@@ -7,9 +7,23 @@ flow v, B = optical-strain magnitude. The flow and strain are computed at the cr
 min-max normalised to 0..255 per channel (every published image has an exact 0 and 255 in every
 channel, which a resize after normalisation would not keep).
 
-Flow methods (measured by ``tools/bench_flow.py`` on warped face crops, 128x128, 1 thread):
-TV-L1 is the method of the training features but costs ~260 ms; ``dis`` (DIS "medium" preset,
-the live default) takes a few ms and its 28x28 images correlate ~0.9+ with TV-L1 ones.
+Live flow method (``tools/bench_flow.py``: 24-96 pairs of a 128x128 face crop warped by smooth
+~1 px bumps, 1 thread, this shared 2-core machine; times vary 1.5x with load):
+
+=================  ===========  ==========================  ==============================
+method             ms / pair    r vs TV-L1@128 (u, v, B)    bundled model vs TV-L1@128
+=================  ===========  ==========================  ==============================
+tvl1 @128          260-430      1, 1, 1                     (reference)
+tvl1-fast @128     21-31        0.95, 0.92, 0.66            argmax agrees 79-85 %
+tvl1-fast @96      11-17        0.93, 0.90, 0.63            81-88 %
+dis (medium) @128  4            0.91, 0.90, 0.34            71-75 %
+farneback @128     6-10         0.91, 0.88, 0.26            71 %
+=================  ===========  ==========================  ==============================
+
+The default is ``tvl1-fast`` at the crop resolution: the same TV-L1 energy as the training
+features with a cut-down solver, ~15x faster than full TV-L1 and the only fast method whose
+strain channel resembles TV-L1's (DIS / Farneback flows are smoother, so their strain maps differ).
+``flow_size=96`` halves the time again at a small fidelity cost.
 """
 
 from __future__ import annotations

@@ -72,6 +72,16 @@ def test_train_and_evaluate_cli(tmp_path: Path, monkeypatch) -> None:
     ev = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert rc == 0 and ev["n_seen_in_training"] == 0 and 0 < ev["n"] < 18
     assert train_tool.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    # the shipped-style model: trained on everything, exported to ONNX; scoring it needs --subjects all
+    full = tmp_path / "all"
+    assert train_tool.main(["--data-root", str(root), "--protocol", "all", "--out", str(full),
+                            "--set", "epochs=2", "ensemble=1"]) == 0
+    summary = json.loads((full / "train.json").read_text())
+    assert summary["onnx_max_abs_diff"] < 1e-4 and (full / "model.safetensors").is_file()
+    args = ["--checkpoint", str(full / "model.onnx"), "--data-root", str(root), "--out", str(tmp_path / "ev2")]
+    assert evaluate_tool.main(args) == 2
+    assert evaluate_tool.main([*args, "--subjects", "all"]) == 0
+    assert json.loads((tmp_path / "ev2" / "metrics.json").read_text())["n_seen_in_training"] == 18
 
 
 def test_weight_average_is_applied() -> None:
