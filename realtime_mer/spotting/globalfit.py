@@ -19,24 +19,27 @@ STEPS = 3  # reweighting steps, from equal weights (warm-starting them from the 
 
 
 def similarity_residual(d: np.ndarray, pos: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """``d`` (R, 2) displacements at ``pos`` (R, 2) minus the similarity robustly fitted to the ``usable`` rows."""
+    """``d`` (R, 2) displacements at ``pos`` (R, 2) minus the similarity robustly fitted to the ``usable`` rows.
+
+    Points and displacements are complex numbers, so the weighted closed-form fit is
+    ``t = Σw·d / Σw`` and ``a + ib = Σ w·conj(p)·d / Σ w·|p|²`` about the weighted centroid —
+    the same normal equations in a handful of array operations (this runs on every frame)."""
     w = usable.astype(np.float64)
     k = int(usable.sum()) // 2
-    resid = d
+    z = pos[:, 0] + 1j * pos[:, 1]
+    dz = d[:, 0] + 1j * d[:, 1]
+    rz = dz
     for _ in range(STEPS):
         wsum = w.sum()
         if wsum < 3.0:  # too few trusted regions for a fit
-            return resid
-        c = (w[:, None] * pos).sum(axis=0) / wsum
-        p = pos - c
-        wd = w[:, None] * d
-        r2 = (w * (p * p).sum(axis=1)).sum()
-        t = wd.sum(axis=0) / wsum
-        a = (p * wd).sum() / r2
-        b = (p[:, 0] * wd[:, 1] - p[:, 1] * wd[:, 0]).sum() / r2
-        resid = d - t - a * p - b * np.stack([-p[:, 1], p[:, 0]], axis=1)
-        mag = np.hypot(resid[:, 0], resid[:, 1])
+            break
+        p = z - (w @ z) / wsum
+        ab = ((w * p.conjugate()) @ dz) / (w @ (p.real * p.real + p.imag * p.imag))
+        rz = dz - (w @ dz) / wsum - ab * p
+        mag = np.abs(rz)
         scale = max(1.4826 * float(np.partition(mag[usable], k)[k]), MIN_SCALE_PX)
         u = np.minimum(mag / (TUKEY_C * scale), 1.0)
         w = np.where(usable, (1.0 - u * u) ** 2, 0.0)
-    return resid
+    if rz is dz:
+        return d
+    return np.stack([rz.real, rz.imag], axis=1)
