@@ -173,10 +173,7 @@ def run(argv: list[str] | None = None) -> int:
 
         plot_timeline(pipe.timeline, pipe.events, cfg.output.timeline, title=source.name)
     if pipe.error is not None:
-        err = pipe.error
-        if isinstance(err, MerError):
-            raise err
-        raise err
+        raise pipe.error  # a MerError becomes one line in main(); events so far are on disk
     if not args.quiet:
         _print_summary(summary, interrupted=bool(got))
     if got:

@@ -21,7 +21,6 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
-from realtime_mer.errors import MerError
 from realtime_mer.events.sinks import EventSink
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.types import CLASSES, Event, Interval, iso_utc
@@ -122,6 +121,7 @@ class Pipeline:
         seconds = max(self.cfg.buffer_seconds, 3.0, self.cfg.spot.max_ms / 1000.0 + 1.0)
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
+        self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._grabber = make_grabber(self.source, self.cfg.source)
         st = self.state
         st.source = self.source.name
@@ -231,7 +231,7 @@ class Pipeline:
             if self._first_ts is None:
                 self._first_ts = frame.timestamp_ns
                 self._first_wall = frame.wall_time
-            face = aligner.process(frame)
+            face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
             st.processed += 1
@@ -390,4 +390,4 @@ def live_status_line(p: Pipeline) -> str:
     return f"{st.processed} frames, {p.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
 
 
-__all__ = ["MerError", "Pipeline", "PipelineState", "Timeline", "live_status_line"]
+__all__ = ["Pipeline", "PipelineState", "Timeline", "live_status_line"]

@@ -3,7 +3,6 @@ when given, the true intervals — what a researcher looks at to trust or tune t
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,17 +47,11 @@ def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def read_truth(path: Path, video: str | None = None) -> list[Span]:
-    """Truth intervals from a generator ``truth.csv`` (columns video, onset, apex, offset, type, ..., label)."""
-    path = Path(path)
-    if not path.is_file():
-        raise fail(DataError, f"truth file {path} not found", "pass the truth.csv written by tools/make_synthetic.py")
-    out = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            if video is not None and Path(r.get("video", "")).stem != Path(video).stem:
-                continue
-            out.append(Span(int(r["onset"]), int(r["offset"]), r.get("type", "micro"), r.get("label", "unknown")))
-    return out
+    """Truth intervals of one video (or all) from a generator ``truth.csv`` (validated by ``read_truth_csv``)."""
+    from realtime_mer.synth.truth import read_truth_csv
+
+    rows = read_truth_csv(Path(path))
+    return [Span(t.onset, t.offset, t.type, t.label) for t in rows if video is None or Path(t.video).stem == Path(video).stem]
 
 
 def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
