@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=200.0, help="synthetic frame rate")
     ap.add_argument("--spotters", default="roiflow,lbp", help="comma-separated spotter names")
     ap.add_argument("--data", type=Path, default=default_data(), help="shared data folder (holds real_faces/)")
+    ap.add_argument("--video-motion", choices=("hold", "play"), default="hold", help="video sources: hold one frame per clip, or play them with their own expressions")
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (cv2.setNumThreads)")
     ap.add_argument("--out", type=Path, help="write the full result (per-video counts too) as JSON here")
     args = ap.parse_args(argv)
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         spotters=tuple(s.strip() for s in args.spotters.split(",") if s.strip()),
         sources=(*clips, ASTRONAUT),
         real_clips=clips,
+        video_motion=args.video_motion,
     )
     try:
         cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"\ncommand: {cmd}")
         console.print(
             f"{p['n_videos']} synthetic clips x {p['seconds']:g} s at {p['fps']:g} fps {p['width']}x{p['height']}, seed {p['seed']}..{p['seed'] + p['n_videos'] - 1}, "
-            f"sources {', '.join(p['sources_used'])}; real clips {', '.join(Path(c).name for c in p['real_clips'])} at native fps; "
+            f"sources {', '.join(p['sources_used'])} (videos: {p['video_motion']}); real clips {', '.join(Path(c).name for c in p['real_clips'])} at native fps; "
             f"FaceAligner landmark_every={p['face']['landmark_every']}; MEGC IoU >= 0.5; wall {result['timing_s']['wall']:.0f} s"
         )
         n_t = sum(c["truth_micro"] for c in result["clips"]), sum(c["truth_macro"] for c in result["clips"])

@@ -37,14 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=200.0)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--interp", choices=("flow", "blend"), default="flow", help="how video sources are upsampled")
+    ap.add_argument("--video-motion", choices=("hold", "play"), default="hold", help="video sources: hold one frame per clip (sub-pixel head drift added) or play the video with its own expressions")
+    ap.add_argument("--interp", choices=("flow", "blend"), default="flow", help="how played video sources are upsampled")
     ap.add_argument("--jpeg-prob", type=float, default=0.3, help="share of videos re-compressed at JPEG quality 50-85")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if args.n < 1 or args.seconds <= 0 or args.fps <= 0:
         print("error: --n, --seconds and --fps must be positive", file=sys.stderr)
         return 2
-    cfg = SynthConfig(fps=args.fps, render=RenderConfig(width=args.width, height=args.height), interp=args.interp, jpeg_prob=args.jpeg_prob)
+    cfg = SynthConfig(fps=args.fps, render=RenderConfig(width=args.width, height=args.height), interp=args.interp, video_motion=args.video_motion, jpeg_prob=args.jpeg_prob)
     t0 = time.monotonic()
 
     def progress(i: int, n: int, name: str) -> None:

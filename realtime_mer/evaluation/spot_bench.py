@@ -49,6 +49,7 @@ class BenchConfig:
     spotters: tuple[str, ...] = SPOTTERS
     sources: tuple[str, ...] = (ASTRONAUT,)  # "astronaut" or video / image paths, cycled
     real_clips: tuple[str, ...] = ()  # untouched real videos for the false-alarm rate
+    video_motion: str = "hold"  # video sources: hold a frame per clip | play (see synth.clip.Clip)
     face: FaceConfig = field(default_factory=FaceConfig)
 
 
@@ -179,7 +180,7 @@ def run_benchmark(cfg: BenchConfig, progress: Progress | None = None, spot_cfgs:
         make_spotter(name, cfg.fps)  # fails early on an unknown name
     spot_cfgs = spot_cfgs or {}
     t_start = time.perf_counter()
-    synth = SynthConfig(fps=cfg.fps)
+    synth = SynthConfig(fps=cfg.fps, video_motion=cfg.video_motion)
     synth.render = type(synth.render)(width=cfg.width, height=cfg.height)
     backdrops: list[tuple[str, Backdrop]] = []
     for src in cfg.sources:

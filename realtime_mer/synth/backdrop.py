@@ -1,9 +1,10 @@
 """Faces to inject movements into: a still image (the bundled astronaut) or a video.
 
 Both are cropped around the face to the output aspect ratio and scaled so the face has a
-set size. A video is played at its own speed, ping-ponged to any length, and upsampled to
-the output rate by motion-compensated interpolation (or blending) so no output frame is a
-repeat; its landmarks come from FaceMesh per source frame, interpolated in between.
+set size. A video is either held (one of its frames becomes a still, see ``VideoBackdrop.still``) or
+played at its own speed, ping-ponged to any length, and upsampled to the output rate by
+motion-compensated interpolation (or blending) so no output frame is a repeat; its landmarks
+come from FaceMesh per source frame, interpolated in between.
 """
 
 from __future__ import annotations
@@ -104,6 +105,15 @@ class StillBackdrop:
         self.name = name
         self.source_fps = 0.0
 
+    @classmethod
+    def from_canvas(cls, canvas: np.ndarray, landmarks: np.ndarray, name: str) -> StillBackdrop:
+        """A backdrop from an image already cropped to the output size, with its landmarks."""
+        self = cls.__new__(cls)
+        h, w = canvas.shape[:2]
+        self.crop = Crop(0, 0, w, h, w, h)
+        self.canvas, self.landmarks, self.name, self.source_fps = canvas, landmarks.astype(np.float32), name, 0.0
+        return self
+
     def face_ok(self, n_frames: int) -> np.ndarray:
         return np.ones(n_frames, bool)
 
@@ -192,6 +202,16 @@ class VideoBackdrop:
             k, _ = self.position(i)
             out[i] = ok[k] and ok[k + 1]
         return out
+
+    def still(self, k: int) -> StillBackdrop:
+        """Source frame ``k`` (or the nearest one with a face) as a still backdrop: the "hold"
+        way to reach 200 fps, where the scene's sub-pixel head drift, jerks, blinks, flicker and
+        noise make every output frame different and the video's own expressions stay out."""
+        with_face = [j for j, m in enumerate(self._marks) if m is not None]
+        j = min(with_face, key=lambda j: (abs(j - k), j))
+        marks = self._marks[j]
+        assert marks is not None
+        return StillBackdrop.from_canvas(self._source(j).copy(), marks, f"{self.name}@{j}")
 
     # -- frames ----------------------------------------------------------------------------
     def _source(self, k: int) -> np.ndarray:

@@ -26,7 +26,8 @@ class SynthConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
     face_frac: float = 0.4  # face size (mean of width and height) / output height
-    interp: str = "flow"  # video upsampling: flow | blend
+    interp: str = "flow"  # video upsampling when played: flow | blend
+    video_motion: str = "hold"  # video sources: hold one frame (per clip, at its start) | play at its own speed
     sway_hold: int = 1  # stills: update the head pose every N frames, except during a jerk's rise
     jpeg_prob: float = 0.3  # share of clips re-compressed frame by frame (compression distractor)
     jpeg_quality: tuple[int, int] = (50, 85)
@@ -54,10 +55,18 @@ class Clip:
     """``n_frames`` of a backdrop with movements and distractors drawn from ``seed``.
 
     ``start`` shifts where a video backdrop's timeline begins (several clips of one video).
+    With ``cfg.video_motion == "hold"`` (the default) a video backdrop is replaced by its
+    source frame at ``start``, held still: the clip then moves only by the scene's head drift,
+    jerks, blinks and movements, like a subject asked to keep a neutral face. ``"play"`` plays
+    the video with its own (unlabelled) expressions and head turns under the injected ones.
     """
 
     def __init__(self, backdrop: Backdrop, n_frames: int, seed: int, cfg: SynthConfig | None = None, name: str = "clip", start: int = 0) -> None:
         self.cfg = cfg = cfg or SynthConfig()
+        if cfg.video_motion not in ("hold", "play"):
+            raise fail(SourceError, f"unknown video_motion {cfg.video_motion!r}", "use 'hold' or 'play'")
+        if isinstance(backdrop, VideoBackdrop) and cfg.video_motion == "hold":
+            backdrop, start = backdrop.still(backdrop.position(start)[0]), 0
         self.backdrop, self.n_frames, self.name, self.start = backdrop, n_frames, name, start
         rng = np.random.default_rng(seed)
         scene_cfg = cfg.scene

@@ -78,8 +78,9 @@ def test_upsampled_24fps_has_no_frozen_frames_or_jumps(panning_24fps: Path, inte
     assert all(m is not None for m in marks) and np.abs(marks[1] - marks[0]).max() > 0  # landmarks interpolated
 
 
-def test_real_video_clip(real_faces: Path) -> None:
-    cfg = small_cfg()
+@pytest.mark.parametrize("motion", ["hold", "play"])
+def test_real_video_clip(real_faces: Path, motion: str) -> None:
+    cfg = small_cfg(video_motion=motion)
     bd = VideoBackdrop(real_faces / "single_face.mp4", 320, 240, 200.0, seconds=2.0)
     clip = Clip(bd, 400, 0, cfg, name="single")
     assert clip.truth, "a 2 s clip of a visible face gets a movement"
@@ -89,3 +90,15 @@ def test_real_video_clip(real_faces: Path) -> None:
     assert np.array_equal(clip.frame(t.offset + 1), clip.frame(t.offset + 1, inject=False))
     with pytest.raises(SourceError):
         VideoBackdrop(real_faces / "no_face.mp4", 320, 240, 200.0, seconds=1.0)
+
+
+def test_held_video_is_one_source_frame_moved_by_the_scene(panning_24fps: Path) -> None:
+    bd = VideoBackdrop(panning_24fps, 320, 240, 200.0, seconds=1.0)
+    start = 42  # 42 * 24 / 200 = 5.04: source frame 5
+    clip = Clip(bd, 300, 1, small_cfg(), name="held", start=start)
+    assert clip.backdrop.name == "pan@5" and np.array_equal(clip.backdrop.canvas, bd.still(5).canvas)
+    assert np.any(clip.scene.pose_at(0) != clip.scene.pose_at(150)), "a held frame moves by the scene's head drift"
+    frames = [clip.frame(i, inject=False) for i in range(0, 300, 7)]
+    assert all(np.any(a != b) for a, b in itertools.pairwise(frames))  # never frozen
+    with pytest.raises(SourceError, match="video_motion"):
+        Clip(bd, 10, 0, small_cfg(video_motion="loop"))
