@@ -22,6 +22,7 @@ def demo_config(fps: float = 200.0, width: int = 640, height: int = 480) -> Synt
     """The demo's synth settings: clear micro-expressions ≈ 2 s apart, light distractors."""
     scene = SceneConfig(
         lead_in_s=1.0,
+        lead_jitter_s=0.0,
         tail_s=0.6,
         min_gap_s=1.3,
         max_gap_s=2.0,

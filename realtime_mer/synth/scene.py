@@ -25,7 +25,8 @@ Range = tuple[float, float]
 class SceneConfig:
     """How movements and distractors are drawn (times in s or ms, amplitudes in px at a 200 px face)."""
 
-    lead_in_s: float = 0.6  # no movement starts earlier
+    lead_in_s: float = 1.5  # no movement starts earlier: spotters calibrate on the first second
+    lead_jitter_s: float = 1.0  # the first movement starts up to this much after the lead-in
     tail_s: float = 0.4  # nor ends later than this before the end
     min_gap_s: float = 1.0  # between one movement's offset and the next onset
     max_gap_s: float = 2.5
@@ -237,7 +238,7 @@ def plan_scene(n_frames: int, fps: float, seed: int | np.random.Generator, cfg: 
     margin = round(cfg.margin_s * fps)
     end_limit = n_frames - 1 - round(cfg.tail_s * fps)
     movements: list[Movement] = []
-    t = round(cfg.lead_in_s * fps)
+    t = round((cfg.lead_in_s + (rng.uniform(0.0, cfg.lead_jitter_s) if cfg.lead_jitter_s > 0 else 0.0)) * fps)
     while cfg.max_movements is None or len(movements) < cfg.max_movements:
         for attempt in range(4):  # the last attempts are micro: a long macro may not fit the end
             m = _movement(rng, cfg, fps, 0, attempt < 2 and rng.random() < cfg.macro_fraction)

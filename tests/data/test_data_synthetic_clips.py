@@ -25,7 +25,7 @@ from realtime_mer.synth.truth import write_truth_csv
 from realtime_mer.types import CLASSES
 
 CFG = SynthConfig(render=RenderConfig(width=320, height=240), jpeg_prob=0.0,
-                  scene=SceneConfig(macro_fraction=0.0, max_movements=1))
+                  scene=SceneConfig(macro_fraction=0.0, max_movements=1, lead_in_s=0.6, lead_jitter_s=0.0))
 CLIP_CFG = SyntheticClipConfig(max_frames=16)
 
 

@@ -14,11 +14,14 @@ from realtime_mer.synth.backdrop import VideoBackdrop, load_astronaut
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig
 from realtime_mer.synth.generate import generate_set, generate_video, open_writer
 from realtime_mer.synth.render import RenderConfig
+from realtime_mer.synth.scene import SceneConfig
 from realtime_mer.synth.truth import read_truth_csv
 
 
 def small_cfg(**kw: object) -> SynthConfig:
-    return SynthConfig(render=RenderConfig(width=320, height=240), jpeg_prob=0.0, **kw)  # type: ignore[arg-type]
+    """Small frames; movements may start after 0.6 s (short clips)."""
+    scene = SceneConfig(lead_in_s=0.6, lead_jitter_s=0.0)
+    return SynthConfig(render=RenderConfig(width=320, height=240), jpeg_prob=0.0, scene=scene, **kw)  # type: ignore[arg-type]
 
 
 def read_all(path: Path) -> tuple[float, list[np.ndarray]]:
