@@ -40,6 +40,7 @@ NOISE_FLOOR_PX = 0.02  # added to each region's noise sigma: motions far below a
 STATS_EVERY_MS = 25.0  # the regions' noise statistics are refreshed this often ...
 FLOOR_EVERY_MS = 100.0  # ... and the signal's running median this often
 LOOKBACK_MS = 250.0  # how far an onset may be refined back from where the signal left the baseline
+REFRACTORY_MS = 150.0  # an onset this soon after an offset is that movement's tail, not a new one
 BLINK_ONSET_MS = 80.0  # a movement that started at most this long before a blink was the blink
 REF_TAU_MS = 30.0  # time constant of the exponential average that forms the reference
 REF_EVERY_MS = 20.0  # the lagged reference (and the region placement) advance in steps of this
@@ -70,7 +71,7 @@ class RoiFlowSpotter(Spotter):
         self._blinks = BlinkGate(fps)
         self._signal = np.arange(n_reg) < N_SIGNAL  # rows that are expression regions (not probes)
         self._blink_onset = self.frames(BLINK_ONSET_MS)
-        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS))
+        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS), self.frames(REFRACTORY_MS))
         self._tracker = IntervalTracker(settings, self.kind_of)
         self._win = 2 * self.half + 1
         self._raw = np.zeros((self._win, n_reg, 2), np.float32)

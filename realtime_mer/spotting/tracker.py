@@ -3,9 +3,12 @@
 Fed one signal sample at a time with its levels (``high`` detection threshold, ``low`` start /
 end level, ``floor`` the baseline), it opens a movement when the signal rises above ``low``,
 confirms it above ``high``, follows the apex (highest sample) and closes it once the signal has
-stayed below the end level for ``merge`` samples, so dips shorter than that merge peaks. Onset
+stayed below the end level (``low``, raised to a quarter of the way up from the start level to
+the peak) for ``merge`` samples, so dips shorter than that merge peaks. Onset
 and offset are then refined outward to where the signal stops falling towards the baseline.
-Movements shorter than ``min_len`` are dropped; one still open after ``max_len`` (a held pose,
+Movements shorter than ``min_len`` (or than two frame steps: onset, apex and offset need
+distinct frames) are dropped, and so is one that starts within ``refractory`` frames of the
+previous one's offset (the tail of that movement, not a new one); one still open after ``max_len`` (a held pose,
 drift) is dropped and nothing new starts until the signal has fallen back. ``cancel`` drops the
 movement under way when its measurements turn out invalid (head jump, blink onset).
 """
@@ -20,6 +23,8 @@ import numpy as np
 from realtime_mer.types import Interval, IntervalKind
 
 END_FRACTION = 0.1  # a large movement ends below this fraction of its peak (tails ride on drift)
+MIN_STEPS = 2  # offset - onset in frames at least this (onset, apex, offset distinct)
+END_RISE = 0.25  # ... or below this share of its rise above the start level (a noise floor that rose meanwhile)
 
 IDLE, ARMED, ACTIVE = 0, 1, 2
 
@@ -32,6 +37,7 @@ class TrackerSettings:
     min_len: int  # shortest movement, offset - onset
     max_len: int  # longest movement; longer ones are aborted
     lookback: int  # how far the onset may be refined back before the rise
+    refractory: int = 0  # frames after an offset in which a new onset counts as the same movement's tail
 
 
 class IntervalTracker:
@@ -55,6 +61,7 @@ class IntervalTracker:
         self._below = 0
         self._barrier = 0  # onsets are not refined back past this sample (set by cancel)
         self._quiet = False  # after an abort: wait for the signal to fall before arming again
+        self._last_offset: int | None = None  # frame index of the last closed movement's offset
 
     @property
     def age(self) -> int:
@@ -87,7 +94,11 @@ class IntervalTracker:
             return []
         if value > self._val[self._at(self._peak)]:
             self._peak = j
-        end_level = low if self.state == ARMED else max(low, END_FRACTION * self._val[self._at(self._peak)])
+        if self.state == ARMED:
+            end_level = low
+        else:
+            peak, base = self._val[self._at(self._peak)], min(self._val[self._at(self._start)], low)
+            end_level = max(low, END_FRACTION * peak, base + END_RISE * (peak - base))
         if value > end_level:
             if self.state == ARMED and self._below:
                 self._start = j  # rose again: the movement (if any) starts from this rise
@@ -130,7 +141,10 @@ class IntervalTracker:
         vals = self._val[seg % self.capacity]
         apex = int(seg[int(np.argmax(vals))])
         f_on, f_ap, f_off = (int(self._frame[self._at(k)]) for k in (onset, apex, offset))
-        if f_off - f_on < self.s.min_len:
+        last, self._last_offset = self._last_offset, f_off
+        if f_off - f_on < max(self.s.min_len, MIN_STEPS):
+            return None
+        if last is not None and f_on - last <= self.s.refractory:
             return None
         return Interval(
             onset=f_on,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
-from realtime_mer.spotting.tracker import IntervalTracker, TrackerSettings
+from realtime_mer.spotting.tracker import END_RISE, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 
 FLOOR, LOW, HIGH = 1.0, 3.0, 6.0
@@ -39,7 +39,8 @@ def test_one_bump_one_interval_with_bounded_delay() -> None:
     assert iv.onset == 1041 and iv.offset == 1059  # refined out to where the bump leaves the floor
     assert iv.kind == "micro" and iv.n_frames == 19
     assert iv.onset_ns == 41 * 5_000_000 and iv.offset_ns == 59 * 5_000_000
-    last_above = max(i for i, v in enumerate(sig) if v > LOW)
+    end_level = LOW + END_RISE * (10.0 - LOW)  # a quarter of the way up from the start level
+    last_above = max(i for i, v in enumerate(sig) if v > end_level)
     assert when == last_above + 5  # decided exactly ``merge`` samples after the fall
 
 
@@ -77,6 +78,18 @@ def test_cancel_drops_the_movement_under_way() -> None:
             tr.cancel()
         out += tr.push(i, 0, float(v), HIGH, LOW, FLOOR)
     assert [iv.onset for iv in out] == [20]  # what follows the cancel is new; nothing before it is reused
+
+
+def test_tail_in_refractory_time_and_single_step_spans_are_dropped() -> None:
+    two = bump(150, 20, 20, 10.0) + bump(150, 48, 14, 8.0) - FLOOR  # the second starts 8 samples after the first ends
+    assert [iv.apex for _, iv in run(two)] == [1030, 1055]
+    tr_settings = TrackerSettings(merge=5, min_len=0, max_len=200, lookback=50, refractory=10)
+    tr = IntervalTracker(tr_settings, lambda a, b: "micro")
+    got = [iv for i, v in enumerate(two) for iv in tr.push(1000 + i, 0, float(v), HIGH, LOW, FLOOR)]
+    assert [iv.apex for iv in got] == [1030]  # the second is the first one's tail
+    spike = np.full(40, FLOOR)
+    spike[20] = 10.0  # one sample up: onset and offset cannot be distinct from the apex
+    assert run(spike, min_len=0) == []
 
 
 def test_running_baseline_forgets_old_samples() -> None:
