@@ -99,7 +99,10 @@ class FaceAligner:
             self.seconds += time.perf_counter() - t0
 
     def reset(self) -> None:
-        """Forget the held face; the next frame searches the whole image again."""
+        """Forget the held face; the next frame searches the whole image again. FaceMesh's own
+        video-mode state is reset too, so aligning the same frames twice gives the same crops."""
+        if hasattr(self, "_mesh"):
+            self._mesh.reset()
         self._m: np.ndarray | None = None
         self._lm = np.zeros((468, 2), np.float32)
         self._pts = np.zeros((0, 1, 2), np.float32)

@@ -128,6 +128,12 @@ class FaceMesh:
     def ms_per_call(self) -> float:
         return 1e3 * self.seconds / self.calls if self.calls else 0.0
 
+    def reset(self) -> None:
+        """Forget video-mode tracking state: the next call starts like the first one."""
+        if self._mesh is not None:
+            self._mesh.reset()
+            self._noisy = True
+
     def close(self) -> None:
         if self._mesh is not None:
             self._mesh.close()

@@ -173,3 +173,18 @@ def test_config_is_checked() -> None:
 
     with pytest.raises(DataError):
         FaceAligner(FaceConfig(landmark_every=0))
+
+
+def test_reset_makes_alignment_independent_of_what_came_before(astronaut: np.ndarray) -> None:
+    clip = [shifted(astronaut, 0.3 * k, -0.2 * k) for k in range(20)]
+    before = [shifted(astronaut, 14.0 - 0.5 * k, 9.0) for k in range(20)]
+    with FaceAligner(FaceConfig(landmark_every=4)) as fresh:
+        want = [fresh.process(frame(i, im)) for i, im in enumerate(clip)]
+    with FaceAligner(FaceConfig(landmark_every=4)) as used:
+        for i, im in enumerate(before):
+            used.process(frame(i, im))
+        used.reset()
+        got = [used.process(frame(i, im)) for i, im in enumerate(clip)]
+    assert all(w is not None and g is not None for w, g in zip(want, got, strict=True))
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_array_equal(g.crop, w.crop)  # type: ignore[union-attr]
