@@ -32,7 +32,7 @@ from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.roimotion import RoiMotion
-from realtime_mer.spotting.tracker import IntervalTracker, TrackerSettings
+from realtime_mer.spotting.tracker import REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 
 HEAD_JUMP_PX = 1.5  # head shift (crop px) against the reference that invalidates it
@@ -40,7 +40,6 @@ NOISE_FLOOR_PX = 0.02  # added to each region's noise sigma: motions far below a
 STATS_EVERY_MS = 25.0  # the regions' noise statistics are refreshed this often ...
 FLOOR_EVERY_MS = 100.0  # ... and the signal's running median this often
 LOOKBACK_MS = 250.0  # how far an onset may be refined back from where the signal left the baseline
-REFRACTORY_MS = 150.0  # an onset this soon after an offset is that movement's tail, not a new one
 BLINK_ONSET_MS = 80.0  # a movement that started at most this long before a blink was the blink
 REF_TAU_MS = 30.0  # time constant of the exponential average that forms the reference
 REF_EVERY_MS = 20.0  # the lagged reference (and the region placement) advance in steps of this

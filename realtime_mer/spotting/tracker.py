@@ -23,6 +23,7 @@ import numpy as np
 from realtime_mer.types import Interval, IntervalKind
 
 END_FRACTION = 0.1  # a large movement ends below this fraction of its peak (tails ride on drift)
+REFRACTORY_MS = 150.0  # spotters' default: an onset this soon after an offset is that movement's tail
 MIN_STEPS = 2  # offset - onset in frames at least this (onset, apex, offset distinct)
 END_RISE = 0.25  # ... or below this share of its rise above the start level (a noise floor that rose meanwhile)
 
