@@ -32,7 +32,7 @@ from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.roimotion import RoiMotion
-from realtime_mer.spotting.tracker import REFRACTORY_MS, IntervalTracker, TrackerSettings
+from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 
 HEAD_JUMP_PX = 1.5  # head shift (crop px) against the reference that invalidates it
@@ -40,6 +40,8 @@ NOISE_FLOOR_PX = 0.02  # added to each region's noise sigma: motions far below a
 STATS_EVERY_MS = 25.0  # the regions' noise statistics are refreshed this often ...
 FLOOR_EVERY_MS = 100.0  # ... and the signal's running median this often
 LOOKBACK_MS = 250.0  # how far an onset may be refined back from where the signal left the baseline
+ARMED_MAX_MS = 400.0  # a rise that has not reached the detection level by then is dropped
+SETTLE_MS = 300.0  # after a movement the reference waits (at most this long) for the signal to fall back
 BLINK_ONSET_MS = 80.0  # a movement that started at most this long before a blink was the blink
 REF_TAU_MS = 30.0  # time constant of the exponential average that forms the reference
 REF_EVERY_MS = 20.0  # the lagged reference (and the region placement) advance in steps of this
@@ -70,6 +72,9 @@ class RoiFlowSpotter(Spotter):
         self._blinks = BlinkGate(fps)
         self._signal = np.arange(n_reg) < N_SIGNAL  # rows that are expression regions (not probes)
         self._blink_onset = self.frames(BLINK_ONSET_MS)
+        self._armed_max = self.frames(ARMED_MAX_MS)
+        self._settle_max = self.frames(SETTLE_MS)
+        self._settle = 0
         settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS), self.frames(REFRACTORY_MS))
         self._tracker = IntervalTracker(settings, self.kind_of)
         self._win = 2 * self.half + 1
@@ -144,10 +149,18 @@ class RoiFlowSpotter(Spotter):
         self._trace.push(frame, s, high)
         if self.calibrating:
             return []
-        out = self._tracker.push(frame, ts, s, high, floor + self.cfg.release, floor)
+        low = floor + self.cfg.release
+        out = self._tracker.push(frame, ts, s, high, low, floor)
+        if self._tracker.state == ARMED and self._tracker.age > self._armed_max:
+            self._tracker.cancel()  # never confirmed: noise, not a movement (the reference and stats move on)
         busy = self._tracker.busy or self.blinking
-        if self._ref.frozen and not busy:  # the movement or blink is over: restart after it
-            self._ref.restart(seq, self.merge + self.half)
+        if busy:
+            self._settle = 0
+        elif self._ref.frozen:  # the movement or blink is over: restart after it, once the face is back
+            self._settle += 1
+            busy = s > low and self._settle <= self._settle_max
+            if not busy:
+                self._ref.restart(seq, self.merge + self.half)
         self._ref.frozen = busy
         return out
 
