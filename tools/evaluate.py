@@ -2,6 +2,10 @@
 
     python tools/evaluate.py --checkpoint runs/apexflow-loso/checkpoints/loso-casme2_sub01.safetensors \
         --dataset megc2019-flow --data-root ../shared/data/megc2019_composite_flow --out eval/
+    python tools/evaluate.py --checkpoint runs/c3d-synth-loso/checkpoints/loso-astronaut.safetensors \
+        --dataset synthetic-clips --data-root runs/synth_clips/clips.npz --out eval/c3d-astronaut
+
+Clip models' inputs are built from the clips with realtime_mer.preprocess.clip_input (cached).
 
 By default only subjects the checkpoint was NOT trained on are scored (``--subjects unseen``);
 ``--subjects all`` scores everything (training-set fit, not an estimate of generalisation).
@@ -23,17 +27,20 @@ from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.training.checkpoint import load_checkpoint, read_sidecar
 from realtime_mer.training.protocols import Fold
 from realtime_mer.training.report import plot_confusion, summarize, write_predictions
-from realtime_mer.training.runner import DATASETS, load_dataset
+from realtime_mer.training.runner import DATASETS, Dataset, load_dataset, model_data
 from realtime_mer.training.trainer import predict_proba
 
 
-def probabilities(checkpoint: Path, images: np.ndarray) -> tuple[np.ndarray, dict]:
+def probabilities(checkpoint: Path, data: Dataset) -> tuple[np.ndarray, dict]:
     """(N, C) probabilities from a .safetensors checkpoint (torch) or an .onnx model (onnxruntime), and its sidecar."""
     if checkpoint.suffix == ".onnx":
         meta = read_sidecar(checkpoint) if checkpoint.with_suffix(".json").is_file() else {"model": "apexflow"}
-        return ApexFlowClassifier(checkpoint).predict_proba(images), meta
+        if meta["model"] != "apexflow":
+            raise fail(DataError, f"{checkpoint} is a {meta['model']} ONNX model; only apexflow is scored from ONNX here",
+                       "pass the .safetensors checkpoint")
+        return ApexFlowClassifier(checkpoint).predict_proba(model_data(data, "apexflow")[0]), meta
     model, meta = load_checkpoint(checkpoint)
-    return predict_proba(model, images), meta
+    return predict_proba(model, model_data(data, meta["model"])[0]), meta
 
 
 def seen_subjects(meta: dict, dataset: str, subjects: list[str]) -> set[str]:
@@ -54,11 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--subjects", choices=("unseen", "all"), default="unseen")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="clip datasets: model-input cache (see tools/train.py)")
+    ap.add_argument("--no-align", action="store_true", help="casme2/samm/smic: frames are face crops already")
     args = ap.parse_args(argv)
     console = Console(stderr=True)
     try:
-        data = load_dataset(args.dataset, args.data_root)
-        probs, meta = probabilities(args.checkpoint, data.images)
+        cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic") else None)
+        data = load_dataset(args.dataset, args.data_root, cache, not args.no_align)
+        probs, meta = probabilities(args.checkpoint, data)
         seen = seen_subjects(meta, args.dataset, data.subjects)
         if args.subjects == "unseen":
             test = np.flatnonzero([s not in seen for s in data.subjects])
@@ -81,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         write_predictions(args.out / "predictions.csv", data.files, data.subjects, data.datasets, data.labels, probs,
                           fold_of, data.classes)
     except (MerError, OSError) as e:
-        console.print(f"error: {e}", markup=False, highlight=False)
+        console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         return 2
     if metrics["n_seen_in_training"]:
         console.print(f"warning: {metrics['n_seen_in_training']} of {metrics['n']} scored samples were seen in "

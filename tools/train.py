@@ -2,6 +2,15 @@
 
     python tools/train.py --model apexflow --dataset megc2019-flow \
         --data-root ../shared/data/megc2019_composite_flow --protocol loso --seed 0 --out runs/apexflow-loso
+    python tools/train.py --model c3d --dataset synthetic-clips --data-root runs/synth_clips/clips.npz \
+        --protocol loso --seed 0 --out runs/c3d-synth-loso
+    python tools/train.py --model learnet --dataset casme2 --data-root /data/CASME2 --protocol loso --out runs/learnet-casme2
+
+Each model trains with its own fixed recipe (realtime_mer.training.recipes: the paper's, shortened
+for a CPU). Clip models (c3d, convlstm, tcgru, twostream3d, learnet) need a clip dataset:
+synthetic-clips (a .npz from tools/make_synthetic_clips.py or a tools/make_synthetic.py folder;
+subject = source face) or casme2 / samm / smic (faces aligned with FaceAligner unless --no-align);
+their inputs are built by realtime_mer.preprocess.clip_input (as live) and cached.
 
 Writes metrics.json (UF1/UAR/accuracy, per_dataset, per_fold, confusion), confusion.png,
 predictions.csv and checkpoints/ (per fold) -- or, for --protocol all, model.safetensors +
@@ -20,8 +29,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from realtime_mer.errors import MerError
 from realtime_mer.models import available_models
 from realtime_mer.training.protocols import PROTOCOLS, Fold
+from realtime_mer.training.recipes import recipe_for
 from realtime_mer.training.runner import DATASETS, TrainConfig, apply_overrides, run
-from realtime_mer.training.trainer import FitResult, Recipe
+from realtime_mer.training.trainer import FitResult
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +46,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--no-fold-checkpoints", action="store_true", help="do not save one checkpoint per fold")
+    ap.add_argument("--cache-dir", type=Path, default=None,
+                    help="clip datasets: where model inputs are cached (default: next to a .npz, in a generator "
+                         "folder, or <out>/cache for casme2/samm/smic)")
+    ap.add_argument("--no-align", action="store_true",
+                    help="casme2/samm/smic: the frames are face crops already (resize instead of FaceAligner)")
     ap.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE",
                     help="override recipe fields (experiments only; the reported results use none)")
     return ap.parse_args(argv)
@@ -45,11 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run one training job; expected failures print one line and exit 2."""
     args = parse_args(argv)
     console = Console(stderr=True)
+    import cv2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
     try:
-        recipe = apply_overrides(Recipe(threads=args.threads), args.overrides)
+        recipe = apply_overrides(recipe_for(args.model, threads=args.threads), args.overrides)
         cfg = TrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
                           folds=args.folds, seed=args.seed, out=args.out, recipe=recipe,
-                          save_fold_checkpoints=not args.no_fold_checkpoints)
+                          save_fold_checkpoints=not args.no_fold_checkpoints, cache_dir=args.cache_dir,
+                          align=not args.no_align)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
         with Progress(*columns, console=console, transient=False) as progress:
@@ -63,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
             result = run(cfg, on_start=on_start, on_fold=on_fold)
     except MerError as e:
-        console.print(f"error: {e}", markup=False, highlight=False)
+        console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         return e.exit_code
     if args.protocol == "all":
         console.print(f"trained on all data -> {args.out}/model.safetensors, model.onnx "

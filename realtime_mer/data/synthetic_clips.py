@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,8 @@ from realtime_mer.config import FaceConfig
 from realtime_mer.errors import DataError, OutputError, fail
 from realtime_mer.face import FaceAligner
 from realtime_mer.preprocess import PreprocessConfig, clip_input
-from realtime_mer.synth.clip import Clip
+from realtime_mer.synth.backdrop import VideoBackdrop
+from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig
 from realtime_mer.synth.truth import TruthInterval, read_truth_csv
 from realtime_mer.types import CLASSES, Frame
 
@@ -199,16 +200,73 @@ def build_from_dir(folder: Path | str, cfg: SyntheticClipConfig | None = None) -
     return b.build()
 
 
-def build_from_clips(clips: Iterable[Clip], cfg: SyntheticClipConfig | None = None) -> SyntheticClipSet:
-    """Clips of every wanted movement of synth ``Clip`` objects rendered directly (subject = the clip's backdrop name)."""
+def clip_subject(clip: Clip) -> str:
+    """The source face of a synth ``Clip``: its backdrop's name without the ``@<frame>`` of a held video frame."""
+    name = str(getattr(clip.backdrop, "name", "") or "")
+    return name.split("@")[0] if name else subject_of(clip.name)
+
+
+def build_from_clips(clips: Iterable[Clip], cfg: SyntheticClipConfig | None = None,
+                     progress: Callable[[int, Clip], None] | None = None) -> SyntheticClipSet:
+    """Clips of every wanted movement of synth ``Clip`` objects, rendering only the frames they need.
+
+    The subject is the clip's source face (``clip_subject``): a video held still on frame ``k``
+    (backdrop ``name@k``) is the same subject for every ``k``. ``progress(i, clip)`` runs before clip ``i``.
+    """
     cfg = cfg or SyntheticClipConfig()
     b = _Builder(cfg)
-    for clip in clips:
-        subject = str(getattr(clip.backdrop, "name", "") or subject_of(clip.name))
+    for i, clip in enumerate(clips):
+        if progress is not None:
+            progress(i, clip)
+        subject = clip_subject(clip)
         for t in clip.truth:
             if t.type in cfg.kinds:
                 b.add(clip.frame, t, subject)
     return b.build()
+
+
+def source_label(source: str | Path) -> str:
+    """The subject name of a generator source: ``astronaut`` or the file's stem."""
+    return str(source) if str(source) == ASTRONAUT else Path(source).stem
+
+
+def render_clip_set(sources: Sequence[str | Path], n_clips: int, seconds: float, seed: int,
+                    synth: SynthConfig | None = None, cfg: SyntheticClipConfig | None = None,
+                    progress: Callable[[int, Clip], None] | None = None) -> tuple[SyntheticClipSet, dict[str, object]]:
+    """A clip set rendered straight from the generator, no video written: ``n_clips`` clips of ``seconds``.
+
+    Clip ``i`` uses source ``i % len(sources)`` and seed ``seed + i`` and is named ``<i:03d>_<source>``;
+    a video source is held on the frame at a seed-drawn start of its ping-pong (as the spotting
+    benchmark does, ``evaluation.spot_bench``), so each clip shows another source frame. Only the
+    frames around each wanted movement are rendered and aligned. Returns (set, meta for ``save``).
+    """
+    from realtime_mer.evaluation.spot_bench import load_source  # the benchmark's source loader (face part of a video)
+
+    cfg = cfg or SyntheticClipConfig()
+    synth = synth or SynthConfig()
+    if n_clips < 1 or seconds <= 0 or not sources:
+        raise fail(DataError, f"bad clip-set size n_clips={n_clips} seconds={seconds} sources={len(sources)}",
+                   "use n_clips >= 1, seconds > 0 and at least one source")
+    backdrops = [(source_label(s), load_source(str(s), synth)) for s in sources]
+    n_frames = max(round(seconds * synth.fps), 2)
+    clips = []
+    for i in range(n_clips):
+        label, bd = backdrops[i % len(backdrops)]
+        start = 0
+        if isinstance(bd, VideoBackdrop):
+            period = int(2 * (bd.n_source - 1) * synth.fps / bd.source_fps)
+            start = int(np.random.default_rng(seed + i).integers(0, max(period, 1)))
+        clips.append(Clip(bd, n_frames, seed + i, synth, name=f"{i:03d}_{label}", start=start))
+    s = build_from_clips(clips, cfg, progress)
+    meta: dict[str, object] = {
+        "generator": "realtime_mer.data.synthetic_clips.render_clip_set",
+        "sources": [str(x) for x in sources], "n_clips": n_clips, "seconds": seconds, "seed": seed,
+        "seeds": [seed, seed + n_clips - 1], "synth": json.loads(json.dumps(asdict(synth), default=str)),
+        "config": asdict(cfg), "n_samples": len(s),
+        "class_counts": np.bincount(s.labels, minlength=len(CLASSES)).tolist(),
+        "subjects": {u: s.subjects.count(u) for u in sorted(set(s.subjects))},
+    }
+    return s, meta
 
 
 def _fingerprint(folder: Path, cfg: SyntheticClipConfig) -> str:

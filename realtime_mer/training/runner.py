@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +18,15 @@ from realtime_mer.data.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flo
 from realtime_mer.errors import DataError, fail
 from realtime_mer.models import input_contract
 from realtime_mer.training.checkpoint import git_commit, save_checkpoint
+from realtime_mer.training.clipdata import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
 from realtime_mer.training.export import export_onnx, onnx_max_abs_diff
 from realtime_mer.training.protocols import Fold, dev_holdout_subjects, make_folds
+from realtime_mer.training.recipes import SHORTENED
 from realtime_mer.training.report import plot_confusion, summarize, write_predictions
 from realtime_mer.training.trainer import FitResult, Recipe, cross_validate
 
-DATASETS: tuple[str, ...] = (DATASET_NAME,)
+DATASETS: tuple[str, ...] = (DATASET_NAME, *CLIP_DATASETS)
+Dataset = MegcFlowSet | ClipData
 
 
 @dataclass
@@ -39,25 +43,56 @@ class TrainConfig:
     recipe: Recipe = field(default_factory=Recipe)
     save_fold_checkpoints: bool = True
     onnx: bool = True  # protocol "all": also export model.onnx and check parity
+    cache_dir: Path | None = None  # clip datasets: model-input cache (None: next to a .npz / in the generator folder / <out>/cache)
+    align: bool = True  # licensed clip datasets: align faces with FaceAligner (False: frames are face crops already)
 
 
-def load_dataset(name: str, root: Path) -> MegcFlowSet:
-    """The dataset ``name`` under ``root``."""
-    if name != DATASET_NAME:
-        raise fail(DataError, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
-    return load_megc_flow(root)
+def load_dataset(name: str, root: Path, cache_dir: Path | None = None, align: bool = True) -> Dataset:
+    """The dataset ``name`` under ``root``: the MEGC apex-flow PNG set or a clip dataset (``training.clipdata``)."""
+    if name == DATASET_NAME:
+        return load_megc_flow(root)
+    if name == SYNTHETIC:
+        return load_synthetic(root, cache_dir)
+    if name in LICENSED:
+        return load_licensed(name, root, cache_dir, align)
+    raise fail(DataError, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
 
 
-def data_info(cfg: TrainConfig, data: MegcFlowSet) -> dict[str, Any]:
+def model_data(data: Dataset, model: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(inputs, auxiliary targets or None) of ``model`` on ``data``: apex-flow PNGs as they are, clips via ``clip_input``."""
+    if isinstance(data, ClipData):
+        return data.inputs(model), data.aux(model)
+    if model != "apexflow":
+        raise fail(DataError, f"model {model} needs clips, {DATASET_NAME} holds apex-flow images only",
+                   f"use --dataset {SYNTHETIC} or one of {', '.join(LICENSED)}")
+    return data.images, None
+
+
+def data_info(cfg: TrainConfig, data: Dataset) -> dict[str, Any]:
     """What the model was trained on (for sidecars)."""
-    return {
+    if isinstance(data, ClipData):
+        features = f"clips of aligned crops -> preprocess.clip_input({cfg.model!r}): {input_contract(cfg.model).sampling}"
+    else:
+        features = "28x28 RGB apex-flow PNGs (R=u, G=v, B=optical strain; TV-L1 onset->apex; min-max per channel)"
+    info = {
         "dataset": cfg.dataset,
         "root": str(cfg.data_root),
         "n_samples": len(data),
         "n_subjects": len(set(data.subjects)),
         "class_counts": np.bincount(data.labels, minlength=len(data.classes)).tolist(),
-        "features": "28x28 RGB apex-flow PNGs (R=u, G=v, B=optical strain; TV-L1 onset->apex; min-max per channel)",
+        "features": features,
     }
+    if isinstance(data, ClipData):
+        info["subjects"] = {u: data.subjects.count(u) for u in sorted(set(data.subjects))}
+        info["source"] = data.source
+    return info
+
+
+def default_cache(cfg: TrainConfig) -> Path | None:
+    """The input cache of a run: ``cfg.cache_dir``, else (licensed clip sets) ``<out>/cache``; None: the loader's default."""
+    if cfg.cache_dir is not None:
+        return cfg.cache_dir
+    return cfg.out / "cache" if cfg.dataset in LICENSED else None
 
 
 def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
@@ -66,17 +101,21 @@ def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
 
     ``on_start(n_folds)`` is called once the folds are known, ``on_fold`` after each fold.
     """
-    data = load_dataset(cfg.dataset, cfg.data_root)
+    data = load_dataset(cfg.dataset, cfg.data_root, default_cache(cfg), cfg.align)
+    contract = input_contract(cfg.model)
+    t_inputs = time.perf_counter()
+    x, aux = model_data(data, cfg.model)
+    t_inputs = time.perf_counter() - t_inputs
     folds = make_folds(cfg.protocol, data.subjects, k=cfg.folds, seed=cfg.seed, strata=data.datasets)
     if on_start is not None:
         on_start(len(folds))
     cfg.out.mkdir(parents=True, exist_ok=True)
-    contract = input_contract(cfg.model)
     common = {
         "model": cfg.model,
         "data": data_info(cfg, data),
         "protocol": {"name": cfg.protocol, "folds": len(folds), "k": cfg.folds if cfg.protocol == "kfold" else None},
         "recipe": cfg.recipe.to_dict(),
+        "recipe_shortened": SHORTENED.get(cfg.model, ""),
         "seed": cfg.seed,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -103,10 +142,10 @@ def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
         if on_fold is not None:
             on_fold(i, fold, res)
 
-    cv = cross_validate(data.images, data.labels, data.subjects, folds, cfg.recipe, cfg.seed, cfg.model,
-                        strata=data.datasets, on_fold=_on_fold)
+    cv = cross_validate(x, data.labels, data.subjects, folds, cfg.recipe, cfg.seed, cfg.model,
+                        strata=data.datasets, on_fold=_on_fold, aux=aux)
     if cfg.protocol == "all":
-        summary = {**common, "seconds": cv.seconds, "epochs_run": fold_epochs.get(0), "git_commit": git_commit(), **extra}
+        summary = {**common, "seconds": cv.seconds, "seconds_inputs": t_inputs, "epochs_run": fold_epochs.get(0), "git_commit": git_commit(), **extra}
         (cfg.out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
         return summary
     dev, held_out = dev_holdout_subjects(data.subjects, data.datasets)
@@ -116,7 +155,7 @@ def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
     for row in metrics["per_fold"]:
         i = next(j for j, f in enumerate(folds) if f.name == row["fold"])
         row["epochs_run"] = fold_epochs.get(i)
-    metrics = {**common, "seconds": cv.seconds, "git_commit": git_commit(), **metrics}
+    metrics = {**common, "seconds": cv.seconds, "seconds_inputs": t_inputs, "git_commit": git_commit(), **metrics}
     (cfg.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_confusion(metrics["confusion"], data.classes, cfg.out / "confusion.png",
                    f"{cfg.model} {cfg.protocol} seed {cfg.seed}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")
