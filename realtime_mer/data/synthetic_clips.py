@@ -113,7 +113,8 @@ def kept_indices(onset: int, apex: int, offset: int, max_frames: int) -> np.ndar
     return np.unique(np.concatenate([np.arange(onset, offset + 1, step), [apex, offset]])).astype(np.int64)
 
 
-def align_span(get_frame: Callable[[int], np.ndarray], first: int, last: int, cfg: SyntheticClipConfig, what: str) -> np.ndarray:
+def align_span(get_frame: Callable[[int], np.ndarray], first: int, last: int, cfg: SyntheticClipConfig, what: str,
+               hint: str = "check the source video (a frontal face is needed)") -> np.ndarray:
     """Aligned crops of frames first..last with a fresh aligner; frames without a face repeat the nearest found crop."""
     crops: list[np.ndarray | None] = []
     face_cfg = FaceConfig(crop_size=cfg.crop_size, landmark_every=cfg.landmark_every)
@@ -123,7 +124,7 @@ def align_span(get_frame: Callable[[int], np.ndarray], first: int, last: int, cf
             crops.append(None if face is None else face.crop)
     found = [k for k, c in enumerate(crops) if c is not None]
     if not found:
-        raise fail(DataError, f"{what}: no face found in frames {first}..{last}", "check the source video (a frontal face is needed)")
+        raise fail(DataError, f"{what}: no face found in frames {first}..{last}", hint)
     out = np.empty((len(crops), cfg.crop_size, cfg.crop_size), np.uint8)
     for k in range(len(crops)):
         near = min(found, key=lambda j: abs(j - k))

@@ -26,21 +26,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime_mer.config import FaceConfig
 from realtime_mer.data.clips import ClipSample
 from realtime_mer.data.datasets import LOADERS
 from realtime_mer.data.synthetic_clips import (
     SyntheticClipConfig,
     SyntheticClipSet,
+    align_span,
     build_from_dir,
     kept_indices,
     load_or_build,
 )
 from realtime_mer.errors import DataError, MerError, fail, log
-from realtime_mer.face import FaceAligner
 from realtime_mer.models import input_contract
 from realtime_mer.preprocess import PreprocessConfig, clip_input, uniform_positions
-from realtime_mer.types import CLASSES, Frame
+from realtime_mer.types import CLASSES
 
 SYNTHETIC = "synthetic-clips"
 LICENSED: tuple[str, ...] = ("casme2", "samm", "smic")
@@ -169,17 +168,8 @@ def _sample_crops(sample: ClipSample, cfg: SyntheticClipConfig, align: bool) -> 
     if not align:
         return np.stack([cv2.resize(g, (s, s), interpolation=cv2.INTER_AREA if min(g.shape) >= s else cv2.INTER_LINEAR)
                          for g in gray])
-    crops: list[np.ndarray | None] = []
-    with FaceAligner(FaceConfig(crop_size=s, landmark_every=cfg.landmark_every)) as aligner:
-        for i, g in enumerate(gray):
-            face = aligner.process(Frame(index=i, timestamp_ns=0, wall_time=0.0, image=cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)))
-            crops.append(None if face is None else face.crop.copy())
-    found = [k for k, c in enumerate(crops) if c is not None]
-    if not found:
-        raise fail(DataError, f"{sample.key}: no face found in its frames",
-                   "check the frames, or pass --no-align when they are already face crops")
-    return np.stack([crops[k] if crops[k] is not None else crops[min(found, key=lambda j: abs(j - k))]  # type: ignore[misc]
-                     for k in range(len(crops))])
+    return align_span(lambda i: cv2.cvtColor(gray[i], cv2.COLOR_GRAY2BGR), 0, len(gray) - 1, cfg, sample.key,
+                      "check the frames, or pass --no-align when they are already face crops")
 
 
 def clipset_from_samples(samples: list[ClipSample], cfg: SyntheticClipConfig | None = None,
