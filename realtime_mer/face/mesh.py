@@ -131,7 +131,9 @@ class FaceMesh:
     def reset(self) -> None:
         """Forget video-mode tracking state: the next call starts like the first one."""
         if self._mesh is not None:
-            self._mesh.reset()
+            with quiet_stderr():  # the restarted graph logs from its worker threads, like a new one
+                self._mesh.reset()
+                self._mesh.process(np.zeros((64, 64, 3), np.uint8))
             self._noisy = True
 
     def close(self) -> None:
