@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from realtime_mer.data.clips import ClipSample, child_dir, find_base, find_file, index_frames, require_root, span_frames
+from realtime_mer.data.clips import ClipSample, find_base, find_file, require_root, sample_in_folder
 from realtime_mer.data.megc_classes import megc_label
 from realtime_mer.data.xlsx import as_int, as_text, read_table
 from realtime_mer.errors import DataError, fail
@@ -45,18 +45,9 @@ def load_casme2(root: Path | str, mapping: Mapping[str, str] | None = None) -> l
             continue
         onset, apex, offset = as_int(row["onset"]), as_int(row["apex"]), as_int(row["offset"])
         digits = re.sub(r"\D", "", subject)  # "01", 1 or "sub01"
-        if onset is None or offset is None or not digits:
+        if onset is None or offset is None or offset < 0 or not digits:
             raise fail(DataError, f"{sheet.name} line {row['_line']}: bad subject / onset / offset {subject!r} {row['onset']!r} "
                        f"{row['offset']!r}", "fix the row or use the original annotation file")
         sub = f"sub{int(digits):02d}"
-        key = f"CASME II {sub}/{clip}"
-        sub_dir = child_dir(base, sub)
-        clip_dir = child_dir(sub_dir, clip) if sub_dir else None
-        if clip_dir is None:
-            raise fail(DataError, f"{key}: folder {base / sub / clip} not found", "restore the clip's frames or pass the right root")
-        frames = span_frames(key, clip_dir, index_frames(clip_dir), onset, offset)
-        annotated = apex is not None and onset <= apex <= offset
-        apex_i = apex - onset if annotated else (offset - onset) // 2  # type: ignore[operator]
-        out.append(ClipSample(DATASET, sub, clip, frames, 0, apex_i, len(frames) - 1, label, as_text(row["emotion"]).lower(),
-                              onset, annotated, FPS))
+        out.append(sample_in_folder(DATASET, "CASME II", base, sub, clip, onset, apex, offset, label, as_text(row["emotion"]).lower(), FPS))
     return out

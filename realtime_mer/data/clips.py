@@ -157,3 +157,21 @@ def child_dir(parent: Path, name: str) -> Path | None:
         return next((c for c in parent.iterdir() if c.is_dir() and c.name.lower() == low), None)
     except OSError:
         return None
+
+
+def sample_in_folder(dataset: str, name: str, base: Path, sub: str, clip: str, onset: int, apex: int | None, offset: int | None,
+                     label: str, emotion: str, fps: float) -> ClipSample:
+    """The onset..offset frames of ``base/sub/clip`` as a sample (``offset`` None: the clip's last frame;
+    an apex outside onset..offset or None: the middle frame, marked not annotated)."""
+    key = f"{name} {sub}/{clip}"
+    sub_dir = child_dir(base, sub)
+    clip_dir = child_dir(sub_dir, clip) if sub_dir else None
+    if clip_dir is None:
+        raise fail(DataError, f"{key}: folder {base / sub / clip} not found", "restore the clip's frames or pass the right root")
+    table = index_frames(clip_dir)
+    if offset is None or offset < 0:
+        offset = max(table) if table else onset
+    frames = span_frames(key, clip_dir, table, onset, offset)
+    annotated = apex is not None and onset <= apex <= offset
+    apex_i = apex - onset if annotated else (offset - onset) // 2  # type: ignore[operator]
+    return ClipSample(dataset, sub, clip, frames, 0, apex_i, len(frames) - 1, label, emotion, onset, annotated, fps)

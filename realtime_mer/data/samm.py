@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from realtime_mer.data.clips import ClipSample, child_dir, find_base, find_file, index_frames, require_root, span_frames
+from realtime_mer.data.clips import ClipSample, find_base, find_file, require_root, sample_in_folder
 from realtime_mer.data.megc_classes import megc_label
 from realtime_mer.data.xlsx import as_int, as_text, read_table
 from realtime_mer.errors import DataError, fail
@@ -48,17 +48,5 @@ def load_samm(root: Path | str, mapping: Mapping[str, str] | None = None) -> lis
             raise fail(DataError, f"{sheet.name} line {row['_line']}: bad subject / filename / onset {subject!r} {clip!r} "
                        f"{row['onset']!r}", "fix the row or use the original annotation file")
         sub = f"{int(subject):03d}"
-        key = f"SAMM {sub}/{clip}"
-        sub_dir = child_dir(base, sub)
-        clip_dir = child_dir(sub_dir, clip) if sub_dir else None
-        if clip_dir is None:
-            raise fail(DataError, f"{key}: folder {base / sub / clip} not found", "restore the clip's frames or pass the right root")
-        table = index_frames(clip_dir)
-        if offset is None or offset < 0:
-            offset = max(table) if table else onset
-        frames = span_frames(key, clip_dir, table, onset, offset)
-        annotated = apex is not None and onset <= apex <= offset
-        apex_i = apex - onset if annotated else (offset - onset) // 2  # type: ignore[operator]
-        out.append(ClipSample(DATASET, sub, clip, frames, 0, apex_i, len(frames) - 1, label, as_text(row["emotion"]).lower(),
-                              onset, annotated, FPS))
+        out.append(sample_in_folder(DATASET, "SAMM", base, sub, clip, onset, apex, offset, label, as_text(row["emotion"]).lower(), FPS))
     return out
