@@ -7,7 +7,8 @@ fold's *training* subjects.
 
 What follows the papers (see each model's ``PaperRecipe``) and what is shortened:
 
-* ``apexflow``: the tuned recipe of ``Recipe()`` (MODEL_CARD_apexflow.md), unchanged.
+* ``apexflow``: the tuned recipe of ``Recipe()`` with the robust per-channel input scaling of
+  ``models.apexflow.normalize`` (round 5 of MODEL_CARD_apexflow.md).
 * ``c3d`` (Dubey et al.): SGD lr 0.01, momentum 0.9, batch 8, constant lr, plain cross-entropy.
   Shortened: 4 epochs instead of 100.
 * ``convlstm`` (Shukla et al.): Adam lr 1e-4, batch 16, reduce-on-plateau x0.5, early stopping on
@@ -37,7 +38,7 @@ _PLAIN = {"warmup_epochs": 0, "label_smoothing": 0.0, "class_weighting": "none",
           "weight_decay": 0.0, "schedule": "constant"}
 
 RECIPES: dict[str, Recipe] = {
-    "apexflow": Recipe(),
+    "apexflow": Recipe(model_kwargs={"norm": "robust"}),
     "c3d": Recipe(**_PLAIN | {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "batch_size": 8, "epochs": 4}),
     "convlstm": Recipe(**_PLAIN | {"optimizer": "adam", "lr": 1e-4, "batch_size": 16, "epochs": 3,
                                    "schedule": "plateau", "plateau_factor": 0.5, "plateau_patience": 0,
@@ -51,7 +52,7 @@ RECIPES: dict[str, Recipe] = {
 
 # What each recipe cuts from its paper (written into metrics.json / sidecars next to the recipe).
 SHORTENED: dict[str, str] = {
-    "apexflow": "none (the tuned apex-flow recipe)",
+    "apexflow": "none (the tuned apex-flow recipe, robust input scaling)",
     "c3d": "4 epochs instead of 100",
     "convlstm": "3 epochs; <= 64 fitting and <= 32 inner-validation clips per fold (stratified subsample); "
                 "online minority-class augmentation instead of offline oversampling",
