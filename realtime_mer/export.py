@@ -54,10 +54,15 @@ class Parity:
 
 
 def load_model(name: str, checkpoint: Path | None = None, seed: int = 0) -> nn.Module:
-    """The trained model of ``checkpoint`` (which must be a ``name`` model), else a seeded random ``name`` model."""
+    """The trained model of ``checkpoint`` (which must be a ``name`` model), else a seeded random ``name`` model.
+
+    The random model has the architecture ``name``'s training recipe builds (``training.recipes``).
+    """
     if checkpoint is None:
+        from realtime_mer.training.recipes import recipe_for
+
         torch.manual_seed(seed)
-        return create_model(name).eval()
+        return create_model(name, **recipe_for(name).model_kwargs).eval()
     from realtime_mer.training.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(Path(checkpoint))

@@ -4,7 +4,7 @@ when given, the true intervals — what a researcher looks at to trust or tune t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,18 +32,22 @@ def spans_from_events(events: Sequence[Any]) -> list[Span]:
     return out
 
 
-def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of every non-blank line of a realtime-mer events ``.jsonl`` file."""
     path = Path(path)
     if not path.is_file():
         raise fail(DataError, f"events file {path} not found", "pass the --events file of a realtime-mer run")
-    rows = []
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                yield i, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise fail(DataError, f"{path}:{i} is not JSON ({exc.msg})", "pass a realtime-mer events .jsonl file") from exc
-    return rows
+
+
+def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The event objects of a realtime-mer events ``.jsonl`` file."""
+    return [row for _, row in iter_jsonl(path)]
 
 
 def read_truth(path: Path, video: str | None = None) -> list[Span]:

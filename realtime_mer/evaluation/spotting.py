@@ -23,7 +23,6 @@ A one-frame interval (onset == offset) is one frame long (the baseline gives it 
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,17 +209,15 @@ def load_truth(path: Path) -> dict[str, list[Span]]:
 
 def load_events(path: Path) -> list[Span]:
     """The intervals of one ``.jsonl`` event log (fields ``type, onset_frame, apex_frame, offset_frame``)."""
+    from realtime_mer.timeline import iter_jsonl  # the one JSON-lines reader (clear errors per line)
+
     spans = []
-    with path.open() as f:
-        for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
+    for i, ev in iter_jsonl(path):
+        try:
             where = f"{path}:{i}"
-            try:
-                ev = json.loads(line)
-                spans.append(Span(int(ev["onset_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where), int(ev["apex_frame"])))
-            except (ValueError, KeyError, TypeError) as e:
-                raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
+            spans.append(Span(int(ev["onset_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where), int(ev["apex_frame"])))
+        except (ValueError, KeyError, TypeError) as e:
+            raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
     return spans
 
 

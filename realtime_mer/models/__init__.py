@@ -101,7 +101,6 @@ from realtime_mer.models import apexflow as _apexflow  # noqa: E402, F401  (regi
 from realtime_mer.models import c3d as _c3d  # noqa: E402, F401  (registers "c3d")
 from realtime_mer.models import convlstm as _convlstm  # noqa: E402, F401  (registers "convlstm")
 from realtime_mer.models import learnet as _learnet  # noqa: E402, F401  (registers "learnet")
-from realtime_mer.models import ststnet as _ststnet  # noqa: E402, F401  (registers "ststnet")
 from realtime_mer.models import tcgru as _tcgru  # noqa: E402, F401  (registers "tcgru")
 from realtime_mer.models import twostream3d as _twostream3d  # noqa: E402, F401  (registers "twostream3d")
 

@@ -65,9 +65,6 @@ class Recipe:
     intensity_weight: float = 0.0  # tcgru: weight of the L1 loss of the per-step phase intensity (needs targets)
     max_train_samples: int = 0  # 0: all; else a class-stratified subsample of each fold's fitting set (CPU budget)
     max_val_samples: int = 0  # 0: all; else a class-stratified subsample of the inner validation split
-    # sequential: one network after the other; grouped: all members of a chunk of folds side by side in one
-    # grouped network (training.grouped; apexflow with the plain options only, ~2-3x faster on a CPU)
-    trainer: str = "sequential"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -364,8 +361,6 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
     Early stopping / plateau monitoring use an inner split of ``subjects`` (the training subjects
     only); ``aux`` are optional per-sample auxiliary targets (tcgru phase intensities).
     """
-    if _use_grouped(recipe, model_name):
-        return _fit_folds_grouped(images, labels, [np.arange(len(labels))], [seed], recipe)[0]
     t0 = time.perf_counter()
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(recipe.threads)
@@ -392,55 +387,6 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
         torch.set_num_threads(prev_threads)
     model = wrap(members, recipe)
     return FitResult(model, epochs, time.perf_counter() - t0)
-
-
-GROUPED_MEMBERS = 48  # networks trained side by side in one grouped network (bounded memory, progress per chunk)
-
-
-def grouped_unsupported(recipe: Recipe, model_name: str) -> list[str]:
-    """Why ``recipe`` cannot use the grouped trainer for ``model_name`` (empty: it can)."""
-    why = []
-    if model_name != "apexflow":
-        why.append(f"model {model_name!r} (only apexflow)")
-    checks = {"early_stopping": False, "mixup_alpha": 0.0, "ema": 0.0, "max_shift": 0, "schedule": "cosine",
-              "brightness": 0.0, "salt_pepper": 0.0, "augment_minority": False, "intensity_weight": 0.0,
-              "max_train_samples": 0}
-    why += [f"{k}={getattr(recipe, k)!r}" for k, v in checks.items() if getattr(recipe, k) != v]
-    if recipe.optimizer not in ("adamw", "adam"):
-        why.append(f"optimizer={recipe.optimizer!r}")
-    return why
-
-
-def _use_grouped(recipe: Recipe, model_name: str) -> bool:
-    if recipe.trainer == "sequential":
-        return False
-    if recipe.trainer != "grouped":
-        raise ValueError(f"unknown trainer {recipe.trainer!r} (sequential | grouped)")
-    why = grouped_unsupported(recipe, model_name)
-    if why:
-        raise ValueError(f"the grouped trainer does not support {', '.join(why)}; use trainer=sequential")
-    return True
-
-
-def _fit_folds_grouped(images: np.ndarray, labels: np.ndarray, train_sets: list[np.ndarray], seeds: list[int],
-                       recipe: Recipe) -> list[FitResult]:
-    """``fit`` for several folds at once (members of all of them in grouped networks); one FitResult per fold."""
-    from realtime_mer.training.grouped import fit_grouped
-
-    t0 = time.perf_counter()
-    prev_threads = torch.get_num_threads()
-    torch.set_num_threads(recipe.threads)
-    try:
-        x = torch.from_numpy(as_input(images))
-        y = torch.from_numpy(np.asarray(labels, np.int64))
-        sets = [np.asarray(t, np.int64) for t in train_sets for _ in range(recipe.ensemble)]
-        member_seeds = [s * 1000 + m for s in seeds for m in range(recipe.ensemble)]
-        nets = fit_grouped(x, y, sets, member_seeds, recipe, chunk=GROUPED_MEMBERS)
-    finally:
-        torch.set_num_threads(prev_threads)
-    per = (time.perf_counter() - t0) / max(1, len(train_sets))
-    k = recipe.ensemble
-    return [FitResult(wrap(nets[i * k : (i + 1) * k], recipe), [recipe.epochs] * k, per) for i in range(len(train_sets))]
 
 
 def wrap(members: list[nn.Module], recipe: Recipe) -> nn.Module:
@@ -473,22 +419,11 @@ def cross_validate(images: np.ndarray, labels: np.ndarray, subjects: list[str], 
     n_classes = int(labels.max()) + 1 if len(labels) else 0
     probs = np.full((len(labels), max(n_classes, 3)), np.nan)
     fold_of = np.full(len(labels), -1, np.int64)
-    grouped = _use_grouped(recipe, model_name)
-    per_chunk = max(1, GROUPED_MEMBERS // max(1, recipe.ensemble))
-    done: dict[int, FitResult] = {}
     for i, fold in enumerate(folds):
         tr = fold.train_idx
-        if grouped:
-            if i not in done:  # train this fold and the next ones of its chunk together
-                chunk = list(range(i, min(len(folds), i + per_chunk)))
-                fits = _fit_folds_grouped(images, labels, [folds[j].train_idx for j in chunk],
-                                          [fold_seed(seed, j) for j in chunk], recipe)
-                done = dict(zip(chunk, fits, strict=True))
-            res = done[i]
-        else:
-            res = fit(images[tr], labels[tr], recipe, fold_seed(seed, i), model_name,
-                      [subjects[j] for j in tr], [strata[j] for j in tr] if strata is not None else None,
-                      aux[tr] if aux is not None else None)
+        res = fit(images[tr], labels[tr], recipe, fold_seed(seed, i), model_name,
+                  [subjects[j] for j in tr], [strata[j] for j in tr] if strata is not None else None,
+                  aux[tr] if aux is not None else None)
         if len(fold.test_idx):
             probs[fold.test_idx] = predict_proba(res.model, images[fold.test_idx])
             fold_of[fold.test_idx] = i

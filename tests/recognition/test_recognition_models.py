@@ -61,9 +61,29 @@ def test_checkpoint_roundtrip(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "missing.safetensors")
 
 
-def test_onnx_export_parity(tmp_path: Path) -> None:
+def test_robust_input_scaling() -> None:
+    from realtime_mer.models.apexflow import normalize
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(0.4, 0.05, (2, 3, 28, 28)).astype(np.float32))
+    out = normalize(x, "robust")
+    # the median (zero motion) maps to 0, 90 % of the pixels lie within +-0.25, everything within +-1
+    assert out.flatten(2).median(dim=2).values.abs().max() < 0.01
+    assert 0.85 < float((out.abs() <= 0.25 + 1e-6).float().mean()) < 0.95 and out.abs().max() <= 1.0
+    # one extreme pixel (as min-max normalisation leaves behind) does not set the scale, unlike min-max
+    spiked = x.clone()
+    spiked[:, :, 0, 0] = 1.0
+    assert torch.allclose(normalize(spiked, "robust")[:, :, 1:], out[:, :, 1:], atol=0.02)
+    # a per-image offset or contrast change of a channel does not change it
+    assert torch.allclose(normalize(0.2 + 0.5 * x, "robust"), out, atol=1e-2)
+    with pytest.raises(ValueError, match="unknown apexflow input norm"):
+        normalize(x, "minmax")
+
+
+@pytest.mark.parametrize("norm", ["none", "robust"])
+def test_onnx_export_parity(tmp_path: Path, norm: str) -> None:
     torch.manual_seed(2)
-    model = create_model("apexflow")
+    model = create_model("apexflow", norm=norm)
     # give BatchNorm non-trivial running statistics
     model.train()
     with torch.no_grad():
