@@ -81,7 +81,15 @@ ROUND5: dict[str, dict] = {
     "robust": {"model_kwargs": {"norm": "robust"}},
     "bs16": {"batch_size": 16},
 }
-ROUNDS = {"1": ROUND1, "2": ROUND2, "3": ROUND3, "4": ROUND4, "5": ROUND5}
+# round 6, on the round-5 recipe (robust input scaling); run after the round-5 recipe's LOSO result was seen
+ROUND6: dict[str, dict] = {
+    "base": {},
+    "ensemble5": {"ensemble": 5},
+    "sqrt-weights": {"class_weighting": "sqrt"},
+    "q0.75": {"model_kwargs": {"norm_quantile": 0.75}},
+    "q0.95": {"model_kwargs": {"norm_quantile": 0.95}},
+}
+ROUNDS = {"1": ROUND1, "2": ROUND2, "3": ROUND3, "4": ROUND4, "5": ROUND5, "6": ROUND6}
 # the recipe each round started from (pinned: Recipe()'s defaults are the round-4 choice)
 START: dict[str, dict] = {
     "1": {"max_shift": 2, "ensemble": 1},
@@ -89,6 +97,7 @@ START: dict[str, dict] = {
     "3": {"max_shift": 0, "ensemble": 1},
     "4": {"max_shift": 0, "ensemble": 1},
     "5": {"max_shift": 0, "ensemble": 3},
+    "6": {"max_shift": 0, "ensemble": 3, "model_kwargs": {"norm": "robust"}},
 }
 
 
