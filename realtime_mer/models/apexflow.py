@@ -52,7 +52,8 @@ def normalize(x: torch.Tensor, norm: str = "none", center: bool = False, quantil
         n = flat.shape[2]
         med = torch.topk(flat, n // 2 + 1, dim=2).values[:, :, -1:]
         dev = (flat - med).abs()
-        scale = torch.topk(dev, max(1, round(n * (1.0 - quantile))), dim=2).values[:, :, -1:]
+        k = max(1, int(n * (1.0 - quantile) + 0.5))  # (a constant when traced: H and W are fixed by the contract)
+        scale = torch.topk(dev, k, dim=2).values[:, :, -1:]
         return ((flat - med) / (scale + 1e-3)).clamp(-4.0, 4.0).view_as(x) * 0.25
     if norm != "none":
         raise ValueError(f"unknown apexflow input norm {norm!r} (none | robust)")
