@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import nn
 
 from realtime_mer.errors import ModelError, fail
-from realtime_mer.models import InputContract, create_model, input_contract
+from realtime_mer.models import InputContract, input_contract
 from realtime_mer.training.export import OPSET, export_onnx, onnx_max_abs_diff
 
 PARITY_TOL = 1e-4
@@ -59,10 +58,9 @@ def load_model(name: str, checkpoint: Path | None = None, seed: int = 0) -> nn.M
     The random model has the architecture ``name``'s training recipe builds (``training.recipes``).
     """
     if checkpoint is None:
-        from realtime_mer.training.recipes import recipe_for
+        from realtime_mer.runners.torch_runner import model_from_registry
 
-        torch.manual_seed(seed)
-        return create_model(name, **recipe_for(name).model_kwargs).eval()
+        return model_from_registry(name, seed)().eval()
     from realtime_mer.training.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(Path(checkpoint))

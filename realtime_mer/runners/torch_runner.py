@@ -26,15 +26,20 @@ def model_from_checkpoint(path: Path) -> Callable[[], Any]:
 
 
 def model_from_registry(name: str, seed: int = 0, **kw: Any) -> Callable[[], Any]:
-    """A loader: calling it returns a randomly initialised registry model (for parity checks and benchmarks)."""
+    """A loader: calling it returns a randomly initialised registry model (for parity checks and benchmarks).
+
+    The model has the architecture ``name``'s training recipe builds (``training.recipes``), with
+    ``kw`` overriding those model arguments.
+    """
 
     def load() -> Any:
         import torch
 
         from realtime_mer.models import create_model
+        from realtime_mer.training.recipes import recipe_for
 
         torch.manual_seed(seed)
-        return create_model(name, **kw)
+        return create_model(name, **{**recipe_for(name).model_kwargs, **kw})
 
     return load
 

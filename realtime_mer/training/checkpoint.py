@@ -75,8 +75,13 @@ def read_sidecar(path: Path) -> dict[str, Any]:
 
 
 def build_model(meta: dict[str, Any]) -> nn.Module:
-    """An untrained model with the architecture a sidecar describes (ensembles included)."""
-    recipe = Recipe.from_dict(meta.get("recipe", {}))
+    """An untrained model with the architecture a sidecar describes (ensembles included).
+
+    A sidecar without a recipe gets the model's own training recipe (``training.recipes``).
+    """
+    from realtime_mer.training.recipes import recipe_for
+
+    recipe = Recipe.from_dict(meta["recipe"]) if "recipe" in meta else recipe_for(meta["model"])
     n = int(meta.get("ensemble", 1))
     return wrap([create_model(meta["model"], **recipe.model_kwargs) for _ in range(n)], recipe)
 
