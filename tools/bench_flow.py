@@ -81,6 +81,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--onnx", type=Path, default=None, help="the apex-flow model to compare with (default: the bundled one)")
     args = ap.parse_args()
     cv2.setNumThreads(args.threads)
     rng = np.random.default_rng(args.seed)
@@ -90,8 +91,10 @@ def main() -> None:
     import realtime_mer.recognition.features as feats
 
     try:
-        clf: ApexFlowClassifier | None = ApexFlowClassifier()
-    except ModelError:
+        clf: ApexFlowClassifier | None = ApexFlowClassifier(args.onnx)
+    except ModelError as e:
+        if args.onnx is not None:
+            raise SystemExit(f"error: {e}") from None
         clf = None
     results: dict[str, dict[str, float]] = {}
     ref: list[np.ndarray] = []

@@ -6,6 +6,10 @@ sample, so a 68-fold LOSO trains in minutes on one CPU thread), two branches (3x
 3x3: 6 and 10 px receptive fields at 28x28) -> max-pool -> 3x3 conv -> 1x1 conv, and a
 position-keeping head: the 7x7 map is flattened rather than globally pooled, because *where* the
 face moves (brows vs. mouth corners) carries the class. ~10 k parameters (< 50 KB).
+
+The input scaling is part of the network (``normalize``): the shipped recipe uses ``norm="robust"``
+(each channel centred on its median and scaled by a high percentile of its deviation), the
+constructor's default ``"none"`` (2x - 1) is what checkpoints written before that option hold.
 """
 
 from __future__ import annotations
