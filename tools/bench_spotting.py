@@ -11,7 +11,6 @@ minute of face-present video. See ``realtime_mer/evaluation/spot_bench.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -22,8 +21,9 @@ import cv2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from realtime_mer.errors import MerError, OutputError, fail
+from realtime_mer.errors import MerError
 from realtime_mer.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
+from realtime_mer.evaluation.spotting import write_report
 from realtime_mer.synth.clip import ASTRONAUT
 
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
@@ -88,12 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"truths: {n_t[0]} micro, {n_t[1]} macro\n")
         print(markdown_table(result))
         if args.out:
-            try:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps(result, indent=2) + "\n")
-            except OSError as e:
-                raise fail(OutputError, f"cannot write {args.out} ({e.strerror})", "choose a writable --out path") from None
-            console.print(f"wrote {args.out}")
+            console.print(f"wrote {write_report(args.out, result)}")
     except MerError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

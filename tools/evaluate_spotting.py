@@ -11,14 +11,13 @@ videos; see ``realtime_mer/evaluation/spotting.py`` for the exact rules).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from realtime_mer.errors import MerError, OutputError, fail
-from realtime_mer.evaluation.spotting import IOU_THRESHOLD, evaluate_dirs
+from realtime_mer.errors import MerError
+from realtime_mer.evaluation.spotting import IOU_THRESHOLD, evaluate_dirs, write_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,12 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if report.extra_videos:
             print(f"events of videos not in the truth file (all false positives): {', '.join(report.extra_videos)}")
         if args.out:
-            try:
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-            except OSError as e:
-                raise fail(OutputError, f"cannot write {args.out} ({e.strerror})", "choose a writable --out path") from None
-            print(f"wrote {args.out}")
+            print(f"wrote {write_report(args.out, report.to_dict())}")
     except MerError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code

@@ -23,12 +23,13 @@ A one-frame interval (onset == offset) is one frame long (the baseline gives it 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from realtime_mer.errors import DataError, fail
+from realtime_mer.errors import DataError, OutputError, fail
 from realtime_mer.types import IntervalKind
 
 KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
@@ -227,6 +228,16 @@ def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, 
         raise fail(DataError, f"events folder {events_dir} not found", "pass --events-dir with one <video-stem>.jsonl per video")
     preds = {p.stem: load_events(p) for p in sorted(events_dir.glob("*.jsonl"))}
     return preds, [v for v in videos if v not in preds]
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> Path:
+    """Write a spotting report (``SpottingReport.to_dict()`` or a benchmark result) as indented JSON to ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+    except OSError as e:
+        raise fail(OutputError, f"cannot write {path} ({e.strerror or e})", "choose a writable --out path") from None
+    return path
 
 
 def evaluate_dirs(truth_csv: Path, events_dir: Path, threshold: float = IOU_THRESHOLD) -> SpottingReport:

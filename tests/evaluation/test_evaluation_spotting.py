@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from realtime_mer.errors import DataError
-from realtime_mer.evaluation.spotting import Counts, Span, count_found, evaluate, evaluate_dirs, iou, load_truth
+from realtime_mer.evaluation.spotting import (
+    Counts,
+    Span,
+    count_found,
+    evaluate,
+    evaluate_dirs,
+    iou,
+    load_truth,
+    write_report,
+)
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "evaluate_spotting.py"
 
@@ -170,3 +179,14 @@ def test_malformed_inputs_raise_data_errors(tmp_path: Path) -> None:
     (events / "clip_b.jsonl").write_text('{"type": "micro", "onset_frame": 1}\n')
     with pytest.raises(DataError, match=r"clip_b\.jsonl:1"):
         evaluate_dirs(truth, events)
+
+
+def test_write_report_writes_json_or_fails_in_one_line(tmp_path: Path) -> None:
+    from realtime_mer.errors import OutputError
+
+    out = write_report(tmp_path / "sub" / "report.json", {"micro": {"f1": 0.5}})
+    assert json.loads(out.read_text()) == {"micro": {"f1": 0.5}}
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match=r"cannot write .*choose a writable --out path"):
+        write_report(blocker / "report.json", {})
