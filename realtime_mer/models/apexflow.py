@@ -43,12 +43,15 @@ def _conv_bn(cin: int, cout: int, k: int, dilation: int = 1) -> nn.Sequential:
     )
 
 
-def normalize(x: torch.Tensor, norm: str = "none", center: bool = False, quantile: float = 0.9) -> torch.Tensor:
+NORMS: tuple[str, ...] = ("none", "center", "robust")
+
+
+def normalize(x: torch.Tensor, norm: str = "none", quantile: float = 0.9) -> torch.Tensor:
     """The network's input scaling of (N, C, H, W) images in [0, 1], per image and channel.
 
-    ``none``: 2x - 1 (or ``center``: 2 (x - mean)); ``robust``: (x - median) / (``quantile`` of
-    |x - median|, default its 90th percentile), clipped to +-4 and scaled by 1/4, so the zero-motion grey (the median: most of a
-    face does not move) maps to 0 and one extreme pixel does not set the scale (the published
+    ``none``: 2x - 1; ``center``: 2 (x - mean); ``robust``: (x - median) / (the ``quantile`` of
+    |x - median|), clipped to +-4 and scaled by 1/4, so the zero-motion grey (the median: most of
+    a face does not move) maps to 0 and one extreme pixel does not set the scale (the published
     images are min-max normalised per channel). Built from ``topk`` so it exports to ONNX.
     """
     if norm == "robust":
@@ -59,9 +62,11 @@ def normalize(x: torch.Tensor, norm: str = "none", center: bool = False, quantil
         k = max(1, int(n * (1.0 - quantile) + 0.5))  # (a constant when traced: H and W are fixed by the contract)
         scale = torch.topk(dev, k, dim=2).values[:, :, -1:]
         return ((flat - med) / (scale + 1e-3)).clamp(-4.0, 4.0).view_as(x) * 0.25
-    if norm != "none":
-        raise ValueError(f"unknown apexflow input norm {norm!r} (none | robust)")
-    return (x - x.mean(dim=(2, 3), keepdim=True) if center else x - 0.5) * 2.0
+    if norm == "center":
+        return (x - x.mean(dim=(2, 3), keepdim=True)) * 2.0
+    if norm == "none":
+        return (x - 0.5) * 2.0
+    raise ValueError(f"unknown apexflow input norm {norm!r} ({' | '.join(NORMS)})")
 
 
 @register("apexflow")
@@ -70,10 +75,11 @@ class ApexFlowNet(nn.Module):
 
     contract = APEXFLOW_CONTRACT
 
-    def __init__(self, width: int = 8, mid: int = 24, head: int = 12, dropout: float = 0.5, center: bool = False,
-                 norm: str = "none", norm_quantile: float = 0.9, num_classes: int = len(CLASSES)) -> None:
+    def __init__(self, width: int = 8, mid: int = 24, head: int = 12, dropout: float = 0.5, norm: str = "none",
+                 norm_quantile: float = 0.9, num_classes: int = len(CLASSES)) -> None:
         super().__init__()
-        self.center = center  # subtract each image's per-channel mean (zero motion sits at a different grey per image)
+        if norm not in NORMS:
+            raise ValueError(f"unknown apexflow input norm {norm!r} ({' | '.join(NORMS)})")
         self.norm, self.norm_quantile = norm, norm_quantile  # input scaling, see normalize()
         self.unshuffle = nn.PixelUnshuffle(2)
         self.branches = nn.ModuleList([_conv_bn(12, width, 3), _conv_bn(12, width, 3, dilation=2)])
@@ -85,7 +91,7 @@ class ApexFlowNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, 28, 28) in [0, 1] -> (N, num_classes) logits."""
-        x = self.unshuffle(normalize(x, self.norm, self.center, self.norm_quantile))
+        x = self.unshuffle(normalize(x, self.norm, self.norm_quantile))
         x = self.pool(torch.cat([b(x) for b in self.branches], dim=1))
         x = self.reduce(self.stage2(x))
         return self.fc(self.dropout(torch.flatten(x, 1)))

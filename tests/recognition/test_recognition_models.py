@@ -78,6 +78,8 @@ def test_robust_input_scaling() -> None:
     assert torch.allclose(normalize(0.2 + 0.5 * x, "robust"), out, atol=1e-2)
     with pytest.raises(ValueError, match="unknown apexflow input norm"):
         normalize(x, "minmax")
+    with pytest.raises(ValueError, match="unknown apexflow input norm"):
+        create_model("apexflow", norm="minmax")
 
 
 @pytest.mark.parametrize("norm", ["none", "robust"])
