@@ -65,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="apexflow")
     args = ap.parse_args(argv)
     try:
+        commit = git_commit()  # before anything is written: the export itself changes tracked files
         model, meta = load_checkpoint(args.checkpoint)
         contract = InputContract.from_dict(meta["input_contract"])
         onnx_path = export_onnx(model, args.out / f"{args.name}.onnx", contract,
-                                metadata={"model": meta["model"], "git_commit": git_commit()})
+                                metadata={"model": meta["model"], "git_commit": commit})
         x = np.random.default_rng(0).random((64, *contract.shape), dtype=np.float32)
         diff = onnx_max_abs_diff(model, onnx_path, x)
         if diff >= PARITY_TOL:
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             "epochs_run": meta.get("epochs_run"),
             "training_data": meta["data"],
             "training_checkpoint_commit": meta.get("git_commit"),
-            "export_commit": git_commit(),
+            "export_commit": commit,
             "onnx": {"opset": proto.opset_import[0].version, "ir_version": proto.ir_version,
                      "onnxruntime": ort.__version__, "max_abs_diff_vs_torch": diff,
                      "bytes": onnx_path.stat().st_size},
