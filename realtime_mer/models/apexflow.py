@@ -44,6 +44,7 @@ def _conv_bn(cin: int, cout: int, k: int, dilation: int = 1) -> nn.Sequential:
 
 
 NORMS: tuple[str, ...] = ("none", "center", "robust")
+STEMS: tuple[str, ...] = ("s2d", "full")
 
 
 def normalize(x: torch.Tensor, norm: str = "none", quantile: float = 0.9) -> torch.Tensor:
@@ -76,14 +77,21 @@ class ApexFlowNet(nn.Module):
     contract = APEXFLOW_CONTRACT
 
     def __init__(self, width: int = 8, mid: int = 24, head: int = 12, dropout: float = 0.5, norm: str = "none",
-                 norm_quantile: float = 0.9, num_classes: int = len(CLASSES)) -> None:
+                 norm_quantile: float = 0.9, stem: str = "s2d", num_classes: int = len(CLASSES)) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"unknown apexflow input norm {norm!r} ({' | '.join(NORMS)})")
+        if stem not in STEMS:
+            raise ValueError(f"unknown apexflow stem {stem!r} ({' | '.join(STEMS)})")
         self.norm, self.norm_quantile = norm, norm_quantile  # input scaling, see normalize()
-        self.unshuffle = nn.PixelUnshuffle(2)
-        self.branches = nn.ModuleList([_conv_bn(12, width, 3), _conv_bn(12, width, 3, dilation=2)])
+        self.stem = stem
+        # s2d: space-to-depth to 14x14x12, branches at 14x14; full: branches at 28x28 on the 3 channels,
+        # pooled to 14x14 (2x the MACs, finer receptive fields)
+        self.unshuffle = nn.PixelUnshuffle(2) if stem == "s2d" else nn.Identity()
+        cin = 12 if stem == "s2d" else 3
+        self.branches = nn.ModuleList([_conv_bn(cin, width, 3), _conv_bn(cin, width, 3, dilation=2)])
         self.pool = nn.MaxPool2d(2)
+        self.pool0 = nn.Identity() if stem == "s2d" else nn.MaxPool2d(2)
         self.stage2 = _conv_bn(2 * width, mid, 3)
         self.reduce = _conv_bn(mid, head, 1)
         self.dropout = nn.Dropout(dropout)
@@ -92,6 +100,7 @@ class ApexFlowNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, 28, 28) in [0, 1] -> (N, num_classes) logits."""
         x = self.unshuffle(normalize(x, self.norm, self.norm_quantile))
-        x = self.pool(torch.cat([b(x) for b in self.branches], dim=1))
-        x = self.reduce(self.stage2(x))
+        x = self.pool0(torch.cat([b(x) for b in self.branches], dim=1))
+        x = self.pool(self.stage2(x)) if self.stem == "full" else self.stage2(self.pool(x))
+        x = self.reduce(x)
         return self.fc(self.dropout(torch.flatten(x, 1)))

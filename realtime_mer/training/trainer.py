@@ -41,7 +41,7 @@ class Recipe:
     weight_decay: float = 5e-4  # AdamW, decoupled
     warmup_epochs: int = 2  # linear warm-up, then cosine decay to 0 at the last epoch
     label_smoothing: float = 0.1
-    class_weighting: str = "inverse"  # none | inverse | sqrt  (from the fold's training labels)
+    class_weighting: str = "inverse"  # none | inverse | sqrt | inverse-dataset  (from the fold's training labels)
     hflip: bool = True  # mirror left-right AND negate u
     max_shift: int = 0  # random translation in pixels (edge-replicated); 0: off (aligned faces: position matters)
     mixup_alpha: float = 0.0  # 0: off
@@ -65,6 +65,7 @@ class Recipe:
     intensity_weight: float = 0.0  # tcgru: weight of the L1 loss of the per-step phase intensity (needs targets)
     max_train_samples: int = 0  # 0: all; else a class-stratified subsample of each fold's fitting set (CPU budget)
     max_val_samples: int = 0  # 0: all; else a class-stratified subsample of the inner validation split
+    cutout: int = 0  # apexflow: side of a square patch set to the image's per-channel median (no motion), p = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -154,7 +155,7 @@ def _image_mask(x: torch.Tensor, model_name: str) -> torch.Tensor | None:
 
 def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator, model_name: str = "apexflow",
             which: torch.Tensor | None = None) -> torch.Tensor:
-    """Random horizontal flip (u negated), brightness, salt-and-pepper and translation of a training batch.
+    """Random horizontal flip (u negated), brightness, salt-and-pepper, cutout and translation of a training batch.
 
     ``which`` (bool per sample) limits flip / brightness / salt-and-pepper to those samples
     (``recipe.augment_minority``); the translation applies to all.
@@ -175,6 +176,20 @@ def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator, model_name: s
                 r = torch.rand(x.shape, generator=gen)
                 hit = mask & eligible.view(view) & (r < recipe.salt_pepper)
                 x = torch.where(hit, (r < recipe.salt_pepper / 2).to(x.dtype), x)
+    if recipe.cutout > 0:
+        if x.ndim != 4:
+            raise ValueError(f"cutout needs (N, C, H, W) inputs, {model_name} has {tuple(x.shape[1:])}")
+        h, w = x.shape[2:]
+        c = min(recipe.cutout, h, w)
+        med = x.flatten(2).median(dim=2).values[:, :, None, None]
+        ys = torch.randint(0, h - c + 1, (n,), generator=gen)
+        xs = torch.randint(0, w - c + 1, (n,), generator=gen)
+        on = torch.rand(n, generator=gen) < 0.5
+        rows, cols = torch.arange(h), torch.arange(w)
+        in_y = (rows[None, :] >= ys[:, None]) & (rows[None, :] < ys[:, None] + c)
+        in_x = (cols[None, :] >= xs[:, None]) & (cols[None, :] < xs[:, None] + c)
+        patch = (in_y[:, :, None] & in_x[:, None, :] & on[:, None, None])[:, None]
+        x = torch.where(patch, med, x)
     s = recipe.max_shift
     if s > 0:
         if x.ndim != 4:
@@ -197,8 +212,27 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> torch.Tensor
         w = np.sqrt(w) if mode == "sqrt" else w
         w = w / w.mean()
     else:
-        raise ValueError(f"unknown class weighting {mode!r} (none | inverse | sqrt)")
+        raise ValueError(f"unknown class weighting {mode!r} (none | inverse | sqrt | inverse-dataset)")
     return torch.tensor(w, dtype=torch.float32)
+
+
+def dataset_class_weights(labels: np.ndarray, strata: list[str]) -> torch.Tensor:
+    """Per-sample loss weights ``inverse-dataset``: n_s / (C_s n_{s,c}) within each dataset s, normalised to mean 1.
+
+    Every class present in a dataset gets that dataset's share of the loss in equal parts, so a
+    class that is rare in one dataset only (e.g. SAMM's surprise) is not diluted by the others.
+    """
+    labels = np.asarray(labels)
+    strata_arr = np.asarray(strata, dtype=object)
+    if len(strata_arr) != len(labels):
+        raise ValueError(f"{len(strata_arr)} dataset names for {len(labels)} training samples")
+    w = np.empty(len(labels), np.float64)
+    for s in np.unique(strata_arr):
+        m = strata_arr == s
+        classes, counts = np.unique(labels[m], return_counts=True)
+        per = {c: m.sum() / (len(classes) * n) for c, n in zip(classes, counts, strict=True)}
+        w[m] = [per[c] for c in labels[m]]
+    return torch.tensor(w / w.mean(), dtype=torch.float32)
 
 
 def lr_at(step: int, total: int, warmup: int, base: float) -> float:
@@ -270,8 +304,12 @@ class FitResult:
 
 
 def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_name: str,
-             val: tuple[torch.Tensor, np.ndarray] | None, aux: torch.Tensor | None = None) -> tuple[nn.Module, int]:
+             val: tuple[torch.Tensor, np.ndarray] | None, aux: torch.Tensor | None = None,
+             sample_w: torch.Tensor | None = None) -> tuple[nn.Module, int]:
     """Train one network; with ``val`` keep the epoch with the best validation UF1 (patience stops).
+
+    ``sample_w`` (N,) are per-sample loss weights (``class_weighting="inverse-dataset"``); the
+    per-class weights are then ones.
 
     ``aux`` (N, T) are per-step phase-intensity targets for a model with ``forward_all`` (tcgru),
     used when ``recipe.intensity_weight`` > 0.
@@ -280,7 +318,8 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
     gen = torch.Generator().manual_seed(seed)
     model = create_model(model_name, **recipe.model_kwargs)
     opt = make_optimizer(model, recipe)
-    weights = class_weights(y.numpy(), len(input_contract(model_name).classes), recipe.class_weighting)
+    n_classes = len(input_contract(model_name).classes)
+    weights = torch.ones(n_classes) if sample_w is not None else class_weights(y.numpy(), n_classes, recipe.class_weighting)
     use_aux = aux is not None and recipe.intensity_weight > 0 and hasattr(model, "forward_all")
     minority = None
     if recipe.augment_minority:
@@ -319,7 +358,12 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
                 extra = recipe.intensity_weight * F.l1_loss(intensity, aux[idx])  # type: ignore[index]
             else:
                 logits, extra = model(xb), 0.0
-            loss = F.cross_entropy(logits, target, weight=weights, label_smoothing=recipe.label_smoothing) + extra
+            if sample_w is None:
+                ce = F.cross_entropy(logits, target, weight=weights, label_smoothing=recipe.label_smoothing)
+            else:
+                ce = (F.cross_entropy(logits, target, reduction="none", label_smoothing=recipe.label_smoothing)
+                      * sample_w[idx]).mean()
+            loss = ce + extra
             epoch_loss += float(loss.detach()) * len(idx)
             epoch_n += len(idx)
             opt.zero_grad(set_to_none=True)
@@ -378,9 +422,15 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
         y = torch.from_numpy(labels[fit_idx])
         val = (torch.from_numpy(as_input(images[val_idx])), labels[val_idx]) if len(val_idx) else None
         a = torch.from_numpy(np.asarray(aux, np.float32)[fit_idx]) if aux is not None else None
+        sw = None
+        if recipe.class_weighting == "inverse-dataset":
+            if strata is None:
+                raise ValueError("class_weighting 'inverse-dataset' needs the dataset of each training sample "
+                                 "(strata); use 'inverse' for data without one")
+            sw = dataset_class_weights(labels[fit_idx], [strata[i] for i in fit_idx])
         members, epochs = [], []
         for m in range(recipe.ensemble):
-            net, ep = _fit_one(x, y, recipe, seed * 1000 + m, model_name, val, a)
+            net, ep = _fit_one(x, y, recipe, seed * 1000 + m, model_name, val, a, sw)
             members.append(net)
             epochs.append(ep)
     finally:

@@ -80,12 +80,14 @@ def test_robust_input_scaling() -> None:
         normalize(x, "minmax")
     with pytest.raises(ValueError, match="unknown apexflow input norm"):
         create_model("apexflow", norm="minmax")
+    with pytest.raises(ValueError, match="unknown apexflow stem"):
+        create_model("apexflow", stem="deep")
 
 
-@pytest.mark.parametrize("norm", ["none", "robust"])
-def test_onnx_export_parity(tmp_path: Path, norm: str) -> None:
+@pytest.mark.parametrize(("norm", "stem"), [("none", "s2d"), ("robust", "s2d"), ("robust", "full")])
+def test_onnx_export_parity(tmp_path: Path, norm: str, stem: str) -> None:
     torch.manual_seed(2)
-    model = create_model("apexflow", norm=norm)
+    model = create_model("apexflow", norm=norm, stem=stem)
     # give BatchNorm non-trivial running statistics
     model.train()
     with torch.no_grad():

@@ -7,12 +7,22 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from helpers_recognition import toy_images, write_flow_tree
 
 from realtime_mer.training.metrics import scores
 from realtime_mer.training.protocols import make_folds
-from realtime_mer.training.trainer import Recipe, class_weights, cross_validate, fit, lr_at, predict_proba
+from realtime_mer.training.trainer import (
+    Recipe,
+    augment,
+    class_weights,
+    cross_validate,
+    dataset_class_weights,
+    fit,
+    lr_at,
+    predict_proba,
+)
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 FAST = Recipe(epochs=12, batch_size=16, lr=5e-3, warmup_epochs=1, ensemble=1)
@@ -42,6 +52,37 @@ def test_recipe_pieces() -> None:
     assert torch.allclose(class_weights(np.array([0, 1, 2]), 3, "none"), torch.ones(3))
     assert lr_at(0, 100, 10, 1.0) == 0.1 and lr_at(10, 100, 10, 1.0) == 1.0 and lr_at(100, 100, 10, 1.0) == 0.0
     assert Recipe.from_dict(Recipe(epochs=3).to_dict()) == Recipe(epochs=3)
+
+
+def test_dataset_class_weights_balance_classes_within_each_dataset() -> None:
+    labels = np.array([0, 0, 0, 1, 2, 0, 1, 1, 1])
+    strata = ["a"] * 5 + ["b"] * 4
+    w = dataset_class_weights(labels, strata).numpy()
+    assert np.isclose(w.mean(), 1.0)
+    for s in ("a", "b"):  # within a dataset every present class carries the same total weight
+        m = np.array(strata) == s
+        totals = [w[m & (labels == c)].sum() for c in np.unique(labels[m])]
+        assert np.allclose(totals, totals[0])
+    images, y, subjects = toy_images(6, seed=4)
+    with pytest.raises(ValueError, match="needs the dataset of each training sample"):
+        fit(images, y, Recipe(epochs=1, ensemble=1, class_weighting="inverse-dataset"), seed=0)
+    res = fit(images, y, Recipe(epochs=2, ensemble=1, class_weighting="inverse-dataset"), seed=0,
+              strata=["x" if s < "m" else "y" for s in subjects])
+    assert res.epochs_run == [2]
+
+
+def test_cutout_fills_one_square_with_the_channel_median() -> None:
+    x = torch.rand(64, 3, 28, 28)
+    out = augment(x, Recipe(hflip=False, cutout=7), torch.Generator().manual_seed(0))
+    changed = (out != x).any(dim=1)  # (N, H, W): the patch covers all channels
+    hit = changed.flatten(1).any(1)
+    assert 16 < int(hit.sum()) < 48  # p = 0.5 per sample
+    for i in torch.nonzero(hit).flatten().tolist():
+        ys, xs = torch.nonzero(changed[i], as_tuple=True)
+        assert int(ys.max() - ys.min()) < 7 and int(xs.max() - xs.min()) < 7
+        med = x[i].flatten(1).median(dim=1).values
+        assert torch.equal(out[i][:, ys[0], xs[0]], med)
+    assert torch.equal(out[~hit], x[~hit])
 
 
 def test_early_stopping_uses_training_subjects_only() -> None:
