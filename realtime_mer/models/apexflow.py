@@ -10,6 +10,8 @@ face moves (brows vs. mouth corners) carries the class. ~10 k parameters (< 50 K
 The input scaling is part of the network (``normalize``): the shipped recipe uses ``norm="robust"``
 (each channel centred on its median and scaled by a high percentile of its deviation), the
 constructor's default ``"none"`` (2x - 1) is what checkpoints written before that option hold.
+``stem="full"`` runs the branches at 28x28 on the three channels instead (2x the MACs; tried in
+recipe round 7, not adopted).
 """
 
 from __future__ import annotations
