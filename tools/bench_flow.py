@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime_mer.errors import ModelError
+from realtime_mer.errors import MerError, ModelError
 from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.recognition.features import apex_flow_image, encode_flow
 
@@ -75,20 +75,14 @@ def synthetic_pair(face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
 def video_pairs(path: Path, gap: int, stride: int, limit: int) -> list[tuple[np.ndarray, np.ndarray, None]]:
     """(crop t, crop t + gap, None) of aligned 128 px face crops of a video, every ``stride`` frames."""
     from realtime_mer.config import FaceConfig
+    from realtime_mer.evaluation.spot_bench import read_video
     from realtime_mer.face.measure import run_aligner
 
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise SystemExit(f"error: cannot open video {path} (give a readable video file)")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    crops = run_aligner(frames, FaceConfig(), fps=fps).crops
+    try:
+        frames, fps = read_video(path)
+    except MerError as e:
+        raise SystemExit(f"error: {e}") from None
+    crops = run_aligner(frames, FaceConfig(), fps=fps or 30.0).crops
     pairs = [(a, b, None) for t in range(0, len(crops) - gap, stride)
              if (a := crops[t]) is not None and (b := crops[t + gap]) is not None]
     if not pairs:
