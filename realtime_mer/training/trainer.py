@@ -212,7 +212,8 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> torch.Tensor
         w = np.sqrt(w) if mode == "sqrt" else w
         w = w / w.mean()
     else:
-        raise ValueError(f"unknown class weighting {mode!r} (none | inverse | sqrt | inverse-dataset)")
+        raise ValueError(f"unknown class weighting {mode!r} (none | inverse | sqrt; inverse-dataset is per sample: "
+                         "dataset_class_weights)")
     return torch.tensor(w, dtype=torch.float32)
 
 
