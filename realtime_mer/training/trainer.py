@@ -41,7 +41,9 @@ class Recipe:
     weight_decay: float = 5e-4  # AdamW, decoupled
     warmup_epochs: int = 2  # linear warm-up, then cosine decay to 0 at the last epoch
     label_smoothing: float = 0.1
-    class_weighting: str = "inverse"  # none | inverse | sqrt | inverse-dataset  (from the fold's training labels)
+    # none | inverse | sqrt | inverse-dataset | logit-adjust (from the fold's training labels; logit-adjust: no
+    # weights, the training logits get + log(class prior), Menon et al. 2021; plain logits at inference)
+    class_weighting: str = "inverse"
     hflip: bool = True  # mirror left-right AND negate u
     max_shift: int = 0  # random translation in pixels (edge-replicated); 0: off (aligned faces: position matters)
     mixup_alpha: float = 0.0  # 0: off
@@ -66,6 +68,7 @@ class Recipe:
     max_train_samples: int = 0  # 0: all; else a class-stratified subsample of each fold's fitting set (CPU budget)
     max_val_samples: int = 0  # 0: all; else a class-stratified subsample of the inner validation split
     cutout: int = 0  # apexflow: side of a square patch set to the image's per-channel median (no motion), p = 0.5
+    member_fraction: float = 1.0  # < 1: each ensemble member trains on its own class-stratified share of the samples
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -213,8 +216,19 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> torch.Tensor
         w = w / w.mean()
     else:
         raise ValueError(f"unknown class weighting {mode!r} (none | inverse | sqrt; inverse-dataset is per sample: "
-                         "dataset_class_weights)")
+                         "dataset_class_weights; logit-adjust: logit_adjustment)")
     return torch.tensor(w, dtype=torch.float32)
+
+
+def logit_adjustment(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """``log(prior)`` of the training labels, added to the training logits (logit-adjusted loss, tau = 1).
+
+    Training on ``logits + log(prior)`` makes the plain logits estimate a class-balanced posterior
+    (Menon et al., "Long-tail learning via logit adjustment", ICLR 2021); a class absent from the
+    labels gets the prior of one sample, so the offset stays finite.
+    """
+    counts = np.maximum(np.bincount(labels, minlength=n_classes).astype(np.float64), 1.0)
+    return torch.tensor(np.log(counts / counts.sum()), dtype=torch.float32)
 
 
 def dataset_class_weights(labels: np.ndarray, strata: list[str]) -> torch.Tensor:
@@ -320,7 +334,13 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
     model = create_model(model_name, **recipe.model_kwargs)
     opt = make_optimizer(model, recipe)
     n_classes = len(input_contract(model_name).classes)
-    weights = torch.ones(n_classes) if sample_w is not None else class_weights(y.numpy(), n_classes, recipe.class_weighting)
+    adjust = None
+    if recipe.class_weighting == "logit-adjust":
+        adjust, weights = logit_adjustment(y.numpy(), n_classes), torch.ones(n_classes)
+    elif sample_w is not None:
+        weights = torch.ones(n_classes)
+    else:
+        weights = class_weights(y.numpy(), n_classes, recipe.class_weighting)
     use_aux = aux is not None and recipe.intensity_weight > 0 and hasattr(model, "forward_all")
     minority = None
     if recipe.augment_minority:
@@ -359,6 +379,8 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
                 extra = recipe.intensity_weight * F.l1_loss(intensity, aux[idx])  # type: ignore[index]
             else:
                 logits, extra = model(xb), 0.0
+            if adjust is not None:
+                logits = logits + adjust
             if sample_w is None:
                 ce = F.cross_entropy(logits, target, weight=weights, label_smoothing=recipe.label_smoothing)
             else:
@@ -429,9 +451,17 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
                 raise ValueError("class_weighting 'inverse-dataset' needs the dataset of each training sample "
                                  "(strata); use 'inverse' for data without one")
             sw = dataset_class_weights(labels[fit_idx], [strata[i] for i in fit_idx])
+        if not 0.0 < recipe.member_fraction <= 1.0:
+            raise ValueError(f"member_fraction must be in (0, 1], got {recipe.member_fraction}")
         members, epochs = [], []
         for m in range(recipe.ensemble):
-            net, ep = _fit_one(x, y, recipe, seed * 1000 + m, model_name, val, a, sw)
+            if recipe.member_fraction < 1.0:  # each member its own stratified share (more diverse members)
+                keep = torch.from_numpy(stratified_subsample(
+                    y.numpy(), max(2, round(recipe.member_fraction * len(y))), seed * 1000 + m))
+                net, ep = _fit_one(x[keep], y[keep], recipe, seed * 1000 + m, model_name, val,
+                                   None if a is None else a[keep], None if sw is None else sw[keep])
+            else:
+                net, ep = _fit_one(x, y, recipe, seed * 1000 + m, model_name, val, a, sw)
             members.append(net)
             epochs.append(ep)
     finally:

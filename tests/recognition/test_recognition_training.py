@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from realtime_mer.training.trainer import (
     cross_validate,
     dataset_class_weights,
     fit,
+    logit_adjustment,
     lr_at,
     predict_proba,
 )
@@ -69,6 +71,28 @@ def test_dataset_class_weights_balance_classes_within_each_dataset() -> None:
     res = fit(images, y, Recipe(epochs=2, ensemble=1, class_weighting="inverse-dataset"), seed=0,
               strata=["x" if s < "m" else "y" for s in subjects])
     assert res.epochs_run == [2]
+
+
+def test_logit_adjustment_is_the_log_prior_and_trains() -> None:
+    adj = logit_adjustment(np.array([0] * 6 + [1] * 3 + [2]), 4)  # class 3 absent: prior of one sample
+    assert torch.allclose(adj.exp()[:3] / adj.exp()[0], torch.tensor([1.0, 0.5, 1 / 6]))
+    assert torch.isfinite(adj).all() and float(adj[3]) == float(adj[2])
+    images, labels, _ = toy_images(12, seed=6)
+    model = fit(images, labels, dataclasses.replace(FAST, class_weighting="logit-adjust"), seed=0).model
+    test_images, test_labels, _ = toy_images(10, seed=7)
+    assert scores(test_labels, predict_proba(model, test_images).argmax(1)).accuracy > 0.9
+
+
+def test_member_fraction_gives_each_member_its_own_share() -> None:
+    images, labels, _ = toy_images(8, seed=8)
+    recipe = dataclasses.replace(FAST, ensemble=2, epochs=2)
+    full = fit(images, labels, recipe, seed=3).model
+    part = fit(images, labels, dataclasses.replace(recipe, member_fraction=0.5), seed=3).model
+    again = fit(images, labels, dataclasses.replace(recipe, member_fraction=0.5), seed=3).model
+    first = lambda m: next(iter(m.members[0].state_dict().values()))  # noqa: E731
+    assert not torch.equal(first(full), first(part)) and torch.equal(first(part), first(again))
+    with pytest.raises(ValueError, match="member_fraction must be in"):
+        fit(images, labels, dataclasses.replace(recipe, member_fraction=0.0), seed=0)
 
 
 def test_cutout_fills_one_square_with_the_channel_median() -> None:
