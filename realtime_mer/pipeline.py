@@ -1,7 +1,9 @@
 """The pipeline: capture -> face -> ring buffer -> spotting -> recognition -> events.
 
-``Pipeline.run`` processes frames on a worker thread while the calling thread shows the
-overlay or a progress bar; a ``threading.Event`` stops it (Ctrl-C / SIGTERM). Every event is
+``Pipeline.run`` processes frames on worker threads while the calling thread shows the
+overlay or a progress bar: the grabber decodes, the face thread aligns and fills the ring buffer,
+the spotting thread reads it (at most ``spot_ahead`` frames behind, so nothing it still needs is
+overwritten) and the recognition thread classifies decided intervals; a ``threading.Event`` stops it (Ctrl-C / SIGTERM). Every event is
 on disk (fsynced) the moment it is decided; at the end the spotter is flushed, threads are
 joined, the source is released and a summary is returned.
 """
@@ -24,6 +26,15 @@ from realtime_mer.config import PipelineConfig
 from realtime_mer.events.sinks import EventSink
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.types import CLASSES, Event, Interval, iso_utc
+
+_END = object()  # spotting queue: the face stage has ended
+_RESET = object()  # spotting queue: the face was lost, restart the spotter's baseline
+
+
+def spot_ahead(capacity: int) -> int:
+    """How many frames the face thread may run ahead of the spotter: enough to even out the two
+    threads, small against the ring buffer (the spotter still reads onsets ~0.5 s back)."""
+    return max(2, min(32, capacity // 4))
 
 
 @dataclass
@@ -144,6 +155,9 @@ class Pipeline:
         self._recog_q: queue.Queue = queue.Queue()
         self._recog = threading.Thread(target=self._recognise, name="recognition", daemon=True)
         self._recog.start()
+        self._spot_q: queue.Queue = queue.Queue(maxsize=spot_ahead(self.buffer.capacity))
+        self._spot = threading.Thread(target=self._spot_loop, name="spotting", daemon=True)
+        self._spot.start()
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self._worker.start()
 
@@ -187,9 +201,13 @@ class Pipeline:
         try:
             self._loop()
         except BaseException as exc:  # surfaced by run()/CLI; events so far are on disk
-            self.error = exc
+            if self.error is None:
+                self.error = exc
         finally:
-            # let recognition finish every interval already decided, then report the end
+            # the spotter finishes the frames queued to it and flushes; then recognition finishes
+            # every interval already decided; then the end is reported
+            self._spot_q.put(_END)
+            self._spot.join()
             self._recog_q.put(None)
             self._recog.join()
             self._t_end = time.perf_counter()
@@ -215,7 +233,7 @@ class Pipeline:
         g = self._grabber
         assert g is not None
         st, lat = self.state, self.latency
-        spotter, aligner = self._spotter, self._aligner
+        aligner = self._aligner
         had_face = False
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
@@ -239,11 +257,11 @@ class Pipeline:
             self._rate.tick()
             if face is None:
                 if had_face:
-                    spotter.reset()  # baseline restarts when the face returns
+                    self._to_spotter(_RESET)  # baseline restarts when the face returns
                 had_face = False
                 st.face_present = False
                 st.face_status = "no face"
-                lat.add("total", (time.perf_counter() - t1) * 1e3)
+                self._to_spotter((-1, frame.index, (t2 - t1) * 1e3))  # only its time is recorded
                 continue
             if not had_face:
                 st.face_status = "face found"
@@ -254,16 +272,8 @@ class Pipeline:
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            intervals = spotter.update(self.buffer, seq)
-            t4 = time.perf_counter()
-            lat.add("spotting", (t4 - t3) * 1e3)
-            self._trace(frame.index)
-            for iv in intervals:
-                self._hand_off(iv)
-            lat.add("total", (time.perf_counter() - t1) * 1e3)
-        # end of stream or stop: decide what is pending, then report how the stream ended
-        for iv in spotter.flush():
-            self._hand_off(iv)
+            self._to_spotter((seq, frame.index, (t3 - t1) * 1e3))
+        # end of stream or stop: report how the stream ended (the spotting thread flushes)
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
             raise g.error
@@ -272,6 +282,55 @@ class Pipeline:
             st.warnings.append(
                 f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
             )
+
+    def _to_spotter(self, item: object) -> None:
+        """Queue one frame (or a reset) for the spotting thread; waits while it is ``spot_ahead`` behind."""
+        self._spot_q.put(item)
+
+    def _spot_loop(self) -> None:
+        """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
+
+        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face, whose
+        time is recorded), ``_RESET`` or ``_END``. At the end (also
+        after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
+        already detected is lost. After an error the queue is drained so the face thread never waits.
+        """
+        spotter, lat = self._spotter, self.latency
+        failed = False
+        while True:
+            item = self._spot_q.get()
+            if item is _END:
+                break
+            if failed:
+                continue
+            try:
+                if item is _RESET:
+                    spotter.reset()
+                    continue
+                seq, frame_index, face_ms = item  # type: ignore[misc]
+                if seq < 0:
+                    lat.add("total", face_ms)
+                    continue
+                t0 = time.perf_counter()
+                intervals = spotter.update(self.buffer, seq)
+                t1 = time.perf_counter()
+                lat.add("spotting", (t1 - t0) * 1e3)
+                self._trace(frame_index)
+                for iv in intervals:
+                    self._hand_off(iv)
+                lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
+            except BaseException as exc:  # surfaced by run()/CLI like a face-stage error
+                if self.error is None:
+                    self.error = exc
+                self.stop_event.set()
+                failed = True
+        if not failed:
+            try:
+                for iv in spotter.flush():
+                    self._hand_off(iv)
+            except BaseException as exc:
+                if self.error is None:
+                    self.error = exc
 
     def _trace(self, frame_index: int) -> None:
         sp = self._spotter

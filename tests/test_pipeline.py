@@ -1,0 +1,140 @@
+"""The pipeline's threads with injected fakes: frame order, face-loss resets, flush, errors, no hang."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from realtime_mer.capture import Source
+from realtime_mer.config import PipelineConfig
+from realtime_mer.pipeline import Pipeline, spot_ahead
+from realtime_mer.types import AlignedFace, Frame, Interval
+
+CROP = PipelineConfig().face.crop_size
+
+
+class CountSource(Source):
+    """``n`` tiny frames at 100 fps whose pixel value is the frame index."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.i, self.name, self.live = n, 0, "count", False
+
+    def _open(self) -> None:
+        self.fps, self.width, self.height, self.total_frames = 100.0, 4, 4, self.n
+
+    def _read(self) -> np.ndarray | None:
+        if self.i >= self.n:
+            return None
+        self.i += 1
+        return np.full((4, 4, 3), (self.i - 1) % 256, np.uint8)
+
+    def _close(self) -> None:
+        pass
+
+
+class FakeAligner:
+    """A face on every frame except those in ``gone``; the crop carries the frame index."""
+
+    def __init__(self, gone: set[int]) -> None:
+        self.gone = gone
+
+    def process(self, frame: Frame, out: np.ndarray) -> AlignedFace | None:
+        if frame.index in self.gone:
+            return None
+        out[:] = frame.index % 256
+        return AlignedFace(frame.index, frame.timestamp_ns, out, np.zeros((468, 2), np.float32),
+                           np.eye(2, 3, dtype=np.float32), (0, 0, 4, 4))
+
+
+class FakeSpotter:
+    """Records what it sees (on which thread); one interval every 10 frames; may raise at ``boom``."""
+
+    name = "fake"
+    signal = threshold = 0.0
+    calibrating = False
+
+    def __init__(self, boom: int | None = None) -> None:
+        self.log: list[object] = []
+        self.threads: set[str] = set()
+        self.boom = boom
+
+    def update(self, buffer, seq: int) -> list[Interval]:
+        self.threads.add(threading.current_thread().name)
+        f = buffer.frame_index(seq)
+        assert int(buffer.crop(seq)[0, 0]) == f % 256  # the slot was not overwritten before it was read
+        if f == self.boom:
+            raise RuntimeError("spotter exploded")
+        self.log.append(f)
+        if f >= 5 and f % 10 == 5:
+            return [Interval(f - 4, f - 2, f, "micro", 1.0, 0, 0, 0)]
+        return []
+
+    def reset(self) -> None:
+        self.log.append("reset")
+
+    def flush(self) -> list[Interval]:
+        self.log.append("flush")
+        return [Interval(0, 1, 2, "micro", 0.5)]
+
+
+class FakeClassifier:
+    name = "fake"
+    backend = "none"
+
+    def classify(self, onset: np.ndarray, apex: np.ndarray) -> dict[str, float]:
+        return {"negative": 0.2, "positive": 0.7, "surprise": 0.1}
+
+
+def run(n: int, gone: set[int], spotter: FakeSpotter) -> Pipeline:
+    p = Pipeline(PipelineConfig(), CountSource(n), aligner=FakeAligner(gone), spotter=spotter,
+                 classifier=FakeClassifier())
+    done = threading.Event()
+    err: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            p.run()
+        except BaseException as exc:
+            err.append(exc)
+        done.set()
+
+    threading.Thread(target=go, daemon=True).start()
+    assert done.wait(60), "the pipeline hung"
+    p.run_error = err[0] if err else None  # type: ignore[attr-defined]
+    return p
+
+
+def test_spotter_runs_on_its_own_thread_in_frame_order_with_resets_and_flush() -> None:
+    sp = FakeSpotter()
+    p = run(300, {100, 101, 102}, sp)
+    assert p.run_error is None  # type: ignore[attr-defined]
+    assert sp.threads == {"spotting"}
+    frames = [x for x in sp.log if isinstance(x, int)]
+    assert frames == [f for f in range(300) if f not in (100, 101, 102)]
+    assert sp.log.index("reset") == sp.log.index(99) + 1  # the reset arrives in order, when the face is lost
+    assert sp.log[-1] == "flush"
+    # every decided interval became an event (30 during the run + 1 from the flush); the one whose
+    # onset frame had no face (so no crop) is kept unlabelled
+    assert len(p.events) == 31
+    assert [e.offset_frame for e in p.events if e.label != "positive"] == [105]
+    assert next(e for e in p.events if e.offset_frame == 105).label == "unknown"
+    s = p.summary()
+    assert s["frames_processed"] == 300 and s["frames_with_face"] == 297
+    assert {"face", "buffer", "spotting", "total"} <= set(s["stage_latency_ms"])
+    assert len(p.latency.values("total")) == 300  # one total per frame, with or without a face
+
+
+def test_spotter_error_surfaces_without_hanging_and_keeps_earlier_events() -> None:
+    sp = FakeSpotter(boom=57)
+    p = run(2000, set(), sp)
+    assert isinstance(p.run_error, RuntimeError) and "spotter exploded" in str(p.run_error)  # type: ignore[attr-defined]
+    assert [e.offset_frame for e in p.events] == [5, 15, 25, 35, 45, 55]
+    assert "flush" not in sp.log  # a failed spotter is not asked for more
+
+
+@pytest.mark.parametrize(("capacity", "expected"), [(4, 2), (72, 18), (300, 32), (600, 32)])
+def test_spot_ahead_stays_small_against_the_buffer(capacity: int, expected: int) -> None:
+    assert spot_ahead(capacity) == expected
