@@ -3,9 +3,9 @@
 ``Pipeline.run`` processes frames on worker threads while the calling thread shows the
 overlay or a progress bar: the grabber decodes, the face thread aligns and fills the ring buffer,
 the spotting thread reads it (at most ``spot_ahead`` frames behind, so nothing it still needs is
-overwritten) and the recognition thread classifies decided intervals; a ``threading.Event`` stops it (Ctrl-C / SIGTERM). Every event is
-on disk (fsynced) the moment it is decided; at the end the spotter is flushed, threads are
-joined, the source is released and a summary is returned.
+overwritten) and the recognition thread classifies decided intervals; a ``threading.Event``
+stops them (Ctrl-C / SIGTERM). Every event is on disk (fsynced) the moment it is decided; at the
+end the spotter is flushed, threads are joined, the source is released and a summary is returned.
 """
 
 from __future__ import annotations
@@ -257,11 +257,11 @@ class Pipeline:
             self._rate.tick()
             if face is None:
                 if had_face:
-                    self._to_spotter(_RESET)  # baseline restarts when the face returns
+                    self._spot_q.put(_RESET)  # baseline restarts when the face returns
                 had_face = False
                 st.face_present = False
                 st.face_status = "no face"
-                self._to_spotter((-1, frame.index, (t2 - t1) * 1e3))  # only its time is recorded
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # only its time is recorded
                 continue
             if not had_face:
                 st.face_status = "face found"
@@ -272,7 +272,7 @@ class Pipeline:
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            self._to_spotter((seq, frame.index, (t3 - t1) * 1e3))
+            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3))  # waits while the spotter is spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
@@ -283,17 +283,13 @@ class Pipeline:
                 f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
             )
 
-    def _to_spotter(self, item: object) -> None:
-        """Queue one frame (or a reset) for the spotting thread; waits while it is ``spot_ahead`` behind."""
-        self._spot_q.put(item)
-
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
         Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face, whose
-        time is recorded), ``_RESET`` or ``_END``. At the end (also
-        after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
-        already detected is lost. After an error the queue is drained so the face thread never waits.
+        time is recorded), ``_RESET`` or ``_END``. At the end (also after a stop) every queued frame
+        is still spotted and the spotter is flushed, so nothing already detected is lost. After an
+        error the queue is drained so the face thread never waits.
         """
         spotter, lat = self._spotter, self.latency
         failed = False
