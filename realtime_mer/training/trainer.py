@@ -455,13 +455,11 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
             raise ValueError(f"member_fraction must be in (0, 1], got {recipe.member_fraction}")
         members, epochs = [], []
         for m in range(recipe.ensemble):
-            if recipe.member_fraction < 1.0:  # each member its own stratified share (more diverse members)
-                keep = torch.from_numpy(stratified_subsample(
-                    y.numpy(), max(2, round(recipe.member_fraction * len(y))), seed * 1000 + m))
-                net, ep = _fit_one(x[keep], y[keep], recipe, seed * 1000 + m, model_name, val,
-                                   None if a is None else a[keep], None if sw is None else sw[keep])
-            else:
-                net, ep = _fit_one(x, y, recipe, seed * 1000 + m, model_name, val, a, sw)
+            # each member its own stratified share (more diverse members); all samples (a view) at 1.0
+            keep = slice(None) if recipe.member_fraction >= 1.0 else torch.from_numpy(stratified_subsample(
+                y.numpy(), max(2, round(recipe.member_fraction * len(y))), seed * 1000 + m))
+            net, ep = _fit_one(x[keep], y[keep], recipe, seed * 1000 + m, model_name, val,
+                               None if a is None else a[keep], None if sw is None else sw[keep])
             members.append(net)
             epochs.append(ep)
     finally:
