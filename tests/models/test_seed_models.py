@@ -88,6 +88,46 @@ def test_learnet_fits_a_trivial_task() -> None:
     assert loss.item() < 0.3 and _all_params_get_gradients(model)
 
 
+def _moving_texture_clips(n: int, frames: int, size: int, amp_px: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips of a random texture that moves up (class 0), down (1) or not at all (2) and back.
+
+    Every clip has its own texture, so no single frame tells the class: only motion between frames does.
+    """
+    rng = np.random.default_rng(7)
+    xs, ys = [], []
+    for i in range(n):
+        y = i % 3
+        tex = rng.random((size + 4 * amp_px, size)).astype(np.float32)
+        stack = []
+        for t in range(frames):
+            d = round(amp_px * np.sin(np.pi * t / (frames - 1))) * (-1, 1, 0)[y]
+            stack.append(tex[2 * amp_px + d: 2 * amp_px + d + size])
+        xs.append(np.stack(stack))
+        ys.append(y)
+    return torch.from_numpy(np.stack(xs)[:, None]), torch.tensor(ys)
+
+
+def test_c3d_learns_motion_direction() -> None:
+    """c3d (narrowed for speed) learns up / down / still motion that no single frame shows, on new textures.
+
+    Held-out clips carry textures never seen in training, so memorising textures does not pass: with the
+    clips averaged over time (motion removed) the same training gets 6 of 9 (it tells still from blurred).
+    """
+    torch.manual_seed(8)
+    model = create_model("c3d", widths=(4, 8, 8), dropout=0.0)
+    x, y = _moving_texture_clips(24, 18, 64)
+    fit, held = slice(0, 15), slice(15, 24)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(25):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x[fit]), y[fit])
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        correct = int((model(x[held]).argmax(1) == y[held]).sum())
+    assert loss.item() < 0.1 and correct >= 8, (loss.item(), correct)
+
+
 def test_tcgru_joint_loss_reaches_both_encoders_and_heads() -> None:
     torch.manual_seed(6)
     model = create_model("tcgru")
