@@ -27,7 +27,7 @@ from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.training.checkpoint import load_checkpoint, read_sidecar
 from realtime_mer.training.protocols import Fold
 from realtime_mer.training.report import plot_confusion, summarize, write_predictions
-from realtime_mer.training.runner import DATASETS, Dataset, load_dataset, model_data
+from realtime_mer.training.runner import DATASETS, Dataset, check_out_dir, load_dataset, model_data
 from realtime_mer.training.trainer import predict_proba
 
 
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     console = Console(stderr=True)
     try:
+        check_out_dir(args.out)
         cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic") else None)
         data = load_dataset(args.dataset, args.data_root, cache, not args.no_align)
         probs, meta = probabilities(args.checkpoint, data)
@@ -84,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         metrics = summarize(data.labels, preds, data.datasets, data.subjects, [fold], fold_of, data.classes)
         metrics = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, "subjects": args.subjects,
                    "n_seen_in_training": int(sum(data.subjects[i] in seen for i in test)), **metrics}
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         plot_confusion(metrics["confusion"], data.classes, args.out / "confusion.png",
                        f"{args.checkpoint.name}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")

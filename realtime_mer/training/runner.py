@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from realtime_mer.data.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flow
-from realtime_mer.errors import DataError, fail
+from realtime_mer.errors import DataError, OutputError, fail
 from realtime_mer.models import input_contract
 from realtime_mer.training.checkpoint import git_commit, save_checkpoint
 from realtime_mer.training.clipdata import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
@@ -101,6 +102,7 @@ def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
 
     ``on_start(n_folds)`` is called once the folds are known, ``on_fold`` after each fold.
     """
+    check_out_dir(cfg.out)  # before hours of training, not after
     data = load_dataset(cfg.dataset, cfg.data_root, default_cache(cfg), cfg.align)
     contract = input_contract(cfg.model)
     t_inputs = time.perf_counter()
@@ -109,7 +111,6 @@ def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
     folds = make_folds(cfg.protocol, data.subjects, k=cfg.folds, seed=cfg.seed, strata=data.datasets)
     if on_start is not None:
         on_start(len(folds))
-    cfg.out.mkdir(parents=True, exist_ok=True)
     common = {
         "model": cfg.model,
         "data": data_info(cfg, data),
@@ -173,7 +174,31 @@ def apply_overrides(recipe: Recipe, items: list[str]) -> Recipe:
         if not sep or key not in names:
             raise fail(DataError, f"bad recipe override {item!r}", f"use key=value with key in {', '.join(sorted(names))}")
         try:
-            changes[key] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            changes[key] = raw
+            value = raw
+        current = getattr(recipe, key)
+        if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(current):
+            kind = {bool: "true or false", int: "an integer", float: "a number", str: "a word",
+                    dict: "a JSON object"}.get(type(current), type(current).__name__)
+            example = current if isinstance(current, str) else json.dumps(current)
+            if isinstance(current, dict):
+                example = f"'{example}'"
+            raise fail(DataError, f"bad recipe override {item!r}: {key} takes {kind}", f"e.g. {key}={example}")
+        changes[key] = value
     return dataclasses.replace(recipe, **changes)
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an ``--out`` folder that cannot be created or written, before any data is read or trained."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise fail(OutputError, f"--out {out} is a file", "pass a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(OutputError, f"cannot create --out folder {out}: {exc.strerror or exc}", "choose a writable path") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise fail(OutputError, f"--out folder {out} is not writable", "choose a writable path")

@@ -12,8 +12,10 @@ import pytest
 import torch
 from helpers_recognition import toy_images, write_flow_tree
 
+from realtime_mer.errors import DataError, OutputError
 from realtime_mer.training.metrics import scores
 from realtime_mer.training.protocols import make_folds
+from realtime_mer.training.runner import apply_overrides, check_out_dir
 from realtime_mer.training.trainer import (
     Recipe,
     augment,
@@ -155,3 +157,32 @@ def test_weight_average_is_applied() -> None:
     averaged = fit(images, labels, Recipe(epochs=3, batch_size=8, ensemble=1, ema=0.9), seed=1).model
     w_plain, w_avg = plain.fc.weight.detach(), averaged.fc.weight.detach()
     assert torch.isfinite(w_avg).all() and not torch.allclose(w_plain, w_avg)
+
+
+def test_recipe_overrides_are_type_checked() -> None:
+    base = Recipe()
+    r = apply_overrides(base, ["epochs=3", "lr=1", "hflip=false", "class_weighting=sqrt", 'model_kwargs={"norm": "robust"}'])
+    assert (r.epochs, r.lr, r.hflip, r.class_weighting, r.model_kwargs) == (3, 1.0, False, "sqrt", {"norm": "robust"})
+    assert isinstance(r.lr, float)
+    for bad, says in [("epochs=abc", "integer"), ("epochs=2.5", "integer"), ("hflip=1", "true or false"),
+                      ("lr=fast", "number"), ("model_kwargs=robust", "JSON object"), ("nosuch=1", "key in")]:
+        with pytest.raises(DataError, match=says) as err:
+            apply_overrides(base, [bad])
+        assert "\n" not in str(err.value)
+
+
+def test_out_folder_is_checked_before_training(tmp_path: Path, capsys) -> None:
+    sys.path.insert(0, str(TOOLS))
+    import train as train_tool
+
+    check_out_dir(tmp_path / "new" / "run")  # created
+    assert (tmp_path / "new" / "run").is_dir()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        check_out_dir(afile)
+    with pytest.raises(OutputError, match="cannot create"):
+        check_out_dir(afile / "sub")
+    # the CLI says so in one line and exits 2 before it reads any data (the data root does not exist either)
+    assert train_tool.main(["--data-root", str(tmp_path / "nowhere"), "--out", str(afile)]) == 2
+    assert "--out" in capsys.readouterr().err
