@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except MerError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        print(f"error: cannot write to {args.out}: {err.strerror or err}; choose a writable --out folder", file=sys.stderr)
+        return 2
     print(f"wrote {args.n} videos and {csv} in {time.monotonic() - t0:.0f} s; config: {dataclasses.asdict(cfg)['scene']}")
     return 0
 

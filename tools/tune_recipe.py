@@ -29,12 +29,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from realtime_mer.data import load_megc_flow
+from realtime_mer.errors import MerError
 from realtime_mer.training.metrics import scores
 from realtime_mer.training.protocols import dev_holdout_subjects, subject_kfold
 from realtime_mer.training.trainer import Recipe, cross_validate
@@ -148,8 +150,23 @@ def prior_shift(probs: np.ndarray, labels: np.ndarray, fold_of: np.ndarray, tau:
     return out
 
 
-def main() -> None:
-    """Score every candidate (or those named by --only) and print a table."""
+def main() -> int:
+    """Score every candidate (or those named by --only) and print a table; expected failures: one line, exit 2."""
+    try:
+        return _main()
+    except MerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except json.JSONDecodeError as err:
+        print(f"error: --base is not JSON ({err}); e.g. --base '{{\"epochs\": 60}}'", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: cannot write {err.filename}: {err.strerror or err}; choose a writable path", file=sys.stderr)
+        return 2
+
+
+def _main() -> int:
+    """The tuning run itself (see main)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -203,7 +220,8 @@ def main() -> None:
                   f"UAR {np.mean([r[1] for r in runs]):.3f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
