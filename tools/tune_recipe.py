@@ -161,8 +161,17 @@ def main() -> int:
         print(f"error: --base is not JSON ({err}); e.g. --base '{{\"epochs\": 60}}'", file=sys.stderr)
         return 2
     except OSError as err:
-        print(f"error: cannot write {err.filename}: {err.strerror or err}; choose a writable path", file=sys.stderr)
+        print(f"error: cannot write {err.filename or 'an output file'}: {err.strerror or err}; choose a writable path", file=sys.stderr)
         return 2
+
+
+def _probe_writable(path: Path) -> None:
+    """Open ``path`` for appending once (removed again if it did not exist): OSError now, not after the run."""
+    existed = path.exists()
+    with open(path, "a", encoding="utf-8"):
+        pass
+    if not existed:
+        path.unlink()
 
 
 def _main() -> int:
@@ -179,6 +188,8 @@ def _main() -> int:
     ap.add_argument("--save-probs", type=Path, default=None,
                     help="folder for each candidate's out-of-fold probabilities (NAME-sSEED.npz) for post-hoc analysis")
     args = ap.parse_args()
+    if args.json:
+        _probe_writable(args.json)  # before the run, not after it
     data = load_megc_flow(args.data_root)
     dev, _held_out = dev_holdout_subjects(data.subjects, data.datasets)
     dev_data = data.subset(np.flatnonzero(np.isin(np.asarray(data.subjects, dtype=object), dev)))
