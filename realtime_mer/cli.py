@@ -166,12 +166,16 @@ def run(argv: list[str] | None = None) -> int:
     for w in pipe.state.warnings[n_warn:]:
         _warn(w)
     summary = pipe.summary()
-    if cfg.output.stats is not None:
-        Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if cfg.output.timeline is not None and pipe.timeline is not None:
-        from realtime_mer.timeline import plot_timeline
+    try:  # checked before capture, but a disk can still fill up; the events are on disk already
+        if cfg.output.stats is not None:
+            Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        if cfg.output.timeline is not None and pipe.timeline is not None:
+            from realtime_mer.timeline import plot_timeline
 
-        plot_timeline(pipe.timeline, pipe.events, cfg.output.timeline, title=source.name)
+            plot_timeline(pipe.timeline, pipe.events, cfg.output.timeline, title=source.name)
+    except OSError as exc:
+        raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",
+                   "choose a writable path (the events are written already)") from exc
     if pipe.error is not None:
         raise pipe.error  # a MerError becomes one line in main(); events so far are on disk
     if not args.quiet:

@@ -37,6 +37,7 @@ import numpy as np
 
 from realtime_mer.data import load_megc_flow
 from realtime_mer.errors import MerError
+from realtime_mer.events.sinks import check_writable
 from realtime_mer.training.metrics import scores
 from realtime_mer.training.protocols import dev_holdout_subjects, subject_kfold
 from realtime_mer.training.trainer import Recipe, cross_validate
@@ -165,15 +166,6 @@ def main() -> int:
         return 2
 
 
-def _probe_writable(path: Path) -> None:
-    """Open ``path`` for appending once (removed again if it did not exist): OSError now, not after the run."""
-    existed = path.exists()
-    with open(path, "a", encoding="utf-8"):
-        pass
-    if not existed:
-        path.unlink()
-
-
 def _main() -> int:
     """The tuning run itself (see main)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,7 +181,7 @@ def _main() -> int:
                     help="folder for each candidate's out-of-fold probabilities (NAME-sSEED.npz) for post-hoc analysis")
     args = ap.parse_args()
     if args.json:
-        _probe_writable(args.json)  # before the run, not after it
+        check_writable(args.json, "--json")  # before the run, not after it
     data = load_megc_flow(args.data_root)
     dev, _held_out = dev_holdout_subjects(data.subjects, data.datasets)
     dev_data = data.subset(np.flatnonzero(np.isin(np.asarray(data.subjects, dtype=object), dev)))

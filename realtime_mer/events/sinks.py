@@ -32,6 +32,15 @@ def check_writable(path: Path, what: str) -> None:
         raise fail(OutputError, f"cannot write {what} to {path}: permission denied", "choose a writable path")
     if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
         raise fail(OutputError, f"cannot write {what} to {path}: folder {parent} is not writable", "choose a writable path")
+    # os.access answers yes to root even where the write then fails (e.g. /proc): open it once to be sure
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise fail(OutputError, f"cannot write {what} to {path}: {exc.strerror or exc}", "choose a writable path") from exc
+    if not existed:
+        path.unlink()
 
 
 def _open(path: Path, what: str) -> io.TextIOWrapper:

@@ -63,3 +63,16 @@ def test_unwritable_paths_are_refused_in_one_line(tmp_path: Path, case: str) -> 
         check_writable(p, "events")
     msg = str(ei.value)
     assert ("\n" not in msg and str(p.name) in msg) or str(p) in msg
+
+
+def test_check_writable_tries_the_write_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    p = tmp_path / "e.jsonl"
+    check_writable(p, "events")
+    assert not p.exists()  # probed, then removed
+    p.write_text("kept\n")
+    check_writable(p, "events")
+    assert p.read_text() == "kept\n"  # an existing file is not truncated by the check
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc (a folder os.access calls writable for root, where creating a file fails)")
+    with pytest.raises(OutputError, match="cannot write events"):
+        check_writable(Path("/proc/realtime-mer-probe.jsonl"), "events")
