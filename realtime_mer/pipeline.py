@@ -423,8 +423,8 @@ def load_classifier(cfg: PipelineConfig) -> Any:
     """The recognition model for ``cfg.model``: the bundled apexflow on the backend ``auto`` picks
     (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime on the CPU)."""
     from realtime_mer.errors import ModelError, fail
+    from realtime_mer.recognition.backend import runner_for_config
     from realtime_mer.recognition.classifier import ApexFlowClassifier
-    from realtime_mer.runners.select import runner_for_config
 
     if cfg.model.name != "apexflow":
         raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow (the others are offline tools)")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from mer_lab.paths import shared_data as _shared_data
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
     """``$REALTIME_MER_SHARED_DATA`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("REALTIME_MER_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
+    return _shared_data()
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mer_lab.benchmarks.pipeline_runs import format_table, repeat
+from mer_lab.paths import shared_data
 
-from realtime_mer.benchmark import format_table, repeat
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = shared_data()
 
 
 def main() -> int:
@@ -31,7 +30,7 @@ def main() -> int:
     ap.add_argument("--models", help="comma-separated models for --backends (default: all registered)")
     a = ap.parse_args()
     if a.backends:
-        from realtime_mer.bench_backends import bench_backends, format_backend_table
+        from mer_lab.benchmarks.backends import bench_backends, format_backend_table
 
         rows = bench_backends(models=a.models.split(",") if a.models else None)
         print(format_backend_table(rows))

@@ -74,8 +74,8 @@ def synthetic_pair(face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
 
 def video_pairs(path: Path, gap: int, stride: int, limit: int) -> list[tuple[np.ndarray, np.ndarray, None]]:
     """(crop t, crop t + gap, None) of aligned 128 px face crops of a video, every ``stride`` frames."""
+    from mer_lab.evaluation.spot_bench import read_video
     from realtime_mer.config import FaceConfig
-    from realtime_mer.evaluation.spot_bench import read_video
     from realtime_mer.face.measure import run_aligner
 
     try:

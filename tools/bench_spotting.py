@@ -5,33 +5,30 @@
 Synthetic clips (200 fps, 640x480) cycle over the real face videos of ``--data`` (face part)
 and the bundled astronaut, seed = ``--seed`` + clip index; each clip is aligned once and
 replayed through every spotter. The untouched real clips give the false micro alarms per
-minute of face-present video. See ``realtime_mer/evaluation/spot_bench.py``.
+minute of face-present video. See ``mer_lab/evaluation/spot_bench.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from mer_lab.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
+from mer_lab.evaluation.spotting import write_report
+from mer_lab.paths import shared_data
 from realtime_mer.errors import MerError
-from realtime_mer.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
-from realtime_mer.evaluation.spotting import write_report
 from realtime_mer.synth.clip import ASTRONAUT
 
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
 
 
 def default_data() -> Path:
-    env = os.environ.get("REALTIME_MER_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return shared_data()
 
 
 def main(argv: list[str] | None = None) -> int:

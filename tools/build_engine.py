@@ -19,10 +19,10 @@ from pathlib import Path
 
 import onnx
 
+from mer_lab.models import available_models, input_contract
 from realtime_mer.engine import BuildOptions, EngineKey, build_engine, find_engine
 from realtime_mer.engine.keys import PRECISIONS
 from realtime_mer.errors import MerError, ModelError, fail
-from realtime_mer.models import available_models, input_contract
 from realtime_mer.runners.gpu import probe_gpu
 from realtime_mer.runners.tensorrt import import_tensorrt, trt_version
 

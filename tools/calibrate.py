@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_mer.data.megc_flow import load_megc_flow
+from mer_lab.calibration.accuracy import ort_uf1
+from mer_lab.calibration.data import SPLITS, load_calibration_inputs, split_indices
+from mer_lab.datasets.megc_flow import load_megc_flow
+from mer_lab.models import available_models, input_contract
+from realtime_mer.engine.int8 import CALIBRATION_METHODS, quantize_int8
 from realtime_mer.errors import MerError, ModelError, fail
-from realtime_mer.models import available_models, input_contract
-from realtime_mer.precision.accuracy import ort_uf1
-from realtime_mer.precision.calib_data import SPLITS, load_calibration_inputs, split_indices
-from realtime_mer.precision.int8 import CALIBRATION_METHODS, quantize_int8
+from realtime_mer.recognition.backend import default_onnx
 from realtime_mer.recognition.features import to_model_input
-from realtime_mer.runners.select import default_onnx
 
 UNUSED = {"dev": "held-out", "held-out": "dev"}
 

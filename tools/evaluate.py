@@ -5,7 +5,7 @@
     python tools/evaluate.py --checkpoint runs/c3d-synth-loso/checkpoints/loso-astronaut.safetensors \
         --dataset synthetic-clips --data-root runs/synth_clips/clips.npz --out eval/c3d-astronaut
 
-Clip models' inputs are built from the clips with realtime_mer.preprocess.clip_input (cached).
+Clip models' inputs are built from the clips with realtime_mer.recognition.preprocess.clip_input (cached).
 
 By default only subjects the checkpoint was NOT trained on are scored (``--subjects unseen``);
 ``--subjects all`` scores everything (training-set fit, not an estimate of generalisation).
@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from mer_lab.training.checkpoint import load_checkpoint, read_sidecar
+from mer_lab.training.protocols import Fold
+from mer_lab.training.report import plot_confusion, summarize, write_predictions
+from mer_lab.training.run import DATASETS, Dataset, check_out_dir, load_dataset, model_data
+from mer_lab.training.trainer import predict_proba
 from realtime_mer.errors import DataError, MerError, fail
 from realtime_mer.recognition.classifier import ApexFlowClassifier
-from realtime_mer.training.checkpoint import load_checkpoint, read_sidecar
-from realtime_mer.training.protocols import Fold
-from realtime_mer.training.report import plot_confusion, summarize, write_predictions
-from realtime_mer.training.runner import DATASETS, Dataset, check_out_dir, load_dataset, model_data
-from realtime_mer.training.trainer import predict_proba
 
 
 def probabilities(checkpoint: Path, data: Dataset) -> tuple[np.ndarray, dict]:

@@ -5,7 +5,7 @@
 ``EVENTS_DIR`` holds one ``<video-stem>.jsonl`` event log per video (``realtime-mer --events``);
 ``truth.csv`` has columns ``video, onset, apex, offset, type, ...`` (0-based inclusive frames).
 Prints precision, recall and F1 at IoU >= 0.5 for micro, macro and overall (counts pooled over
-videos; see ``realtime_mer/evaluation/spotting.py`` for the exact rules).
+videos; see ``mer_lab/evaluation/spotting.py`` for the exact rules).
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from mer_lab.evaluation.spotting import IOU_THRESHOLD, evaluate_dirs, write_report
 from realtime_mer.errors import MerError
-from realtime_mer.evaluation.spotting import IOU_THRESHOLD, evaluate_dirs, write_report
 
 
 def main(argv: list[str] | None = None) -> int:

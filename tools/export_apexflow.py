@@ -19,10 +19,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
+from mer_lab.models import InputContract
+from mer_lab.training.checkpoint import git_commit, load_checkpoint
 from realtime_mer.errors import MerError, ModelError, fail
-from realtime_mer.models import InputContract
-from realtime_mer.training.checkpoint import git_commit, load_checkpoint
-from realtime_mer.training.export import export_onnx, onnx_max_abs_diff
 
 PARITY_TOL = 1e-4
 KEYS = ("uf1", "uar", "accuracy")

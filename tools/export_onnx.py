@@ -16,9 +16,9 @@ from pathlib import Path
 
 import onnx
 
+from mer_lab.export.model_export import PARITY_TOL, export_model
+from mer_lab.models import available_models
 from realtime_mer.errors import MerError, ModelError, fail
-from realtime_mer.export import PARITY_TOL, export_model
-from realtime_mer.models import available_models
 
 
 def export_one(name: str, out: Path, checkpoint: Path | None, data_root: Path | None) -> None:

@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from mer_lab.synthetic.video_set import generate_set
 from realtime_mer.errors import MerError
 from realtime_mer.synth.clip import ASTRONAUT, SynthConfig
-from realtime_mer.synth.generate import generate_set
 from realtime_mer.synth.render import RenderConfig
 
 

@@ -22,9 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from realtime_mer.data.synthetic_clips import SyntheticClipConfig, render_clip_set
+from mer_lab.synthetic.clip_set import SyntheticClipConfig, render_clip_set
 from realtime_mer.errors import MerError
 from realtime_mer.synth.clip import ASTRONAUT, SynthConfig
 from realtime_mer.synth.render import RenderConfig

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 
+from mer_lab.paths import shared_data
 from realtime_mer.config import FaceConfig
 from realtime_mer.face import measure as ms
 from realtime_mer.synth.backdrop import load_astronaut
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_faces"
+REAL = shared_data("real_faces")
 
 
 def table(title: str, rows: list[ms.Row]) -> None:

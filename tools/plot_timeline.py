@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from realtime_mer.errors import DataError, MerError, OutputError, fail
 from realtime_mer.timeline import plot, read_events_jsonl, read_trace, read_truth, spans_from_events
 

@@ -1,4 +1,4 @@
-"""Train and evaluate a recognition model with a fixed recipe (thin CLI over realtime_mer.training).
+"""Train and evaluate a recognition model with a fixed recipe (thin CLI over mer_lab.training).
 
     python tools/train.py --model apexflow --dataset megc2019-flow \
         --data-root ../shared/data/megc2019_composite_flow --protocol loso --seed 0 --out runs/apexflow-loso
@@ -6,11 +6,11 @@
         --protocol loso --seed 0 --out runs/c3d-synth-loso
     python tools/train.py --model learnet --dataset casme2 --data-root /data/CASME2 --protocol loso --out runs/learnet-casme2
 
-Each model trains with its own fixed recipe (realtime_mer.training.recipes: the paper's, shortened
+Each model trains with its own fixed recipe (mer_lab.training.recipes: the paper's, shortened
 for a CPU). Clip models (c3d, convlstm, tcgru, twostream3d, learnet) need a clip dataset:
 synthetic-clips (a .npz from tools/make_synthetic_clips.py or a tools/make_synthetic.py folder;
 subject = source face) or casme2 / samm / smic (faces aligned with FaceAligner unless --no-align);
-their inputs are built by realtime_mer.preprocess.clip_input (as live) and cached.
+their inputs are built by realtime_mer.recognition.preprocess.clip_input (as live) and cached.
 
 Writes metrics.json (UF1/UAR/accuracy, per_dataset, per_fold, confusion), confusion.png,
 predictions.csv and checkpoints/ (per fold) -- or, for --protocol all, model.safetensors +
@@ -26,12 +26,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from mer_lab.models import available_models
+from mer_lab.training.protocols import PROTOCOLS, Fold
+from mer_lab.training.recipes import recipe_for
+from mer_lab.training.run import DATASETS, TrainConfig, apply_overrides, run
+from mer_lab.training.trainer import FitResult
 from realtime_mer.errors import MerError
-from realtime_mer.models import available_models
-from realtime_mer.training.protocols import PROTOCOLS, Fold
-from realtime_mer.training.recipes import recipe_for
-from realtime_mer.training.runner import DATASETS, TrainConfig, apply_overrides, run
-from realtime_mer.training.trainer import FitResult
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

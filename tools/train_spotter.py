@@ -7,23 +7,21 @@ Clips (seed ``--seed`` + i, never below 1000: the benchmark uses seeds 0..49) cy
 ``--play-every``-th video clip plays its video (natural motion) instead of holding a frame.
 Rendered, aligned clips and their features are cached under ``--cache``. Every 5th clip is
 held out for validation: the epoch and the hysteresis thresholds are chosen there. See
-``realtime_mer/spotting/gru_train.py``.
+``mer_lab/training/spotter_gru.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mer_lab.paths import shared_data
 from realtime_mer.errors import MerError
 
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
@@ -31,8 +29,7 @@ ASSET = Path(__file__).resolve().parents[1] / "realtime_mer" / "assets" / "spott
 
 
 def default_data() -> Path:
-    env = os.environ.get("REALTIME_MER_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return shared_data()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from realtime_mer.spotting import gru_train as gt
+    from mer_lab.training import spotter_gru as gt
 
     console = Console()
     if args.sources:

@@ -35,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_mer.data import load_megc_flow
+from mer_lab.datasets import load_megc_flow
+from mer_lab.training.metrics import scores
+from mer_lab.training.protocols import dev_holdout_subjects, subject_kfold
+from mer_lab.training.trainer import Recipe, cross_validate
 from realtime_mer.errors import MerError
 from realtime_mer.events.sinks import check_writable
-from realtime_mer.training.metrics import scores
-from realtime_mer.training.protocols import dev_holdout_subjects, subject_kfold
-from realtime_mer.training.trainer import Recipe, cross_validate
 
 ROUND1: dict[str, dict] = {
     "base": {},

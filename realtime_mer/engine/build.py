@@ -2,7 +2,7 @@
 
 Written against the TensorRT 10.x and 11.x Python API. Networks are created strongly typed (the
 ``STRONGLY_TYPED`` flag on 10.x; 11.x networks always are), so the precision comes from the ONNX itself:
-FP16 from ``realtime_mer.precision.fp16`` and INT8 from the Q/DQ nodes ``tools/calibrate.py`` writes.
+FP16 from ``realtime_mer.engine.fp16`` and INT8 from the Q/DQ nodes ``tools/calibrate.py`` writes.
 That is the one path for both versions (11.x has no FP16/INT8 builder flags and no calibrators).
 """
 

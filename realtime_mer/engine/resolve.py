@@ -17,11 +17,11 @@ from typing import Any
 import onnx
 
 from realtime_mer.engine.build import BuildOptions, build_plan
+from realtime_mer.engine.fp16 import convert_file, is_fp16
+from realtime_mer.engine.int8 import has_qdq
 from realtime_mer.engine.keys import EngineKey, make_sidecar, timing_cache_path
 from realtime_mer.engine.store import find_engine, save_plan
 from realtime_mer.errors import ModelError, fail
-from realtime_mer.precision.fp16 import convert_file, is_fp16
-from realtime_mer.precision.int8 import has_qdq
 from realtime_mer.runners.gpu import GpuInfo
 from realtime_mer.runners.tensorrt import deserialize_engine
 

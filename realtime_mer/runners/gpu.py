@@ -1,7 +1,7 @@
 """GPU probe: is there a usable NVIDIA GPU, which one, and what compute capability. Never raises.
 
-Tries, in order: cuda-python (``cudaGetDeviceCount`` / ``cudaGetDeviceProperties``), ``nvidia-smi``, and
-torch (``torch.cuda``). Each probe is guarded; on a machine without a driver the answer is
+Tries, in order: cuda-python (``cudaGetDeviceCount`` / ``cudaGetDeviceProperties``) and ``nvidia-smi``
+(never torch: the runtime does not import it). Each probe is guarded; on a machine without a driver the answer is
 ``GpuInfo(available=False, reason="no NVIDIA GPU found (...)")``.
 """
 
@@ -25,7 +25,7 @@ class GpuInfo:
     name: str = ""
     compute_capability: tuple[int, int] | None = None
     driver: str = ""
-    source: str = ""  # which probe answered: cuda-python | nvidia-smi | torch
+    source: str = ""  # which probe answered: cuda-python | nvidia-smi
     reason: str = ""  # why there is no GPU (empty when available)
 
     @property
@@ -92,16 +92,7 @@ def probe_nvidia_smi(timeout: float = 10.0) -> GpuInfo | str:
     return info if info is not None else f"nvidia-smi failed ({(proc.stderr or proc.stdout).strip()[:80]})"
 
 
-def probe_torch() -> GpuInfo | str:
-    """torch's view (only meaningful for a CUDA build of torch)."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return "torch sees no CUDA device"
-    return GpuInfo(True, torch.cuda.get_device_name(0), tuple(torch.cuda.get_device_capability(0)), "", "torch")
-
-
-PROBES: tuple[Probe, ...] = (probe_cuda_python, probe_nvidia_smi, probe_torch)
+PROBES: tuple[Probe, ...] = (probe_cuda_python, probe_nvidia_smi)
 
 
 def run_probes(probes: tuple[Probe, ...] = PROBES) -> GpuInfo:

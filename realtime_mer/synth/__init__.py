@@ -3,7 +3,7 @@
 Each AU is a set of landmark-anchored Gaussian displacement bumps (``aus``), rendered as a
 smooth backward warp (``field``, ``render``) with a raised-cosine onset → apex → offset
 profile (``profile``), among distractors (blinks, head drift and jerks, flicker, sensor
-noise, JPEG) planned per clip (``scene``). ``generate`` writes videos plus ``truth.csv``;
+noise, JPEG) planned per clip (``scene``). the lab's ``mer_lab.synthetic.video_set`` writes videos plus ``truth.csv``;
 ``realtime_mer.capture.demo.DemoSource`` streams the bundled astronaut live.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 from realtime_mer.synth.aus import ACTION_UNITS, MOVEMENTS, label_for_aus
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig, make_backdrop
 from realtime_mer.synth.field import displacement_field, face_geometry
-from realtime_mer.synth.generate import generate_set, generate_video
 from realtime_mer.synth.profile import temporal_profile
 from realtime_mer.synth.scene import Movement, Scene, SceneConfig, plan_scene
 from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthInterval, read_truth_csv, write_truth_csv
@@ -30,8 +29,6 @@ __all__ = [
     "TruthInterval",
     "displacement_field",
     "face_geometry",
-    "generate_set",
-    "generate_video",
     "label_for_aus",
     "make_backdrop",
     "plan_scene",

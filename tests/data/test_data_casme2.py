@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers_data import write_frames, write_xlsx
 
-from realtime_mer.data.casme2 import load_casme2
+from mer_lab.datasets.casme2 import load_casme2
 from realtime_mer.errors import DataError
 
 HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion"]

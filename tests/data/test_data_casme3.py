@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers_data import write_frames, write_xlsx
 
-from realtime_mer.data.casme3 import load_casme3
-from realtime_mer.data.datasets import load_clips
+from mer_lab.datasets.casme3 import load_casme3
+from mer_lab.datasets.datasets import load_clips
 from realtime_mer.errors import DataError
 
 HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]

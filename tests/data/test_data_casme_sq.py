@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers_data import write_frames, write_xlsx
 
-from realtime_mer.data.casme_sq import load_casme_sq
+from mer_lab.datasets.casme_sq import load_casme_sq
 from realtime_mer.errors import DataError
 
 

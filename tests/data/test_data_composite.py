@@ -9,8 +9,8 @@ from test_data_casme2 import make_casme2
 from test_data_samm import make_samm
 from test_data_smic import make_smic
 
-from realtime_mer.data.datasets import load_composite
-from realtime_mer.data.megc_classes import megc_label
+from mer_lab.datasets.datasets import load_composite
+from mer_lab.datasets.megc_classes import megc_label
 from realtime_mer.errors import DataError
 
 

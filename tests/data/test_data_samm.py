@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers_data import write_frames, write_xlsx
 
-from realtime_mer.data.samm import load_samm
+from mer_lab.datasets.samm import load_samm
 from realtime_mer.errors import DataError
 
 HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration", "Type",

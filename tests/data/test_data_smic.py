@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers_data import write_frames
 
-from realtime_mer.data.smic import load_smic
+from mer_lab.datasets.smic import load_smic
 from realtime_mer.errors import DataError
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from realtime_mer.data import synthetic_clips as sc
-from realtime_mer.data.synthetic_clips import (
+from mer_lab.synthetic import clip_set as sc
+from mer_lab.synthetic.clip_set import (
     SyntheticClipConfig,
     SyntheticClipSet,
     build_from_clips,
@@ -16,9 +16,9 @@ from realtime_mer.data.synthetic_clips import (
     load_or_build,
     subject_of,
 )
+from mer_lab.synthetic.video_set import generate_video
 from realtime_mer.errors import DataError
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig, make_backdrop
-from realtime_mer.synth.generate import generate_video
 from realtime_mer.synth.render import RenderConfig
 from realtime_mer.synth.scene import SceneConfig
 from realtime_mer.synth.truth import write_truth_csv

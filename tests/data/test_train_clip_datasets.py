@@ -11,8 +11,8 @@ from test_data_casme2 import make_casme2
 from test_data_samm import make_samm
 from test_data_smic import make_smic
 
+from mer_lab.training.run import load_dataset, model_data
 from realtime_mer.errors import DataError
-from realtime_mer.training.runner import load_dataset, model_data
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
@@ -50,7 +50,7 @@ def test_generator_folder_is_a_synthetic_clips_root(tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
-    from realtime_mer.training.clipdata import load_synthetic
+    from mer_lab.training.clip_inputs import load_synthetic
 
     face = cv2.imread(str(Path(__file__).resolve().parents[2] / "realtime_mer" / "assets" / "astronaut.png"))
     assert face is not None

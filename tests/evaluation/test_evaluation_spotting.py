@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime_mer.errors import DataError
-from realtime_mer.evaluation.spotting import (
+from mer_lab.evaluation.spotting import (
     Counts,
     Span,
     count_found,
@@ -19,6 +18,7 @@ from realtime_mer.evaluation.spotting import (
     load_truth,
     write_report,
 )
+from realtime_mer.errors import DataError
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "evaluate_spotting.py"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mer_lab.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
 from realtime_mer.errors import DataError
-from realtime_mer.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
 from realtime_mer.spotting import SPOTTERS
 from realtime_mer.synth.clip import ASTRONAUT
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from realtime_mer.models import available_models, create_model, input_contract
-from realtime_mer.models.convlstm import ConvLSTMCell
-from realtime_mer.models.paper_recipe import PaperRecipe
-from realtime_mer.models.tcgru import PHASES, phase_name, phase_targets
-from realtime_mer.training.export import export_onnx, onnx_max_abs_diff
+from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
+from mer_lab.models import available_models, create_model, input_contract
+from mer_lab.models.convlstm import ConvLSTMCell
+from mer_lab.models.paper_recipe import PaperRecipe
+from mer_lab.models.tcgru import PHASES, phase_name, phase_targets
 from realtime_mer.types import CLASSES
 
 SEEDS: dict[str, tuple[tuple[int, ...], int]] = {  # name -> (per-sample shape, parameter budget)

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from mer_lab.models import available_models, input_contract
 from realtime_mer.errors import DataError, ModelError
-from realtime_mer.models import available_models, input_contract
-from realtime_mer.preprocess import BUILDERS, clip_input, resize_frames
+from realtime_mer.recognition.preprocess import BUILDERS, clip_input, resize_frames
 
 
 def moving_clip(n: int = 30, size: int = 128, step: float = 0.3) -> np.ndarray:

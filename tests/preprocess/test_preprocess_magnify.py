@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.errors import DataError
-from realtime_mer.preprocess.magnify import MagnifyConfig, magnify_phase, pyramid_filters
+from realtime_mer.recognition.preprocess.magnify import MagnifyConfig, magnify_phase, pyramid_filters
 
 SIZE, WAVELENGTH = 64, 16.0
 

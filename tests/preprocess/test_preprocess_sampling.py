@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.errors import DataError
-from realtime_mer.preprocess import (
+from realtime_mer.recognition.preprocess import (
     anchored_positions,
     dynamic_image,
     interpolate_frames,

@@ -10,11 +10,11 @@ import pytest
 import torch
 from helpers_recognition import bump_flow, textured_crop, warp
 
+from mer_lab.export.to_onnx import export_onnx
+from mer_lab.models import create_model, input_contract
+from mer_lab.training.trainer import predict_proba
 from realtime_mer.errors import ModelError
-from realtime_mer.models import create_model, input_contract
 from realtime_mer.recognition import BUNDLED_MODEL, DEFAULT_FLOW_METHOD, ApexFlowClassifier, apex_flow_image
-from realtime_mer.training.export import export_onnx
-from realtime_mer.training.trainer import predict_proba
 from realtime_mer.types import CLASSES
 
 

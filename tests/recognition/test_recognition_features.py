@@ -8,7 +8,8 @@ import pytest
 import torch
 from helpers_recognition import bump_flow, textured_crop, warp, write_flow_tree
 
-from realtime_mer.data import load_megc_flow
+from mer_lab.datasets import load_megc_flow
+from mer_lab.training.trainer import hflip_flow
 from realtime_mer.errors import DataError
 from realtime_mer.recognition.features import (
     DEFAULT_FLOW_METHOD,
@@ -20,7 +21,6 @@ from realtime_mer.recognition.features import (
     optical_strain,
     to_model_input,
 )
-from realtime_mer.training.trainer import hflip_flow
 
 
 @pytest.mark.parametrize("method", ["tvl1-fast", "dis", "farneback"])

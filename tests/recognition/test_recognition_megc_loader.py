@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers_recognition import toy_images, write_flow_tree
 
-from realtime_mer.data import load_megc_flow
+from mer_lab.datasets import load_megc_flow
 from realtime_mer.errors import DataError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realtime_mer.training.metrics import confusion_matrix, scores
+from mer_lab.training.metrics import confusion_matrix, scores
 
 
 def test_hand_worked_three_classes() -> None:

@@ -10,11 +10,11 @@ import onnx
 import pytest
 import torch
 
+from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
+from mer_lab.models import InputContract, available_models, create_model, input_contract, register
+from mer_lab.training.checkpoint import load_checkpoint, save_checkpoint
+from mer_lab.training.trainer import FlipAverage, Recipe, hflip_flow, wrap
 from realtime_mer.errors import ModelError
-from realtime_mer.models import InputContract, available_models, create_model, input_contract, register
-from realtime_mer.training.checkpoint import load_checkpoint, save_checkpoint
-from realtime_mer.training.export import export_onnx, onnx_max_abs_diff
-from realtime_mer.training.trainer import FlipAverage, Recipe, hflip_flow, wrap
 from realtime_mer.types import CLASSES
 
 
@@ -62,7 +62,7 @@ def test_checkpoint_roundtrip(tmp_path: Path) -> None:
 
 
 def test_robust_input_scaling() -> None:
-    from realtime_mer.models.apexflow import normalize
+    from mer_lab.models.apexflow import normalize
 
     rng = np.random.default_rng(0)
     x = torch.from_numpy(rng.normal(0.4, 0.05, (2, 3, 28, 28)).astype(np.float32))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mer_lab.training.protocols import dev_holdout_subjects, inner_split, make_folds
 from realtime_mer.errors import DataError
-from realtime_mer.training.protocols import dev_holdout_subjects, inner_split, make_folds
 
 
 def _subjects(seed: int = 0) -> tuple[list[str], list[str]]:

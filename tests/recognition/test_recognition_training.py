@@ -12,11 +12,10 @@ import pytest
 import torch
 from helpers_recognition import toy_images, write_flow_tree
 
-from realtime_mer.errors import DataError, OutputError
-from realtime_mer.training.metrics import scores
-from realtime_mer.training.protocols import make_folds
-from realtime_mer.training.runner import apply_overrides, check_out_dir
-from realtime_mer.training.trainer import (
+from mer_lab.training.metrics import scores
+from mer_lab.training.protocols import make_folds
+from mer_lab.training.run import apply_overrides, check_out_dir
+from mer_lab.training.trainer import (
     Recipe,
     augment,
     class_weights,
@@ -27,6 +26,7 @@ from realtime_mer.training.trainer import (
     lr_at,
     predict_proba,
 )
+from realtime_mer.errors import DataError, OutputError
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 FAST = Recipe(epochs=12, batch_size=16, lr=5e-3, warmup_epochs=1, ensemble=1)

@@ -11,14 +11,14 @@ import pytest
 import torch
 from helpers_recognition import textured_crop
 
-from realtime_mer.data.synthetic_clips import SyntheticClipSet
+from mer_lab.models import input_contract
+from mer_lab.synthetic.clip_set import SyntheticClipSet
+from mer_lab.training.clip_inputs import load_synthetic
+from mer_lab.training.protocols import make_folds
+from mer_lab.training.recipes import RECIPES, recipe_for
+from mer_lab.training.trainer import Recipe, augment, fit, hflip_input, stratified_subsample
 from realtime_mer.errors import DataError
-from realtime_mer.models import input_contract
-from realtime_mer.preprocess import clip_input
-from realtime_mer.training.clipdata import load_synthetic
-from realtime_mer.training.protocols import make_folds
-from realtime_mer.training.recipes import RECIPES, recipe_for
-from realtime_mer.training.trainer import Recipe, augment, fit, hflip_input, stratified_subsample
+from realtime_mer.recognition.preprocess import clip_input
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 SEED_MODELS = ("c3d", "convlstm", "tcgru", "twostream3d", "learnet")
@@ -123,7 +123,7 @@ def test_bad_data_root_is_one_line(tmp_path: Path, train_tool, capsys: pytest.Ca
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "━" not in ln]
     assert len(err) == 1 and err[0].startswith("error: cannot read synthetic clip"), err
     with pytest.raises(DataError, match="needs clips"):  # a clip model on the apex-flow PNG set
-        from realtime_mer.training.runner import model_data
+        from mer_lab.training.run import model_data
 
         model_data(type("Flow", (), {"images": np.zeros((1, 28, 28, 3), np.uint8)})(), "c3d")  # type: ignore[arg-type]
 

@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes_runners import FakeTrt
 
-from realtime_mer.export import Parity, export_model
-from realtime_mer.models import available_models
+from mer_lab.export.model_export import Parity, export_model
+from mer_lab.models import available_models
 from realtime_mer.runners.gpu import GpuInfo
 
 FAKE_GPU = GpuInfo(True, "NVIDIA Fake GPU 80GB", (9, 0), "555.42", "test")

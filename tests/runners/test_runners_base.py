@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mer_lab.models import input_contract
+from mer_lab.torch_runner import TorchRunner, model_from_registry
 from realtime_mer.errors import ModelError
-from realtime_mer.models import input_contract
 from realtime_mer.runners.base import Runner, TensorMeta
 from realtime_mer.runners.onnxrt import CPU, CUDA, TRT, OnnxRuntimeRunner, pick_providers
-from realtime_mer.runners.torch_runner import TorchRunner, model_from_registry
 
 
 class SumRunner(Runner):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime_mer.bench_backends import BackendTiming, bench_backends, format_backend_table, time_calls
+from mer_lab.benchmarks.backends import BackendTiming, bench_backends, format_backend_table, time_calls
 
 
 def test_time_calls_respects_min_and_max_repeats() -> None:

@@ -16,12 +16,12 @@ import onnx
 import pytest
 from fakes_runners import MAGIC, FakeTrt
 
+from mer_lab.models import input_contract
 from realtime_mer.engine import BuildOptions, EngineKey, build_engine, build_plan, engine_for, find_engine, save_plan
 from realtime_mer.engine.build import network_from_onnx
 from realtime_mer.engine.keys import make_sidecar, read_sidecar, sha256_bytes, sidecar_problem, timing_cache_path
 from realtime_mer.engine.resolve import onnx_for_precision
 from realtime_mer.errors import ModelError
-from realtime_mer.models import input_contract
 from realtime_mer.runners.gpu import GpuInfo
 
 CONTRACT = input_contract("apexflow").to_dict()

@@ -9,9 +9,9 @@ import numpy as np
 import onnx
 import pytest
 
+from mer_lab.export.model_export import PARITY_TOL, Parity, export_model, load_model, random_inputs, real_inputs
+from mer_lab.models import available_models, input_contract
 from realtime_mer.errors import ModelError
-from realtime_mer.export import PARITY_TOL, Parity, export_model, load_model, random_inputs, real_inputs
-from realtime_mer.models import available_models, input_contract
 from realtime_mer.runners.onnxrt import OnnxRuntimeRunner
 
 
@@ -42,7 +42,7 @@ def test_apexflow_parity_on_real_inputs(megc_flow: Path, exported: dict[str, tup
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
-    from realtime_mer.training.checkpoint import save_checkpoint
+    from mer_lab.training.checkpoint import save_checkpoint
 
     other = next((n for n in available_models() if n != "apexflow"), None)
     if other is None:
@@ -53,7 +53,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_export_from_checkpoint_keeps_the_trained_weights(tmp_path: Path) -> None:
-    from realtime_mer.training.checkpoint import save_checkpoint
+    from mer_lab.training.checkpoint import save_checkpoint
 
     model = load_model("apexflow", seed=123)
     ckpt = save_checkpoint(tmp_path / "m.safetensors", model, {"model": "apexflow"})

@@ -8,15 +8,15 @@ import numpy as np
 import onnx
 import pytest
 
+from mer_lab.calibration.accuracy import ort_logits, ort_uf1
+from mer_lab.calibration.data import load_calibration_inputs, split_indices
+from mer_lab.export.model_export import Parity, random_inputs
+from mer_lab.models import available_models, input_contract
+from realtime_mer.engine.fp16 import FLOAT32_SLOTS, convert_file, convert_to_fp16, is_fp16
+from realtime_mer.engine.int8 import has_qdq, quantize_int8
 from realtime_mer.errors import DataError, ModelError
-from realtime_mer.export import Parity, random_inputs
-from realtime_mer.models import available_models, input_contract
-from realtime_mer.precision import convert_file, convert_to_fp16, has_qdq, is_fp16, quantize_int8
-from realtime_mer.precision.accuracy import ort_logits, ort_uf1
-from realtime_mer.precision.calib_data import load_calibration_inputs, split_indices
-from realtime_mer.precision.fp16 import FLOAT32_SLOTS
+from realtime_mer.recognition.backend import default_onnx
 from realtime_mer.runners.onnxrt import OnnxRuntimeRunner
-from realtime_mer.runners.select import default_onnx
 
 
 @pytest.mark.parametrize("name", available_models())
@@ -98,10 +98,10 @@ def trained_apexflow(megc_flow: Path, tmp_path: Path) -> Path:
     """The shipped FP32 apexflow ONNX, else one trained quickly here (10 epochs on all samples)."""
     if default_onnx("apexflow").is_file():
         return default_onnx("apexflow")
-    from realtime_mer.data.megc_flow import load_megc_flow
-    from realtime_mer.models import input_contract as contract_of
-    from realtime_mer.training.export import export_onnx
-    from realtime_mer.training.trainer import Recipe, fit
+    from mer_lab.datasets.megc_flow import load_megc_flow
+    from mer_lab.export.to_onnx import export_onnx
+    from mer_lab.models import input_contract as contract_of
+    from mer_lab.training.trainer import Recipe, fit
 
     data = load_megc_flow(megc_flow)
     res = fit(data.images, data.labels, Recipe(epochs=10, threads=1), seed=0)
@@ -110,7 +110,7 @@ def trained_apexflow(megc_flow: Path, tmp_path: Path) -> Path:
 
 def test_int8_qdq_keeps_uf1_within_one_point(megc_flow: Path, tmp_path: Path) -> None:
     """Calibrated on the development half of the subjects; UF1 compared on all 442 samples and on the other half."""
-    from realtime_mer.data.megc_flow import load_megc_flow
+    from mer_lab.datasets.megc_flow import load_megc_flow
     from realtime_mer.recognition.features import to_model_input
 
     fp32 = trained_apexflow(megc_flow, tmp_path)

@@ -17,7 +17,7 @@ from fakes_runners import FakeTrt
 import realtime_mer.runners.tensorrt as trt_runner
 from realtime_mer.config import ModelConfig
 from realtime_mer.errors import ModelError
-from realtime_mer.runners import runner_for_config, select_runner
+from realtime_mer.recognition.backend import runner_for_config, select_runner
 from realtime_mer.runners.gpu import GpuInfo
 from realtime_mer.runners.onnxrt import OnnxRuntimeRunner
 from realtime_mer.runners.tensorrt import TensorRTRunner
@@ -94,8 +94,8 @@ def test_onnxruntime_on_request(apexflow_onnx: Path) -> None:
 
 
 def test_torch_needs_a_checkpoint_and_runs_one(tmp_path: Path) -> None:
-    from realtime_mer.export import load_model
-    from realtime_mer.training.checkpoint import save_checkpoint
+    from mer_lab.export.model_export import load_model
+    from mer_lab.training.checkpoint import save_checkpoint
 
     with pytest.raises(ModelError, match="needs a trained apexflow checkpoint"):
         select_runner("apexflow", "torch")

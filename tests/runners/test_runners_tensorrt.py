@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from fakes_runners import FakeTrt, fake_compute
 
+from mer_lab.models import input_contract
 from realtime_mer.engine import BuildOptions, EngineKey, engine_for
 from realtime_mer.errors import ModelError
-from realtime_mer.models import input_contract
 from realtime_mer.runners.gpu import GpuInfo
 from realtime_mer.runners.tensorrt import TensorRTRunner, deserialize_engine, import_tensorrt
 
@@ -77,8 +77,8 @@ def test_missing_tensorrt_is_a_one_line_model_error() -> None:
 
 
 def test_importing_the_package_does_not_import_tensorrt_or_cuda() -> None:
-    code = ("import sys, realtime_mer.runners, realtime_mer.engine, realtime_mer.precision, "
-            "realtime_mer.bench_backends, realtime_mer.runners.tensorrt, realtime_mer.runners.cuda; "
+    code = ("import sys, realtime_mer.runners, realtime_mer.engine, realtime_mer.engine.fp16, "
+            "mer_lab.benchmarks.backends, realtime_mer.runners.tensorrt, realtime_mer.runners.cuda; "
             "print(sorted(m for m in ('tensorrt', 'cuda', 'pycuda') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

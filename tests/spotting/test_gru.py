@@ -137,8 +137,8 @@ def test_sidecar_thresholds_are_used(tmp_path: Path, weights_at) -> None:
 
 def aligned_clip(seed: int, n_movements: int, seconds: float = 3.5):
     """A synthetic astronaut clip (one micro movement or none), rendered and aligned like the benchmark."""
+    from mer_lab.evaluation.spot_bench import align_frames
     from realtime_mer.config import FaceConfig
-    from realtime_mer.evaluation.spot_bench import align_frames
     from realtime_mer.face.aligner import FaceAligner
     from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig, make_backdrop
     from realtime_mer.synth.scene import SceneConfig
@@ -165,8 +165,8 @@ def aligned_clip(seed: int, n_movements: int, seconds: float = 3.5):
 
 
 def test_shipped_spotter_finds_one_movement_and_nothing_on_a_still_face() -> None:
-    from realtime_mer.evaluation.spot_bench import replay
-    from realtime_mer.evaluation.spotting import iou
+    from mer_lab.evaluation.spot_bench import replay
+    from mer_lab.evaluation.spotting import iou
 
     aligned, truth = aligned_clip(5001, 1)
     assert len(truth) == 1 and truth[0].type == "micro" and aligned.n_face == len(aligned.present)

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from mer_lab.synthetic.video_set import generate_set, generate_video, open_writer
 from realtime_mer.errors import SourceError
 from realtime_mer.synth.backdrop import VideoBackdrop, load_astronaut
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig
-from realtime_mer.synth.generate import generate_set, generate_video, open_writer
 from realtime_mer.synth.render import RenderConfig
 from realtime_mer.synth.scene import SceneConfig
 from realtime_mer.synth.truth import read_truth_csv
