@@ -10,6 +10,9 @@ from mer_lab.paths import shared_data as _shared_data
 
 REPO = Path(__file__).resolve().parents[1]
 
+# the exported-model and TensorRT-fake fixtures of the runner, engine, export and benchmark tests
+pytest_plugins = ["tests.helpers.runner_fixtures"]
+
 
 def shared_data_dir() -> Path:
     """``$REALTIME_MER_SHARED_DATA`` or ``<repo>/../shared/data``."""
