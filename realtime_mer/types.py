@@ -45,6 +45,11 @@ class AlignedFace:
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
 
 
+def classify_kind(onset: int, offset: int, fps: float, micro_max_ms: float = MICRO_MAX_MS) -> IntervalKind:
+    """The one micro/macro rule: ``micro`` when ``(offset - onset) / fps`` is at most ``micro_max_ms`` (500 ms)."""
+    return "micro" if (offset - onset) * 1000.0 / fps <= micro_max_ms else "macro"
+
+
 @dataclass(slots=True)
 class Interval:
     """A spotted facial movement, in 0-based source frame indices (inclusive)."""
@@ -61,11 +66,6 @@ class Interval:
     @property
     def n_frames(self) -> int:
         return self.offset - self.onset + 1
-
-
-def classify_kind(duration_ms: float) -> IntervalKind:
-    """``micro`` when the movement lasts at most 500 ms, else ``macro``."""
-    return "micro" if duration_ms <= MICRO_MAX_MS else "macro"
 
 
 EVENT_FIELDS: tuple[str, ...] = (

@@ -70,7 +70,7 @@ class Movement:
     amplitude_px: float  # peak displacement at a 200 px face
 
     def kind(self, fps: float) -> IntervalKind:
-        return classify_kind((self.offset - self.onset) * 1000.0 / fps)
+        return classify_kind(self.onset, self.offset, fps)
 
     def intensity(self, i: int) -> float:
         return profile_value(i, self.onset, self.apex, self.offset)
