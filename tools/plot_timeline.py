@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from realtime_mer.errors import DataError, MerError, OutputError, fail
-from realtime_mer.timeline import plot, read_events_jsonl, read_trace, read_truth, spans_from_events
+from realtime_mer.timeline import labelled, plot, read_events_jsonl, read_trace, read_truth
 
 
 def find_trace(events: Path, out: Path, given: Path | None) -> Path | None:
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         events = read_events_jsonl(args.events)
         try:
-            detected = spans_from_events(events)
+            detected = labelled(events)
         except (KeyError, TypeError, ValueError) as exc:
             raise fail(DataError, f"{args.events} has an event without onset_frame/offset_frame/type ({type(exc).__name__}: {exc})", "pass a realtime-mer events .jsonl file") from None
         truth = read_truth(args.truth, args.video) if args.truth else []

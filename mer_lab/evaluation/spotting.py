@@ -30,26 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.errors import DataError, OutputError, fail
-from realtime_mer.types import IntervalKind
+from realtime_mer.types import Interval, IntervalKind
 
 KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
 IOU_THRESHOLD = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One interval of a video, 0-based inclusive frames."""
-
-    onset: int
-    offset: int
-    kind: IntervalKind
-    apex: int | None = None
-
-
-def iou(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> float:
+def iou(a: Interval | tuple[int, int], b: Interval | tuple[int, int]) -> float:
     """Intersection over union of two inclusive frame intervals (0 when either is empty)."""
-    a0, a1 = (a.onset, a.offset) if isinstance(a, Span) else a
-    b0, b1 = (b.onset, b.offset) if isinstance(b, Span) else b
+    a0, a1 = (a.onset, a.offset) if isinstance(a, Interval) else a
+    b0, b1 = (b.onset, b.offset) if isinstance(b, Interval) else b
     if a1 < a0 or b1 < b0:
         return 0.0
     inter = min(a1, b1) - max(a0, b0) + 1
@@ -58,7 +48,7 @@ def iou(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> float:
     return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
 
 
-def count_found(truth: list[Span], preds: list[Span], threshold: float = IOU_THRESHOLD) -> int:
+def count_found(truth: list[Interval], preds: list[Interval], threshold: float = IOU_THRESHOLD) -> int:
     """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
     hits = [[j for j, p in enumerate(preds) if iou(t, p) >= threshold] for t in truth]
     owner: dict[int, int] = {}  # prediction -> truth
@@ -154,7 +144,7 @@ class SpottingReport:
         return "\n".join(rows)
 
 
-def evaluate(truth: Mapping[str, Iterable[Span]], preds: Mapping[str, Iterable[Span]], threshold: float = IOU_THRESHOLD, missing: Iterable[str] = ()) -> SpottingReport:
+def evaluate(truth: Mapping[str, Iterable[Interval]], preds: Mapping[str, Iterable[Interval]], threshold: float = IOU_THRESHOLD, missing: Iterable[str] = ()) -> SpottingReport:
     """Pool the per-video, per-type matches of ``preds`` against ``truth`` (both keyed by video)."""
     totals = {k: Counts() for k in (*KINDS, "overall")}
     per_video: dict[str, dict[str, Counts]] = {}
@@ -187,11 +177,11 @@ def video_key(name: str) -> str:
     return Path(name.strip()).stem
 
 
-def load_truth(path: Path) -> dict[str, list[Span]]:
+def load_truth(path: Path) -> dict[str, list[Interval]]:
     """``truth.csv`` (columns video, onset, apex, offset, type, ...; 0-based inclusive) by video stem."""
     if not path.is_file():
         raise fail(DataError, f"truth file {path} not found", "pass --truth DIR/truth.csv")
-    out: dict[str, list[Span]] = {}
+    out: dict[str, list[Interval]] = {}
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         need = {"video", "onset", "offset", "type"}
@@ -201,14 +191,14 @@ def load_truth(path: Path) -> dict[str, list[Span]]:
             where = f"{path}:{i}"
             try:
                 onset, offset = int(row["onset"]), int(row["offset"])
-                apex = int(row["apex"]) if row.get("apex") not in (None, "") else None
+                apex = int(row["apex"]) if row.get("apex") not in (None, "") else (onset + offset) // 2
             except ValueError:
                 raise fail(DataError, f"{where}: onset/apex/offset are not integers", "write 0-based frame indices") from None
-            out.setdefault(video_key(row["video"]), []).append(Span(onset, offset, parse_kind(row["type"], where), apex))
+            out.setdefault(video_key(row["video"]), []).append(Interval(onset, apex, offset, parse_kind(row["type"], where)))
     return out
 
 
-def load_events(path: Path) -> list[Span]:
+def load_events(path: Path) -> list[Interval]:
     """The intervals of one ``.jsonl`` event log (fields ``type, onset_frame, apex_frame, offset_frame``)."""
     from realtime_mer.timeline import iter_jsonl  # the one JSON-lines reader (clear errors per line)
 
@@ -216,13 +206,13 @@ def load_events(path: Path) -> list[Span]:
     for i, ev in iter_jsonl(path):
         try:
             where = f"{path}:{i}"
-            spans.append(Span(int(ev["onset_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where), int(ev["apex_frame"])))
+            spans.append(Interval(int(ev["onset_frame"]), int(ev["apex_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where)))
         except (ValueError, KeyError, TypeError) as e:
             raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
     return spans
 
 
-def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Span]], list[str]]:
+def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Interval]], list[str]]:
     """Events of every ``<stem>.jsonl`` in ``events_dir``, and the ``videos`` that have no file."""
     if not events_dir.is_dir():
         raise fail(DataError, f"events folder {events_dir} not found", "pass --events-dir with one <video-stem>.jsonl per video")

@@ -1,42 +1,29 @@
-"""Ground truth of synthetic sets: ``TruthInterval`` and ``truth.csv``."""
+"""Ground truth of synthetic sets: ``TruthRow`` (an ``Interval`` and its metadata) and ``truth.csv``."""
 
 from __future__ import annotations
 
 import csv
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from realtime_mer.errors import DataError, OutputError, fail
-from realtime_mer.types import CLASSES, IntervalKind
+from realtime_mer.types import CLASSES, Interval
 
 TRUTH_COLUMNS: tuple[str, ...] = ("video", "onset", "apex", "offset", "type", "aus", "label")
 
 
 @dataclass(frozen=True, slots=True)
-class TruthInterval:
-    """One injected movement: 0-based frame indices, inclusive; ``aus`` like ``"6+12"``."""
+class TruthRow:
+    """One injected movement of one video: its ``interval`` (0-based inclusive frames, type),
+    the action units (``aus`` like ``"6+12"``) and the class ``label``."""
 
     video: str
-    onset: int
-    apex: int
-    offset: int
-    type: IntervalKind
+    interval: Interval
     aus: str
     label: str
 
-    @property
-    def n_frames(self) -> int:
-        return self.offset - self.onset + 1
 
-    def duration_ms(self, fps: float) -> float:
-        """``(offset - onset) / fps`` in milliseconds."""
-        return (self.offset - self.onset) * 1000.0 / fps
-
-    def contains(self, index: int) -> bool:
-        return self.onset <= index <= self.offset
-
-
-def write_truth_csv(path: Path, rows: list[TruthInterval]) -> Path:
+def write_truth_csv(path: Path, rows: list[TruthRow]) -> Path:
     """Write ``rows`` with the header ``video,onset,apex,offset,type,aus,label``."""
     path = Path(path)
     try:
@@ -45,13 +32,14 @@ def write_truth_csv(path: Path, rows: list[TruthInterval]) -> Path:
             w = csv.writer(fh)
             w.writerow(TRUTH_COLUMNS)
             for r in rows:
-                w.writerow(astuple(r))
+                iv = r.interval
+                w.writerow((r.video, iv.onset, iv.apex, iv.offset, iv.kind, r.aus, r.label))
     except OSError as exc:
         raise fail(OutputError, f"cannot write {path}: {exc.strerror or exc}", "choose a writable --out folder") from exc
     return path
 
 
-def read_truth_csv(path: Path) -> list[TruthInterval]:
+def read_truth_csv(path: Path) -> list[TruthRow]:
     """Read and validate a truth.csv written by ``write_truth_csv``."""
     path = Path(path)
     if not path.is_file():
@@ -63,11 +51,10 @@ def read_truth_csv(path: Path) -> list[TruthInterval]:
         out = []
         for n, row in enumerate(reader, start=2):
             try:
-                r = TruthInterval(row["video"], int(row["onset"]), int(row["apex"]), int(row["offset"]), row["type"], row["aus"], row["label"])  # type: ignore[arg-type]
+                iv = Interval(int(row["onset"]), int(row["apex"]), int(row["offset"]), row["type"])  # type: ignore[arg-type]
             except ValueError as exc:
                 raise fail(DataError, f"{path}:{n}: {exc}", "fix or regenerate the file") from exc
-            if not (0 <= r.onset < r.apex < r.offset) or r.type not in ("micro", "macro") or r.label not in CLASSES:
+            if not (0 <= iv.onset < iv.apex < iv.offset) or iv.kind not in ("micro", "macro") or row["label"] not in CLASSES:
                 raise fail(DataError, f"{path}:{n}: invalid row {row}", "fix or regenerate the file")
-            out.append(r)
+            out.append(TruthRow(row["video"], iv, row["aus"], row["label"]))
     return out
-

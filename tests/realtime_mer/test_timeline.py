@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_mer.timeline import Span, plot, read_trace, write_trace
+from realtime_mer.timeline import plot, read_trace, write_trace
+from realtime_mer.types import Interval
 
 
 def test_trace_roundtrip_and_plot(tmp_path: Path) -> None:
@@ -14,5 +15,5 @@ def test_trace_roundtrip_and_plot(tmp_path: Path) -> None:
     write_trace(tmp_path / "t.csv", f, sig, thr)
     f2, s2, t2 = read_trace(tmp_path / "t.csv")
     assert np.allclose(f2, f) and np.allclose(s2, sig, atol=1e-5) and np.allclose(t2, thr)
-    out = plot(tmp_path / "t.png", f, sig, thr, [Span(10, 20, "micro", "positive")], [Span(11, 21, "micro", "positive")])
+    out = plot(tmp_path / "t.png", f, sig, thr, [(Interval(10, 15, 20, "micro"), "positive")], [Interval(11, 16, 21, "micro")])
     assert out.stat().st_size > 5000

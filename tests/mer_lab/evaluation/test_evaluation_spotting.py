@@ -10,7 +10,6 @@ import pytest
 
 from mer_lab.evaluation.spotting import (
     Counts,
-    Span,
     count_found,
     evaluate,
     evaluate_dirs,
@@ -19,16 +18,17 @@ from mer_lab.evaluation.spotting import (
     write_report,
 )
 from realtime_mer.errors import DataError
+from realtime_mer.types import Interval
 
 TOOL = Path(__file__).resolve().parents[3] / "tools" / "evaluate_spotting.py"
 
 
-def mi(a: int, b: int) -> Span:
-    return Span(a, b, "micro")
+def mi(a: int, b: int) -> Interval:
+    return Interval(a, a, b, "micro")
 
 
-def ma(a: int, b: int) -> Span:
-    return Span(a, b, "macro")
+def ma(a: int, b: int) -> Interval:
+    return Interval(a, a, b, "macro")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import pytest
 from realtime_mer.errors import DataError
 from realtime_mer.synth.aus import label_for_aus, parse_aus
 from realtime_mer.synth.scene import SceneConfig, plan_scene
-from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthInterval, read_truth_csv, write_truth_csv
+from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthRow, read_truth_csv, write_truth_csv
+from realtime_mer.types import Interval
 
 FPS = 200.0
 
@@ -63,11 +64,11 @@ def test_truth_csv_round_trip(tmp_path: Path) -> None:
     back = read_truth_csv(path)
     assert back == rows
     for r in back:
-        assert r.type in ("micro", "macro") and parse_aus(r.aus) and r.label == label_for_aus(parse_aus(r.aus))
+        assert r.interval.kind in ("micro", "macro") and parse_aus(r.aus) and r.label == label_for_aus(parse_aus(r.aus))
 
 
 def test_truth_csv_rejects_bad_rows(tmp_path: Path) -> None:
-    p = write_truth_csv(tmp_path / "t.csv", [TruthInterval("v", 5, 3, 9, "micro", "12", "positive")])
+    p = write_truth_csv(tmp_path / "t.csv", [TruthRow("v", Interval(5, 3, 9, "micro"), "12", "positive")])
     with pytest.raises(DataError):
         read_truth_csv(p)
     (tmp_path / "h.csv").write_text("a,b\n1,2\n")
