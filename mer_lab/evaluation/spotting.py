@@ -22,7 +22,6 @@ A one-frame interval (onset == offset) is one frame long (the baseline gives it 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.errors import DataError, OutputError, fail
+from realtime_mer.synth.truth import read_truth_csv
 from realtime_mer.types import Interval, IntervalKind
 
 KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
@@ -162,39 +162,16 @@ def evaluate(truth: Mapping[str, Iterable[Interval]], preds: Mapping[str, Iterab
     return SpottingReport(totals, per_video, threshold, sorted(missing), sorted(v for v in preds if v not in truth))
 
 
-def parse_kind(value: str, where: str) -> IntervalKind:
-    """``micro`` / ``macro`` (also ``micro-expression``, ``ME``, ``MaE``; any case)."""
-    v = value.strip().lower()
-    if v.startswith("micro") or v == "me":
-        return "micro"
-    if v.startswith("macro") or v == "mae":
-        return "macro"
-    raise fail(DataError, f"{where}: unknown interval type '{value}'", "use micro or macro")
-
-
 def video_key(name: str) -> str:
     """The name events files are looked up by: the stem of the video's file name."""
     return Path(name.strip()).stem
 
 
 def load_truth(path: Path) -> dict[str, list[Interval]]:
-    """``truth.csv`` (columns video, onset, apex, offset, type, ...; 0-based inclusive) by video stem."""
-    if not path.is_file():
-        raise fail(DataError, f"truth file {path} not found", "pass --truth DIR/truth.csv")
+    """The intervals of a ``truth.csv`` (read by the one reader, ``read_truth_csv``) by video stem."""
     out: dict[str, list[Interval]] = {}
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        need = {"video", "onset", "offset", "type"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise fail(DataError, f"{path} lacks columns {sorted(need - set(reader.fieldnames or []))}", "write a header with video, onset, apex, offset, type")
-        for i, row in enumerate(reader, start=2):
-            where = f"{path}:{i}"
-            try:
-                onset, offset = int(row["onset"]), int(row["offset"])
-                apex = int(row["apex"]) if row.get("apex") not in (None, "") else (onset + offset) // 2
-            except ValueError:
-                raise fail(DataError, f"{where}: onset/apex/offset are not integers", "write 0-based frame indices") from None
-            out.setdefault(video_key(row["video"]), []).append(Interval(onset, apex, offset, parse_kind(row["type"], where)))
+    for row in read_truth_csv(path):
+        out.setdefault(video_key(row.video), []).append(row.interval)
     return out
 
 
@@ -206,7 +183,9 @@ def load_events(path: Path) -> list[Interval]:
     for i, ev in iter_jsonl(path):
         try:
             where = f"{path}:{i}"
-            spans.append(Interval(int(ev["onset_frame"]), int(ev["apex_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where)))
+            if ev["type"] not in KINDS:
+                raise ValueError(f"type {ev['type']!r} is not micro or macro")
+            spans.append(Interval(int(ev["onset_frame"]), int(ev["apex_frame"]), int(ev["offset_frame"]), ev["type"]))
         except (ValueError, KeyError, TypeError) as e:
             raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
     return spans
