@@ -3,46 +3,21 @@ when given, the true intervals — what a researcher looks at to trust or tune t
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from realtime_mer.errors import DataError, fail
-from realtime_mer.types import Interval
+from realtime_mer.types import Event, Interval
 
 LABEL_COLOURS = {"negative": "tab:red", "positive": "tab:green", "surprise": "tab:orange", "unknown": "tab:gray"}
 Labelled = tuple[Interval, str]  # a detected interval and the class it was given
 
 
-def labelled(events: Sequence[Any]) -> list[Labelled]:
-    """(interval, label) of every event (``Event`` records or their dicts)."""
-    out = []
-    for e in events:
-        d = e if isinstance(e, dict) else e.to_dict()
-        iv = Interval(int(d["onset_frame"]), int(d.get("apex_frame", d["onset_frame"])), int(d["offset_frame"]), d["type"])
-        out.append((iv, str(d.get("label", "unknown"))))
-    return out
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) of every non-blank line of a realtime-mer events ``.jsonl`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise fail(DataError, f"events file {path} not found", "pass the --events file of a realtime-mer run")
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise fail(DataError, f"{path}:{i} is not JSON ({exc.msg})", "pass a realtime-mer events .jsonl file") from exc
-
-
-def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The event objects of a realtime-mer events ``.jsonl`` file."""
-    return [row for _, row in iter_jsonl(path)]
+def labelled(events: Sequence[Event]) -> list[Labelled]:
+    """(interval, label) of every event."""
+    return [(e.interval(), e.label) for e in events]
 
 
 def read_truth(path: Path, video: str | None = None) -> list[Interval]:
@@ -108,7 +83,7 @@ def plot(
     return Path(out)
 
 
-def plot_timeline(timeline: Any, events: Sequence[Any], out: Path, title: str = "", truth: Sequence[Interval] = ()) -> Path:
+def plot_timeline(timeline: Any, events: Sequence[Event], out: Path, title: str = "", truth: Sequence[Interval] = ()) -> Path:
     """Plot a pipeline ``Timeline`` and its events; also writes ``<out>.trace.csv`` for re-plotting."""
     out = Path(out)
     write_trace(out.with_suffix(".trace.csv"), timeline.frames, timeline.signal, timeline.threshold)

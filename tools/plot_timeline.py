@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from realtime_mer.errors import DataError, MerError, OutputError, fail
-from realtime_mer.timeline import labelled, plot, read_events_jsonl, read_trace, read_truth
+from realtime_mer.events import read_events
+from realtime_mer.timeline import labelled, plot, read_trace, read_truth
 
 
 def find_trace(events: Path, out: Path, given: Path | None) -> Path | None:
@@ -44,7 +45,7 @@ def load_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("events", type=Path, help="events .jsonl of a realtime-mer run")
+    ap.add_argument("events", type=Path, help="events .jsonl (or .csv) of a realtime-mer run")
     ap.add_argument("--truth", type=Path, help="generator truth.csv to draw the true intervals")
     ap.add_argument("--video", help="only the truth rows of this video (stem); default: all rows")
     ap.add_argument("--trace", type=Path, help="frame,signal,threshold CSV (default: found next to events / PNG)")
@@ -52,11 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--title", default="", help="plot title (default: the events file name)")
     args = ap.parse_args(argv)
     try:
-        events = read_events_jsonl(args.events)
-        try:
-            detected = labelled(events)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise fail(DataError, f"{args.events} has an event without onset_frame/offset_frame/type ({type(exc).__name__}: {exc})", "pass a realtime-mer events .jsonl file") from None
+        detected = labelled(read_events(args.events))
         truth = read_truth(args.truth, args.video) if args.truth else []
         trace = find_trace(args.events, args.out, args.trace)
         frames, signal, threshold = load_trace(trace) if trace else (np.zeros(0), np.zeros(0), np.zeros(0))

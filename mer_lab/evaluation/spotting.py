@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.errors import DataError, OutputError, fail
+from realtime_mer.events import read_events
 from realtime_mer.synth.truth import read_truth_csv
 from realtime_mer.types import Interval, IntervalKind
 
@@ -176,19 +177,8 @@ def load_truth(path: Path) -> dict[str, list[Interval]]:
 
 
 def load_events(path: Path) -> list[Interval]:
-    """The intervals of one ``.jsonl`` event log (fields ``type, onset_frame, apex_frame, offset_frame``)."""
-    from realtime_mer.timeline import iter_jsonl  # the one JSON-lines reader (clear errors per line)
-
-    spans = []
-    for i, ev in iter_jsonl(path):
-        try:
-            where = f"{path}:{i}"
-            if ev["type"] not in KINDS:
-                raise ValueError(f"type {ev['type']!r} is not micro or macro")
-            spans.append(Interval(int(ev["onset_frame"]), int(ev["apex_frame"]), int(ev["offset_frame"]), ev["type"]))
-        except (ValueError, KeyError, TypeError) as e:
-            raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
-    return spans
+    """The intervals of one event log (read by the one reader, ``realtime_mer.events.read_events``)."""
+    return [e.interval() for e in read_events(path)]
 
 
 def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Interval]], list[str]]:
