@@ -27,10 +27,6 @@ from realtime_mer.synth.clip import ASTRONAUT
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
 
 
-def default_data() -> Path:
-    return shared_data()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-videos", type=int, default=50, help="synthetic clips")
@@ -38,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="base seed (clip i uses seed + i)")
     ap.add_argument("--fps", type=float, default=200.0, help="synthetic frame rate")
     ap.add_argument("--spotters", default="roiflow,lbp", help="comma-separated spotter names")
-    ap.add_argument("--data", type=Path, default=default_data(), help="shared data folder (holds real_faces/)")
+    ap.add_argument("--data", type=Path, default=shared_data(), help="shared data folder (holds real_faces/)")
     ap.add_argument("--video-motion", choices=("hold", "play"), default="hold", help="video sources: hold one frame per clip, or play them with their own expressions")
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (cv2.setNumThreads)")
     ap.add_argument("--out", type=Path, help="write the full result (per-video counts too) as JSON here")

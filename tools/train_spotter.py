@@ -28,14 +28,10 @@ REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
 ASSET = Path(__file__).resolve().parents[1] / "realtime_mer" / "assets" / "spotter_gru.npz"
 
 
-def default_data() -> Path:
-    return shared_data()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sources", default="", help="comma-separated sources ('astronaut' or video paths); default: astronaut + the real face videos")
-    ap.add_argument("--data", type=Path, default=default_data(), help="shared data folder (holds real_faces/)")
+    ap.add_argument("--data", type=Path, default=shared_data(), help="shared data folder (holds real_faces/)")
     ap.add_argument("--n-clips", type=int, default=48)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--seed", type=int, default=1000, help="first training seed (>= 1000)")

@@ -18,6 +18,7 @@ import torch
 from mer_lab.datasets.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flow
 from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
 from mer_lab.models import input_contract
+from mer_lab.paths import shared_data
 from mer_lab.training.checkpoint import git_commit, save_checkpoint
 from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
 from mer_lab.training.protocols import Fold, dev_holdout_subjects, make_folds
@@ -36,7 +37,7 @@ class TrainConfig:
 
     model: str = "apexflow"
     dataset: str = DATASET_NAME
-    data_root: Path = Path("../shared/data/megc2019_composite_flow")
+    data_root: Path = field(default_factory=lambda: shared_data("megc2019_composite_flow"))
     protocol: str = "loso"  # loso | kfold | all
     folds: int = 5  # for kfold
     seed: int = 0
