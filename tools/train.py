@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mer_lab.models import available_models
 from mer_lab.training.protocols import PROTOCOLS, Fold
 from mer_lab.training.recipes import recipe_for
-from mer_lab.training.run import DATASETS, TrainConfig, apply_overrides, run
+from mer_lab.training.run import DATASETS, RecognitionTrainConfig, apply_overrides, run
 from mer_lab.training.trainer import FitResult
 from realtime_mer.errors import MerError
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(args.threads)
     try:
         recipe = apply_overrides(recipe_for(args.model, threads=args.threads), args.overrides)
-        cfg = TrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
+        cfg = RecognitionTrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
                           folds=args.folds, seed=args.seed, out=args.out, recipe=recipe,
                           save_fold_checkpoints=not args.no_fold_checkpoints, cache_dir=args.cache_dir,
                           align=not args.no_align)

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             def tstep(msg: str, k: int, total: int) -> None:
                 bar.update(ttask, completed=k, description=msg)
 
-            cfg = gt.TrainConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+            cfg = gt.GruTrainConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
             weights, history = gt.train(trn, cfg, delay, tstep, validate)
         probs = [gt.predict(weights, c["x"]) for c in val]
         meta, rep = gt.choose_thresholds(val, probs, args.delay_ms)

@@ -32,8 +32,8 @@ Dataset = MegcFlowSet | ClipData
 
 
 @dataclass
-class TrainConfig:
-    """What ``tools/train.py`` runs."""
+class RecognitionTrainConfig:
+    """A recognition training job (model, data, protocol, recipe): what ``tools/train.py`` runs."""
 
     model: str = "apexflow"
     dataset: str = DATASET_NAME
@@ -70,7 +70,7 @@ def model_data(data: Dataset, model: str) -> tuple[np.ndarray, np.ndarray | None
     return data.images, None
 
 
-def data_info(cfg: TrainConfig, data: Dataset) -> dict[str, Any]:
+def data_info(cfg: RecognitionTrainConfig, data: Dataset) -> dict[str, Any]:
     """What the model was trained on (for sidecars)."""
     if isinstance(data, ClipData):
         features = f"clips of aligned crops -> preprocess.clip_input({cfg.model!r}): {input_contract(cfg.model).sampling}"
@@ -90,14 +90,14 @@ def data_info(cfg: TrainConfig, data: Dataset) -> dict[str, Any]:
     return info
 
 
-def default_cache(cfg: TrainConfig) -> Path | None:
+def default_cache(cfg: RecognitionTrainConfig) -> Path | None:
     """The input cache of a run: ``cfg.cache_dir``, else (licensed clip sets) ``<out>/cache``; None: the loader's default."""
     if cfg.cache_dir is not None:
         return cfg.cache_dir
     return cfg.out / "cache" if cfg.dataset in LICENSED else None
 
 
-def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
+def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = None,
         on_fold: Callable[[int, Fold, FitResult], None] | None = None) -> dict[str, Any]:
     """Train/evaluate under ``cfg.protocol`` and write everything into ``cfg.out``; returns metrics (or a summary).
 

@@ -143,7 +143,9 @@ def clip_features(path: Path) -> dict[str, np.ndarray]:
 
 # -- 3. training ---------------------------------------------------------------------------------
 @dataclass
-class TrainConfig:
+class GruTrainConfig:
+    """How the GRU spotter's weights are fitted (tools/train_spotter.py)."""
+
     hidden: int = 48
     epochs: int = 30
     window: int = 400  # frames per BPTT window
@@ -174,7 +176,7 @@ def _segments(clips: list[dict[str, np.ndarray]], delay: int) -> list[tuple[np.n
     return out
 
 
-def train(clips: list[dict[str, np.ndarray]], cfg: TrainConfig, delay: int, progress: Progress | None = None, validate: Callable[[dict[str, np.ndarray]], float] | None = None, eval_every: int = 5) -> tuple[dict[str, np.ndarray], list[tuple[int, float]]]:
+def train(clips: list[dict[str, np.ndarray]], cfg: GruTrainConfig, delay: int, progress: Progress | None = None, validate: Callable[[dict[str, np.ndarray]], float] | None = None, eval_every: int = 5) -> tuple[dict[str, np.ndarray], list[tuple[int, float]]]:
     """Fit GRU + intensity head on ``clips`` (BPTT over random windows, BCE on the delayed target).
 
     Returns numpy weights (with the input standardisation) and the validation history: every

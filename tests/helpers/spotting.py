@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.face.align import RIGID_FIT, fit_similarity, template
+from realtime_mer.face.geometry import RIGID_FIT, fit_similarity, template
 from realtime_mer.types import Interval, classify_kind
 
 ASSETS = Path(__file__).resolve().parents[2] / "realtime_mer" / "assets"

@@ -18,7 +18,7 @@ def test_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_training_default_data_root_follows_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mer_lab.training.run import TrainConfig
+    from mer_lab.training.run import RecognitionTrainConfig
 
     monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path))
-    assert TrainConfig().data_root == tmp_path / "megc2019_composite_flow"
+    assert RecognitionTrainConfig().data_root == tmp_path / "megc2019_composite_flow"
