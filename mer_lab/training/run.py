@@ -24,7 +24,7 @@ from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, Cli
 from mer_lab.training.protocols import Fold, dev_holdout_subjects, make_folds
 from mer_lab.training.recipes import SHORTENED
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
-from mer_lab.training.trainer import FitResult, Recipe, cross_validate
+from mer_lab.training.trainer import RECIPE_CHOICES, FitResult, Recipe, cross_validate
 from realtime_mer.errors import DataError, OutputError, fail
 
 DATASETS: tuple[str, ...] = (DATASET_NAME, *CLIP_DATASETS)
@@ -188,6 +188,9 @@ def apply_overrides(recipe: Recipe, items: list[str]) -> Recipe:
             if isinstance(current, dict):
                 example = f"'{example}'"
             raise fail(DataError, f"bad recipe override {item!r}: {key} takes {kind}", f"e.g. {key}={example}")
+        if key in RECIPE_CHOICES and value not in RECIPE_CHOICES[key]:
+            raise fail(DataError, f"bad recipe override {item!r}: {key} {value!r} is not known",
+                       f"use one of {', '.join(RECIPE_CHOICES[key])}")
         changes[key] = value
     return dataclasses.replace(recipe, **changes)
 

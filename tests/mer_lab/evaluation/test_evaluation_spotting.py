@@ -164,7 +164,7 @@ def test_tool_prints_table_and_writes_json(tmp_path: Path, capsys: pytest.Captur
     assert data["overall"]["f1"] == pytest.approx(2 * (2 / 4) * (2 / 3) / (2 / 4 + 2 / 3), abs=1e-6)
     assert tool.main(["--truth", str(tmp_path / "nope.csv"), "--events-dir", str(events)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and err.count("\n") == 1
+    assert err.startswith("evaluate_spotting.py: error: truth file") and err.count("\n") == 1
 
 
 def test_malformed_inputs_raise_data_errors(tmp_path: Path) -> None:
