@@ -12,7 +12,6 @@ from __future__ import annotations
 from realtime_mer.synth.aus import ACTION_UNITS, MOVEMENTS, label_for_aus
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig, make_backdrop
 from realtime_mer.synth.field import displacement_field, face_geometry
-from realtime_mer.synth.profile import temporal_profile
 from realtime_mer.synth.scene import Movement, Scene, SceneConfig, plan_scene
 from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthRow, read_truth_csv, write_truth_csv
 
@@ -33,6 +32,5 @@ __all__ = [
     "make_backdrop",
     "plan_scene",
     "read_truth_csv",
-    "temporal_profile",
     "write_truth_csv",
 ]
