@@ -30,9 +30,9 @@ def read_truth(path: Path, video: str | None = None) -> list[Interval]:
 
 def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A trace CSV (frame, signal, threshold) as written next to a ``--timeline`` PNG."""
-    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    if a.size == 0:
+    if len(Path(path).read_text().splitlines()) < 2:  # the header alone: no frames
         return np.zeros(0), np.zeros(0), np.zeros(0)
+    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     return a[:, 0], a[:, 1], a[:, 2]
 
 
