@@ -13,7 +13,7 @@ from typing import Any
 
 from realtime_mer import __version__
 from realtime_mer.config import FaceConfig, ModelConfig, OutputConfig, PipelineConfig, SourceConfig, SpotConfig
-from realtime_mer.errors import MerError, OutputError, fail
+from realtime_mer.errors import MerError, OutputError, command_main, fail
 
 PROG = "realtime-mer"
 
@@ -244,15 +244,9 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
     con.print(t)
 
 
+@command_main(PROG)
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return run(argv)
-    except MerError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr, flush=True)
-        return 130
+    return run(argv)
 
 
 if __name__ == "__main__":

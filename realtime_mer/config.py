@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realtime_mer.types import MICRO_MAX_MS
+
 
 @dataclass
 class SourceConfig:
@@ -34,7 +36,7 @@ class FaceConfig:
 class SpotConfig:
     name: str = "roiflow"
     flow_step: int = 0  # reference lag in frames; 0 = derive from ref_ms
-    micro_max_ms: float = 500.0
+    micro_max_ms: float = MICRO_MAX_MS  # the micro/macro rule: realtime_mer.types.classify_kind
     min_ms: float = 30.0
     max_ms: float = 4000.0
     threshold: float = 5.0  # detection level above the signal's running median, in noise units

@@ -3,66 +3,36 @@ when given, the true intervals — what a researcher looks at to trust or tune t
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from realtime_mer.errors import DataError, fail
+from realtime_mer.types import Event, Interval
 
 LABEL_COLOURS = {"negative": "tab:red", "positive": "tab:green", "surprise": "tab:orange", "unknown": "tab:gray"}
+Labelled = tuple[Interval, str]  # a detected interval and the class it was given
 
 
-@dataclass
-class Span:
-    onset: int
-    offset: int
-    kind: str
-    label: str
+def labelled(events: Sequence[Event]) -> list[Labelled]:
+    """(interval, label) of every event."""
+    return [(e.interval(), e.label) for e in events]
 
 
-def spans_from_events(events: Sequence[Any]) -> list[Span]:
-    out = []
-    for e in events:
-        d = e if isinstance(e, dict) else e.to_dict()
-        out.append(Span(int(d["onset_frame"]), int(d["offset_frame"]), str(d["type"]), str(d.get("label", "unknown"))))
-    return out
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) of every non-blank line of a realtime-mer events ``.jsonl`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise fail(DataError, f"events file {path} not found", "pass the --events file of a realtime-mer run")
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise fail(DataError, f"{path}:{i} is not JSON ({exc.msg})", "pass a realtime-mer events .jsonl file") from exc
-
-
-def read_events_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The event objects of a realtime-mer events ``.jsonl`` file."""
-    return [row for _, row in iter_jsonl(path)]
-
-
-def read_truth(path: Path, video: str | None = None) -> list[Span]:
+def read_truth(path: Path, video: str | None = None) -> list[Interval]:
     """Truth intervals of one video (or all) from a generator ``truth.csv`` (validated by ``read_truth_csv``)."""
     from realtime_mer.synth.truth import read_truth_csv
 
     rows = read_truth_csv(Path(path))
-    return [Span(t.onset, t.offset, t.type, t.label) for t in rows if video is None or Path(t.video).stem == Path(video).stem]
+    return [t.interval for t in rows if video is None or Path(t.video).stem == Path(video).stem]
 
 
 def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A trace CSV (frame, signal, threshold) as written next to a ``--timeline`` PNG."""
-    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    if a.size == 0:
+    if len(Path(path).read_text().splitlines()) < 2:  # the header alone: no frames
         return np.zeros(0), np.zeros(0), np.zeros(0)
+    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     return a[:, 0], a[:, 1], a[:, 2]
 
 
@@ -76,8 +46,8 @@ def plot(
     frames: np.ndarray,
     signal: np.ndarray,
     threshold: np.ndarray,
-    detected: Sequence[Span],
-    truth: Sequence[Span] = (),
+    detected: Sequence[Labelled],
+    truth: Sequence[Interval] = (),
     title: str = "",
 ) -> Path:
     import matplotlib
@@ -92,14 +62,14 @@ def plot(
     top = float(max(np.max(signal) if len(signal) else 1.0, np.max(threshold) if len(threshold) else 1.0, 1e-6))
     for s in truth:
         ax.axvspan(s.onset, s.offset + 1, ymin=0.0, ymax=0.08, color="tab:purple", alpha=0.6, lw=0)
-    for s in detected:
-        c = LABEL_COLOURS.get(s.label, "tab:gray")
+    for s, label in detected:
+        c = LABEL_COLOURS.get(label, "tab:gray")
         ax.axvspan(s.onset, s.offset + 1, color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
-        ax.text(s.onset, top * 1.02, f"{s.kind[:2]}:{s.label[:3]}", fontsize=7, color=c)
+        ax.text(s.onset, top * 1.02, f"{s.kind[:2]}:{label[:3]}", fontsize=7, color=c)
     from matplotlib.patches import Patch
 
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items() if any(s.label == k for s in detected)]
+    handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items() if any(label == k for _, label in detected)]
     if truth:
         handles.append(Patch(color="tab:purple", alpha=0.6, label="ground truth"))
     ax.legend(handles=handles, loc="upper right", fontsize=8)
@@ -113,8 +83,8 @@ def plot(
     return Path(out)
 
 
-def plot_timeline(timeline: Any, events: Sequence[Any], out: Path, title: str = "", truth: Sequence[Span] = ()) -> Path:
+def plot_timeline(timeline: Any, events: Sequence[Event], out: Path, title: str = "", truth: Sequence[Interval] = ()) -> Path:
     """Plot a pipeline ``Timeline`` and its events; also writes ``<out>.trace.csv`` for re-plotting."""
     out = Path(out)
     write_trace(out.with_suffix(".trace.csv"), timeline.frames, timeline.signal, timeline.threshold)
-    return plot(out, np.asarray(timeline.frames), np.asarray(timeline.signal), np.asarray(timeline.threshold), spans_from_events(events), truth, title)
+    return plot(out, np.asarray(timeline.frames), np.asarray(timeline.signal), np.asarray(timeline.threshold), labelled(events), truth, title)

@@ -45,15 +45,22 @@ class AlignedFace:
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
 
 
+def classify_kind(onset: int, offset: int, fps: float, micro_max_ms: float = MICRO_MAX_MS) -> IntervalKind:
+    """The one micro/macro rule: ``micro`` when ``(offset - onset) / fps`` is at most ``micro_max_ms`` (500 ms)."""
+    return "micro" if (offset - onset) * 1000.0 / fps <= micro_max_ms else "macro"
+
+
 @dataclass(slots=True)
 class Interval:
-    """A spotted facial movement, in 0-based source frame indices (inclusive)."""
+    """A facial movement, in 0-based source frame indices (inclusive): what a spotter finds, what a
+    truth row holds, what the evaluation matches. ``score`` is the spotter's (0 for a truth);
+    the ``*_ns`` times are the frames' timestamps when known."""
 
     onset: int
     apex: int
     offset: int
     kind: IntervalKind
-    score: float
+    score: float = 0.0
     onset_ns: int = 0
     apex_ns: int = 0
     offset_ns: int = 0
@@ -61,11 +68,6 @@ class Interval:
     @property
     def n_frames(self) -> int:
         return self.offset - self.onset + 1
-
-
-def classify_kind(duration_ms: float) -> IntervalKind:
-    """``micro`` when the movement lasts at most 500 ms, else ``macro``."""
-    return "micro" if duration_ms <= MICRO_MAX_MS else "macro"
 
 
 EVENT_FIELDS: tuple[str, ...] = (
@@ -114,6 +116,10 @@ class Event:
     @property
     def confidence(self) -> float:
         return float(self.probabilities.get(self.label, 0.0))
+
+    def interval(self) -> Interval:
+        """The spotted interval this event reports (frame indices, type, spot score)."""
+        return Interval(self.onset_frame, self.apex_frame, self.offset_frame, self.type, self.spot_score)
 
 
 def iso_utc(t: float) -> str:

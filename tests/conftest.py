@@ -14,14 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.helpers.runner_fixtures"]
 
 
-def shared_data_dir() -> Path:
-    """``$REALTIME_MER_SHARED_DATA`` or ``<repo>/../shared/data``."""
-    return _shared_data()
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    d = shared_data_dir()
+    """``$REALTIME_MER_SHARED_DATA`` or ``<repo>/../shared/data`` (``mer_lab.paths.shared_data``); skips when absent."""
+    d = _shared_data()
     if not d.is_dir():
         pytest.skip(f"shared data not found at {d} (set REALTIME_MER_SHARED_DATA to run this test)")
     return d

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from mer_lab.benchmarks.pipeline_runs import format_table, repeat
 from mer_lab.paths import shared_data
+from realtime_mer.errors import command_main
 
 SHARED = shared_data()
 
 
+@command_main("bench.py")
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)

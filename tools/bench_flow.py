@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from realtime_mer.errors import MerError, ModelError
+from realtime_mer.errors import DataError, ModelError, SourceError, command_main, fail
 from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.recognition.features import apex_flow_image, encode_flow
 
@@ -49,7 +50,7 @@ def face_crop(size: int = 128) -> np.ndarray:
     """The astronaut's face as a (size, size) uint8 grayscale crop."""
     img = cv2.imread(str(ASSET), cv2.IMREAD_GRAYSCALE)
     if img is None:
-        raise SystemExit(f"{ASSET} not found")
+        raise fail(DataError, f"{ASSET} not found", "reinstall realtime-mer (the demo portrait ships with it)")
     return cv2.resize(img[45:195, 165:315], (size, size), interpolation=cv2.INTER_AREA)
 
 
@@ -78,15 +79,12 @@ def video_pairs(path: Path, gap: int, stride: int, limit: int) -> list[tuple[np.
     from realtime_mer.config import FaceConfig
     from realtime_mer.face.measure import run_aligner
 
-    try:
-        frames, fps = read_video(path)
-    except MerError as e:
-        raise SystemExit(f"error: {e}") from None
+    frames, fps = read_video(path)
     crops = run_aligner(frames, FaceConfig(), fps=fps or 30.0).crops
     pairs = [(a, b, None) for t in range(0, len(crops) - gap, stride)
              if (a := crops[t]) is not None and (b := crops[t + gap]) is not None]
     if not pairs:
-        raise SystemExit(f"error: no frame pair of {path} has a face in both frames (try another video or --gap)")
+        raise fail(SourceError, f"no frame pair of {path} has a face in both frames", "try another video or --gap")
     return pairs[:limit] if limit > 0 else pairs
 
 
@@ -98,6 +96,7 @@ def corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+@command_main("bench_flow.py")
 def main() -> None:
     """Run the benchmark and print a table (and JSON with --json)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +112,7 @@ def main() -> None:
     cv2.setNumThreads(args.threads)
     if args.video is not None:
         if not args.video.is_file():
-            raise SystemExit(f"error: video {args.video} not found (give the path of a video file)")
+            raise fail(SourceError, f"video {args.video} not found", "give the path of a video file")
         pairs = video_pairs(args.video, args.gap, args.stride, args.pairs or 0)
         truth = None
         print(f"{len(pairs)} real pairs from {args.video.name} (gap {args.gap}, stride {args.stride})")
@@ -126,9 +125,9 @@ def main() -> None:
 
     try:
         clf: ApexFlowClassifier | None = ApexFlowClassifier(args.onnx)
-    except ModelError as e:
+    except ModelError:
         if args.onnx is not None:
-            raise SystemExit(f"error: {e}") from None
+            raise
         clf = None
     results: dict[str, dict[str, float]] = {}
     ref: list[np.ndarray] = []
@@ -168,4 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,16 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mer_lab.evaluation.spot_bench import BenchConfig, markdown_table, run_benchmark
 from mer_lab.evaluation.spotting import write_report
 from mer_lab.paths import shared_data
-from realtime_mer.errors import MerError
+from realtime_mer.errors import command_main
 from realtime_mer.synth.clip import ASTRONAUT
 
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
 
 
-def default_data() -> Path:
-    return shared_data()
-
-
+@command_main("bench_spotting.py")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-videos", type=int, default=50, help="synthetic clips")
@@ -38,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="base seed (clip i uses seed + i)")
     ap.add_argument("--fps", type=float, default=200.0, help="synthetic frame rate")
     ap.add_argument("--spotters", default="roiflow,lbp", help="comma-separated spotter names")
-    ap.add_argument("--data", type=Path, default=default_data(), help="shared data folder (holds real_faces/)")
+    ap.add_argument("--data", type=Path, default=shared_data(), help="shared data folder (holds real_faces/)")
     ap.add_argument("--video-motion", choices=("hold", "play"), default="hold", help="video sources: hold one frame per clip, or play them with their own expressions")
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (cv2.setNumThreads)")
     ap.add_argument("--out", type=Path, help="write the full result (per-video counts too) as JSON here")
@@ -59,36 +56,32 @@ def main(argv: list[str] | None = None) -> int:
         real_clips=clips,
         video_motion=args.video_motion,
     )
-    try:
-        cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-        with Progress(*cols, console=console, transient=False) as bar:
-            task = bar.add_task("loading sources", total=cfg.n_videos + len(clips))
-            started = [False]
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console, transient=False) as bar:
+        task = bar.add_task("loading sources", total=cfg.n_videos + len(clips))
+        started = [False]
 
-            def step(name: str) -> None:
-                if started[0]:
-                    bar.advance(task)
-                started[0] = True
-                bar.update(task, description=name)
+        def step(name: str) -> None:
+            if started[0]:
+                bar.advance(task)
+            started[0] = True
+            bar.update(task, description=name)
 
-            result = run_benchmark(cfg, step)
-            bar.advance(task)
-        p = result["params"]
-        cmd = "python tools/bench_spotting.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        console.print(f"\ncommand: {cmd}")
-        console.print(
-            f"{p['n_videos']} synthetic clips x {p['seconds']:g} s at {p['fps']:g} fps {p['width']}x{p['height']}, seed {p['seed']}..{p['seed'] + p['n_videos'] - 1}, "
-            f"sources {', '.join(p['sources_used'])} (videos: {p['video_motion']}); real clips {', '.join(Path(c).name for c in p['real_clips'])} at native fps; "
-            f"FaceAligner landmark_every={p['face']['landmark_every']}; MEGC IoU >= 0.5; wall {result['timing_s']['wall']:.0f} s"
-        )
-        n_t = sum(c["truth_micro"] for c in result["clips"]), sum(c["truth_macro"] for c in result["clips"])
-        console.print(f"truths: {n_t[0]} micro, {n_t[1]} macro\n")
-        print(markdown_table(result))
-        if args.out:
-            console.print(f"wrote {write_report(args.out, result)}")
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+        result = run_benchmark(cfg, step)
+        bar.advance(task)
+    p = result["params"]
+    cmd = "python tools/bench_spotting.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    console.print(f"\ncommand: {cmd}")
+    console.print(
+        f"{p['n_videos']} synthetic clips x {p['seconds']:g} s at {p['fps']:g} fps {p['width']}x{p['height']}, seed {p['seed']}..{p['seed'] + p['n_videos'] - 1}, "
+        f"sources {', '.join(p['sources_used'])} (videos: {p['video_motion']}); real clips {', '.join(Path(c).name for c in p['real_clips'])} at native fps; "
+        f"FaceAligner landmark_every={p['face']['landmark_every']}; MEGC IoU >= 0.5; wall {result['timing_s']['wall']:.0f} s"
+    )
+    n_t = sum(c["truth_micro"] for c in result["clips"]), sum(c["truth_macro"] for c in result["clips"])
+    console.print(f"truths: {n_t[0]} micro, {n_t[1]} macro\n")
+    print(markdown_table(result))
+    if args.out:
+        console.print(f"wrote {write_report(args.out, result)}")
     return 0
 
 

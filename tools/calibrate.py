@@ -25,7 +25,7 @@ from mer_lab.calibration.data import SPLITS, load_calibration_inputs, split_indi
 from mer_lab.datasets.megc_flow import load_megc_flow
 from mer_lab.models import available_models, input_contract
 from realtime_mer.engine.int8 import CALIBRATION_METHODS, quantize_int8
-from realtime_mer.errors import MerError, ModelError, fail
+from realtime_mer.errors import ModelError, command_main, fail
 from realtime_mer.recognition.backend import default_onnx
 from realtime_mer.recognition.features import to_model_input
 
@@ -43,6 +43,7 @@ def evaluate(fp32: Path, int8: Path, root: Path, split: str) -> dict[str, dict[s
                 "int8_uf1": ort_uf1(int8, x[ix], s.labels[ix])} for g, ix in groups.items()}
 
 
+@command_main("calibrate.py")
 def main(argv: list[str] | None = None) -> int:
     """Calibrate, quantize, evaluate; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,26 +57,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-data", type=Path, help="MEGC flow folder for the UF1 check (default: --data if it is one)")
     ap.add_argument("--max-drop", type=float, default=0.01, help="largest UF1 loss accepted (default 0.01 = 1 point)")
     args = ap.parse_args(argv)
-    try:
-        src = args.onnx or default_onnx(args.model)
-        if not src.is_file():
-            raise fail(ModelError, f"ONNX model {src} not found", f"pass --onnx or export {args.model} first")
-        x = load_calibration_inputs(args.data, input_contract(args.model), args.split, args.limit)
-        out = quantize_int8(src, args.out, x, method=args.method)
-        print(f"{out}: INT8 Q/DQ ({args.method}, per-channel) calibrated on {len(x)} inputs from {args.data}"
-              f"{f' ({args.split} subjects)' if (args.data / 'labels.csv').is_file() else ''}")
-        root = args.eval_data or (args.data if (args.data / "labels.csv").is_file() else None)
-        if root is None:
-            return 0
-        res = evaluate(src, out, root, args.split if root == args.data else "all")
-        print(json.dumps(res, indent=2))
-        drop = res["all"]["fp32_uf1"] - res["all"]["int8_uf1"]
-        if drop > args.max_drop:
-            raise fail(ModelError, f"INT8 loses {drop:.3f} UF1 (more than {args.max_drop})",
-                       "calibrate on more / more representative inputs or try --method percentile")
-    except MerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    src = args.onnx or default_onnx(args.model)
+    if not src.is_file():
+        raise fail(ModelError, f"ONNX model {src} not found", f"pass --onnx or export {args.model} first")
+    x = load_calibration_inputs(args.data, input_contract(args.model), args.split, args.limit)
+    out = quantize_int8(src, args.out, x, method=args.method)
+    print(f"{out}: INT8 Q/DQ ({args.method}, per-channel) calibrated on {len(x)} inputs from {args.data}"
+          f"{f' ({args.split} subjects)' if (args.data / 'labels.csv').is_file() else ''}")
+    root = args.eval_data or (args.data if (args.data / "labels.csv").is_file() else None)
+    if root is None:
+        return 0
+    res = evaluate(src, out, root, args.split if root == args.data else "all")
+    print(json.dumps(res, indent=2))
+    drop = res["all"]["fp32_uf1"] - res["all"]["int8_uf1"]
+    if drop > args.max_drop:
+        raise fail(ModelError, f"INT8 loses {drop:.3f} UF1 (more than {args.max_drop})",
+                   "calibrate on more / more representative inputs or try --method percentile")
     return 0
 
 

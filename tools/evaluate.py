@@ -27,7 +27,7 @@ from mer_lab.training.protocols import Fold
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
 from mer_lab.training.run import DATASETS, Dataset, check_out_dir, load_dataset, model_data
 from mer_lab.training.trainer import predict_proba
-from realtime_mer.errors import DataError, MerError, fail
+from realtime_mer.errors import DataError, command_main, fail
 from realtime_mer.recognition.classifier import ApexFlowClassifier
 
 
@@ -53,6 +53,7 @@ def seen_subjects(meta: dict, dataset: str, subjects: list[str]) -> set[str]:
     return set()
 
 
+@command_main("evaluate.py")
 def main(argv: list[str] | None = None) -> int:
     """Score one checkpoint; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,34 +66,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-align", action="store_true", help="casme2/samm/smic: frames are face crops already")
     args = ap.parse_args(argv)
     console = Console(stderr=True)
-    try:
-        check_out_dir(args.out)
-        cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic") else None)
-        data = load_dataset(args.dataset, args.data_root, cache, not args.no_align)
-        probs, meta = probabilities(args.checkpoint, data)
-        seen = seen_subjects(meta, args.dataset, data.subjects)
-        if args.subjects == "unseen":
-            test = np.flatnonzero([s not in seen for s in data.subjects])
-            if not len(test):
-                raise fail(DataError, f"every subject of {args.dataset} was used to train {args.checkpoint}",
-                           "pass --subjects all to score the training fit, or use a fold checkpoint")
-        else:
-            test = np.arange(len(data))
-        fold_of = np.full(len(data), -1, np.int64)
-        fold_of[test] = 0
-        fold = Fold("evaluate", np.zeros(0, np.int64), test, tuple(sorted({data.subjects[i] for i in test})))
-        preds = np.where(fold_of >= 0, probs.argmax(1), -1)
-        metrics = summarize(data.labels, preds, data.datasets, data.subjects, [fold], fold_of, data.classes)
-        metrics = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, "subjects": args.subjects,
-                   "n_seen_in_training": int(sum(data.subjects[i] in seen for i in test)), **metrics}
-        (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        plot_confusion(metrics["confusion"], data.classes, args.out / "confusion.png",
-                       f"{args.checkpoint.name}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")
-        write_predictions(args.out / "predictions.csv", data.files, data.subjects, data.datasets, data.labels, probs,
-                          fold_of, data.classes)
-    except (MerError, OSError) as e:
-        console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        return 2
+    check_out_dir(args.out)
+    cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic") else None)
+    data = load_dataset(args.dataset, args.data_root, cache, not args.no_align)
+    probs, meta = probabilities(args.checkpoint, data)
+    seen = seen_subjects(meta, args.dataset, data.subjects)
+    if args.subjects == "unseen":
+        test = np.flatnonzero([s not in seen for s in data.subjects])
+        if not len(test):
+            raise fail(DataError, f"every subject of {args.dataset} was used to train {args.checkpoint}",
+                       "pass --subjects all to score the training fit, or use a fold checkpoint")
+    else:
+        test = np.arange(len(data))
+    fold_of = np.full(len(data), -1, np.int64)
+    fold_of[test] = 0
+    fold = Fold("evaluate", np.zeros(0, np.int64), test, tuple(sorted({data.subjects[i] for i in test})))
+    preds = np.where(fold_of >= 0, probs.argmax(1), -1)
+    metrics = summarize(data.labels, preds, data.datasets, data.subjects, [fold], fold_of, data.classes)
+    metrics = {"checkpoint": str(args.checkpoint), "dataset": args.dataset, "subjects": args.subjects,
+               "n_seen_in_training": int(sum(data.subjects[i] in seen for i in test)), **metrics}
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_confusion(metrics["confusion"], data.classes, args.out / "confusion.png",
+                   f"{args.checkpoint.name}: UF1 {metrics['uf1']:.3f} UAR {metrics['uar']:.3f}")
+    write_predictions(args.out / "predictions.csv", data.files, data.subjects, data.datasets, data.labels, probs,
+                      fold_of, data.classes)
     if metrics["n_seen_in_training"]:
         console.print(f"warning: {metrics['n_seen_in_training']} of {metrics['n']} scored samples were seen in "
                       "training; this is a training-set fit, not a generalisation estimate", style="yellow")

@@ -22,7 +22,7 @@ import onnxruntime as ort
 from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
 from mer_lab.models import InputContract
 from mer_lab.training.checkpoint import git_commit, load_checkpoint
-from realtime_mer.errors import MerError, ModelError, fail
+from realtime_mer.errors import ModelError, command_main, fail
 
 PARITY_TOL = 1e-4
 KEYS = ("uf1", "uar", "accuracy")
@@ -56,6 +56,7 @@ def loso_summary(runs: list[Path]) -> dict[str, Any]:
     return out
 
 
+@command_main("export_apexflow.py")
 def main(argv: list[str] | None = None) -> int:
     """Export and check; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,39 +65,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", default="apexflow")
     args = ap.parse_args(argv)
-    try:
-        commit = git_commit()  # before anything is written: the export itself changes tracked files
-        model, meta = load_checkpoint(args.checkpoint)
-        contract = InputContract.from_dict(meta["input_contract"])
-        onnx_path = export_onnx(model, args.out / f"{args.name}.onnx", contract,
-                                metadata={"model": meta["model"], "git_commit": commit})
-        x = np.random.default_rng(0).random((64, *contract.shape), dtype=np.float32)
-        diff = onnx_max_abs_diff(model, onnx_path, x)
-        if diff >= PARITY_TOL:
-            raise fail(ModelError, f"ONNX output differs from torch by {diff:.2e}", "check the exporter")
-        proto = onnx.load(str(onnx_path))
-        sidecar = {
-            "model": meta["model"],
-            "format": "onnx",
-            "classes": meta["classes"],
-            "input_contract": meta["input_contract"],
-            "output": "logits (softmax gives the class probabilities)",
-            "recipe": meta["recipe"],
-            "seed": meta["seed"],
-            "protocol": meta["protocol"],
-            "epochs_run": meta.get("epochs_run"),
-            "training_data": meta["data"],
-            "training_checkpoint_commit": meta.get("git_commit"),
-            "export_commit": commit,
-            "onnx": {"opset": proto.opset_import[0].version, "ir_version": proto.ir_version,
-                     "onnxruntime": ort.__version__, "max_abs_diff_vs_torch": diff,
-                     "bytes": onnx_path.stat().st_size},
-            "loso": loso_summary(args.loso) if args.loso else None,
-        }
-        (args.out / f"{args.name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
-    except MerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    commit = git_commit()  # before anything is written: the export itself changes tracked files
+    model, meta = load_checkpoint(args.checkpoint)
+    contract = InputContract.from_dict(meta["input_contract"])
+    onnx_path = export_onnx(model, args.out / f"{args.name}.onnx", contract,
+                            metadata={"model": meta["model"], "git_commit": commit})
+    x = np.random.default_rng(0).random((64, *contract.shape), dtype=np.float32)
+    diff = onnx_max_abs_diff(model, onnx_path, x)
+    if diff >= PARITY_TOL:
+        raise fail(ModelError, f"ONNX output differs from torch by {diff:.2e}", "check the exporter")
+    proto = onnx.load(str(onnx_path))
+    sidecar = {
+        "model": meta["model"],
+        "format": "onnx",
+        "classes": meta["classes"],
+        "input_contract": meta["input_contract"],
+        "output": "logits (softmax gives the class probabilities)",
+        "recipe": meta["recipe"],
+        "seed": meta["seed"],
+        "protocol": meta["protocol"],
+        "epochs_run": meta.get("epochs_run"),
+        "training_data": meta["data"],
+        "training_checkpoint_commit": meta.get("git_commit"),
+        "export_commit": commit,
+        "onnx": {"opset": proto.opset_import[0].version, "ir_version": proto.ir_version,
+                 "onnxruntime": ort.__version__, "max_abs_diff_vs_torch": diff,
+                 "bytes": onnx_path.stat().st_size},
+        "loso": loso_summary(args.loso) if args.loso else None,
+    }
+    (args.out / f"{args.name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     print(f"{onnx_path} ({onnx_path.stat().st_size} bytes, opset {sidecar['onnx']['opset']}, "
           f"IR {sidecar['onnx']['ir_version']}), max |torch - ORT| = {diff:.2e}")
     return 0

@@ -18,7 +18,7 @@ import onnx
 
 from mer_lab.export.model_export import PARITY_TOL, export_model
 from mer_lab.models import available_models
-from realtime_mer.errors import MerError, ModelError, fail
+from realtime_mer.errors import ModelError, command_main, fail
 
 
 def export_one(name: str, out: Path, checkpoint: Path | None, data_root: Path | None) -> None:
@@ -32,6 +32,7 @@ def export_one(name: str, out: Path, checkpoint: Path | None, data_root: Path | 
                    "check the model's export path (unsupported op or training-mode layer)")
 
 
+@command_main("export_onnx.py")
 def main(argv: list[str] | None = None) -> int:
     """Export and check; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,17 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="the .onnx file (a folder with --model all)")
     ap.add_argument("--data-root", type=Path, help="MEGC 2019 composite flow set for the real-input parity check")
     args = ap.parse_args(argv)
-    try:
-        if args.model == "all":
-            if args.checkpoint is not None:
-                raise fail(ModelError, "--checkpoint cannot be used with --model all", "export one model at a time")
-            for name in available_models():
-                export_one(name, args.out / f"{name}.onnx", None, args.data_root)
-        else:
-            export_one(args.model, args.out, args.checkpoint, args.data_root)
-    except MerError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.model == "all":
+        if args.checkpoint is not None:
+            raise fail(ModelError, "--checkpoint cannot be used with --model all", "export one model at a time")
+        for name in available_models():
+            export_one(name, args.out / f"{name}.onnx", None, args.data_root)
+    else:
+        export_one(args.model, args.out, args.checkpoint, args.data_root)
     return 0
 
 

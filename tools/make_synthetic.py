@@ -20,11 +20,12 @@ import time
 from pathlib import Path
 
 from mer_lab.synthetic.video_set import generate_set
-from realtime_mer.errors import MerError
+from realtime_mer.errors import DataError, OutputError, command_main, fail
 from realtime_mer.synth.clip import ASTRONAUT, SynthConfig
 from realtime_mer.synth.render import RenderConfig
 
 
+@command_main("make_synthetic.py")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", action="append", help=f"video or image with a face, or '{ASTRONAUT}' (repeatable; default: {ASTRONAUT})")
@@ -41,22 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if args.n < 1 or args.seconds <= 0 or args.fps <= 0:
-        print("error: --n, --seconds and --fps must be positive", file=sys.stderr)
-        return 2
+        raise fail(DataError, "--n, --seconds and --fps must be positive", "e.g. --n 50 --seconds 20 --fps 200")
+    try:  # refused before anything is rendered
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(OutputError, f"cannot create --out folder {args.out}: {exc.strerror or exc}", "choose a writable --out folder") from None
     cfg = SynthConfig(fps=args.fps, render=RenderConfig(width=args.width, height=args.height), interp=args.interp, video_motion=args.video_motion, jpeg_prob=args.jpeg_prob)
     t0 = time.monotonic()
 
     def progress(i: int, n: int, name: str) -> None:
         print(f"[{i + 1}/{n}] {name} ({time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-    try:
-        csv = generate_set(args.source or [ASTRONAUT], args.out, n=args.n, seconds=args.seconds, seed=args.seed, cfg=cfg, progress=progress)
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:
-        print(f"error: cannot write to {args.out}: {err.strerror or err}; choose a writable --out folder", file=sys.stderr)
-        return 2
+    csv = generate_set(args.source or [ASTRONAUT], args.out, n=args.n, seconds=args.seconds, seed=args.seed, cfg=cfg, progress=progress)
     print(f"wrote {args.n} videos and {csv} in {time.monotonic() - t0:.0f} s; config: {dataclasses.asdict(cfg)['scene']}")
     return 0
 

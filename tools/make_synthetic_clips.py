@@ -23,11 +23,12 @@ import time
 from pathlib import Path
 
 from mer_lab.synthetic.clip_set import SyntheticClipConfig, render_clip_set
-from realtime_mer.errors import MerError
+from realtime_mer.errors import command_main
 from realtime_mer.synth.clip import ASTRONAUT, SynthConfig
 from realtime_mer.synth.render import RenderConfig
 
 
+@command_main("make_synthetic_clips.py")
 def main(argv: list[str] | None = None) -> int:
     """Render the clips, save the .npz; expected failures print one line and exit 2."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,13 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     def progress(i: int, clip: object) -> None:
         print(f"[{i + 1}/{args.n_clips}] {getattr(clip, 'name', '')} ({time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-    try:
-        s, meta = render_clip_set(args.source or [ASTRONAUT], args.n_clips, args.seconds, args.seed, synth, cfg, progress)
-        meta["seconds_to_build"] = round(time.monotonic() - t0, 1)
-        s.save(args.out, meta)
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+    s, meta = render_clip_set(args.source or [ASTRONAUT], args.n_clips, args.seconds, args.seed, synth, cfg, progress)
+    meta["seconds_to_build"] = round(time.monotonic() - t0, 1)
+    s.save(args.out, meta)
     print(f"wrote {len(s)} samples ({meta['subjects']}, classes {meta['class_counts']}) to {args.out} "
           f"in {time.monotonic() - t0:.0f} s")
     return 0

@@ -19,6 +19,7 @@ import cv2
 
 from mer_lab.paths import shared_data
 from realtime_mer.config import FaceConfig
+from realtime_mer.errors import command_main
 from realtime_mer.face import measure as ms
 from realtime_mer.synth.backdrop import load_astronaut
 
@@ -42,6 +43,7 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+@command_main("measure_alignment.py")
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REAL, help="folder with the real_faces videos")

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_mer.errors import DataError, MerError, OutputError, fail
-from realtime_mer.timeline import plot, read_events_jsonl, read_trace, read_truth, spans_from_events
+from realtime_mer.errors import DataError, OutputError, command_main, fail
+from realtime_mer.events import read_events
+from realtime_mer.timeline import labelled, plot, read_trace, read_truth
 
 
 def find_trace(events: Path, out: Path, given: Path | None) -> Path | None:
@@ -42,32 +43,25 @@ def load_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frames, signal, threshold
 
 
+@command_main("plot_timeline.py")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("events", type=Path, help="events .jsonl of a realtime-mer run")
+    ap.add_argument("events", type=Path, help="events .jsonl (or .csv) of a realtime-mer run")
     ap.add_argument("--truth", type=Path, help="generator truth.csv to draw the true intervals")
     ap.add_argument("--video", help="only the truth rows of this video (stem); default: all rows")
     ap.add_argument("--trace", type=Path, help="frame,signal,threshold CSV (default: found next to events / PNG)")
     ap.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
     ap.add_argument("--title", default="", help="plot title (default: the events file name)")
     args = ap.parse_args(argv)
+    detected = labelled(read_events(args.events))
+    truth = read_truth(args.truth, args.video) if args.truth else []
+    trace = find_trace(args.events, args.out, args.trace)
+    frames, signal, threshold = load_trace(trace) if trace else (np.zeros(0), np.zeros(0), np.zeros(0))
     try:
-        events = read_events_jsonl(args.events)
-        try:
-            detected = spans_from_events(events)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise fail(DataError, f"{args.events} has an event without onset_frame/offset_frame/type ({type(exc).__name__}: {exc})", "pass a realtime-mer events .jsonl file") from None
-        truth = read_truth(args.truth, args.video) if args.truth else []
-        trace = find_trace(args.events, args.out, args.trace)
-        frames, signal, threshold = load_trace(trace) if trace else (np.zeros(0), np.zeros(0), np.zeros(0))
-        try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            plot(args.out, frames, signal, threshold, detected, truth, args.title or args.events.name)
-        except OSError as exc:
-            raise fail(OutputError, f"cannot write {args.out} ({exc.strerror or exc})", "choose a writable -o path") from None
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        plot(args.out, frames, signal, threshold, detected, truth, args.title or args.events.name)
+    except OSError as exc:
+        raise fail(OutputError, f"cannot write {args.out} ({exc.strerror or exc})", "choose a writable -o path") from None
     print(f"wrote {args.out} ({len(detected)} events, {len(truth)} truths, trace: {trace or 'none'})")
     return 0
 

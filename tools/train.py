@@ -29,9 +29,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mer_lab.models import available_models
 from mer_lab.training.protocols import PROTOCOLS, Fold
 from mer_lab.training.recipes import recipe_for
-from mer_lab.training.run import DATASETS, TrainConfig, apply_overrides, run
+from mer_lab.training.run import DATASETS, RecognitionTrainConfig, apply_overrides, run
 from mer_lab.training.trainer import FitResult
-from realtime_mer.errors import MerError
+from realtime_mer.errors import command_main
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+@command_main("train.py")
 def main(argv: list[str] | None = None) -> int:
     """Run one training job; expected failures print one line and exit 2."""
     args = parse_args(argv)
@@ -65,27 +66,23 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    try:
-        recipe = apply_overrides(recipe_for(args.model, threads=args.threads), args.overrides)
-        cfg = TrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
-                          folds=args.folds, seed=args.seed, out=args.out, recipe=recipe,
-                          save_fold_checkpoints=not args.no_fold_checkpoints, cache_dir=args.cache_dir,
-                          align=not args.no_align)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
-        with Progress(*columns, console=console, transient=False) as progress:
-            task = progress.add_task(f"{args.model} {args.protocol} seed {args.seed}", total=None, info="")
+    recipe = apply_overrides(recipe_for(args.model, threads=args.threads), args.overrides)
+    cfg = RecognitionTrainConfig(model=args.model, dataset=args.dataset, data_root=args.data_root, protocol=args.protocol,
+                      folds=args.folds, seed=args.seed, out=args.out, recipe=recipe,
+                      save_fold_checkpoints=not args.no_fold_checkpoints, cache_dir=args.cache_dir,
+                      align=not args.no_align)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"{args.model} {args.protocol} seed {args.seed}", total=None, info="")
 
-            def on_start(n_folds: int) -> None:
-                progress.update(task, total=n_folds)
+        def on_start(n_folds: int) -> None:
+            progress.update(task, total=n_folds)
 
-            def on_fold(i: int, fold: Fold, res: FitResult) -> None:
-                progress.update(task, advance=1, info=f"{fold.name} ({res.seconds:.1f} s)")
+        def on_fold(i: int, fold: Fold, res: FitResult) -> None:
+            progress.update(task, advance=1, info=f"{fold.name} ({res.seconds:.1f} s)")
 
-            result = run(cfg, on_start=on_start, on_fold=on_fold)
-    except MerError as e:
-        console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        return e.exit_code
+        result = run(cfg, on_start=on_start, on_fold=on_fold)
     if args.protocol == "all":
         console.print(f"trained on all data -> {args.out}/model.safetensors, model.onnx "
                       f"(ORT max |diff| {result.get('onnx_max_abs_diff', float('nan'))})")

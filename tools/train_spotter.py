@@ -22,20 +22,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mer_lab.paths import shared_data
-from realtime_mer.errors import MerError
+from realtime_mer.errors import command_main
 
 REAL_CLIPS = ("WolfgangLanger_Pexels.mp4", "single_face.mp4", "face_noface.mov")
 ASSET = Path(__file__).resolve().parents[1] / "realtime_mer" / "assets" / "spotter_gru.npz"
 
 
-def default_data() -> Path:
-    return shared_data()
-
-
+@command_main("train_spotter.py")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sources", default="", help="comma-separated sources ('astronaut' or video paths); default: astronaut + the real face videos")
-    ap.add_argument("--data", type=Path, default=default_data(), help="shared data folder (holds real_faces/)")
+    ap.add_argument("--data", type=Path, default=shared_data(), help="shared data folder (holds real_faces/)")
     ap.add_argument("--n-clips", type=int, default=48)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--seed", type=int, default=1000, help="first training seed (>= 1000)")
@@ -60,63 +57,59 @@ def main(argv: list[str] | None = None) -> int:
         real = args.data / "real_faces"
         sources = ["astronaut", *(str(real / n) for n in REAL_CLIPS if (real / n).is_file())]
     t0 = time.perf_counter()
-    try:
-        plan = gt.clip_plan(sources, args.n_clips, args.seed, args.play_every)
-        cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*cols, console=console) as bar:
-            task = bar.add_task("render + align", total=len(plan))
+    plan = gt.clip_plan(sources, args.n_clips, args.seed, args.play_every)
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*cols, console=console) as bar:
+        task = bar.add_task("render + align", total=len(plan))
 
-            def step(name: str, k: int, total: int) -> None:
-                bar.update(task, completed=k, total=total, description=name)
+        def step(name: str, k: int, total: int) -> None:
+            bar.update(task, completed=k, total=total, description=name)
 
-            paths = gt.render_clips(plan, args.seconds, args.cache, progress=step)
-            bar.update(task, completed=len(plan))
-            t_render = time.perf_counter() - t0
-            ftask = bar.add_task("features", total=len(paths))
-            clips = []
-            for p in paths:
-                clips.append(gt.clip_features(p))
-                bar.advance(ftask)
-            t_feat = time.perf_counter() - t0 - t_render
-            val = [c for k, c in enumerate(clips) if k % 5 == 4]
-            trn = [c for k, c in enumerate(clips) if k % 5 != 4]
-            fps = clips[0]["fps"]
-            delay = max(0, round(args.delay_ms * fps / 1000.0))
+        paths = gt.render_clips(plan, args.seconds, args.cache, progress=step)
+        bar.update(task, completed=len(plan))
+        t_render = time.perf_counter() - t0
+        ftask = bar.add_task("features", total=len(paths))
+        clips = []
+        for p in paths:
+            clips.append(gt.clip_features(p))
+            bar.advance(ftask)
+        t_feat = time.perf_counter() - t0 - t_render
+        val = [c for k, c in enumerate(clips) if k % 5 == 4]
+        trn = [c for k, c in enumerate(clips) if k % 5 != 4]
+        fps = clips[0]["fps"]
+        delay = max(0, round(args.delay_ms * fps / 1000.0))
 
-            def validate(weights: dict) -> float:
-                probs = [gt.predict(weights, c["x"]) for c in val]
-                _, rep = gt.choose_thresholds(val, probs, args.delay_ms)
-                return rep["micro"]["f1"] + 0.25 * rep["macro"]["f1"]
+        def validate(weights: dict) -> float:
+            probs = [gt.predict(weights, c["x"]) for c in val]
+            _, rep = gt.choose_thresholds(val, probs, args.delay_ms)
+            return rep["micro"]["f1"] + 0.25 * rep["macro"]["f1"]
 
-            ttask = bar.add_task("train", total=args.epochs)
+        ttask = bar.add_task("train", total=args.epochs)
 
-            def tstep(msg: str, k: int, total: int) -> None:
-                bar.update(ttask, completed=k, description=msg)
+        def tstep(msg: str, k: int, total: int) -> None:
+            bar.update(ttask, completed=k, description=msg)
 
-            cfg = gt.TrainConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
-            weights, history = gt.train(trn, cfg, delay, tstep, validate)
-        probs = [gt.predict(weights, c["x"]) for c in val]
-        meta, rep = gt.choose_thresholds(val, probs, args.delay_ms)
-        meta |= {
-            "delay_ms": args.delay_ms,
-            "fps": fps,
-            "sources": [Path(s).name for s in sources],
-            "seeds": [args.seed, args.seed + args.n_clips - 1],
-            "train_seeds": [int(c["seed"]) for c in trn],
-            "val_seeds": [int(c["seed"]) for c in val],
-            "n_clips": args.n_clips,
-            "seconds": args.seconds,
-            "play_every": args.play_every,
-            "epochs": args.epochs,
-            "val_history": history,
-            "val_report": {k: rep[k] for k in ("micro", "macro", "overall")},
-            "train_config": vars(cfg),
-            "wall_s": {"render": round(t_render, 1), "features": round(t_feat, 1), "total": round(time.perf_counter() - t0, 1)},
-        }
-        out, side = gt.export(weights, meta, args.out)
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
+        cfg = gt.GruTrainConfig(hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+        weights, history = gt.train(trn, cfg, delay, tstep, validate)
+    probs = [gt.predict(weights, c["x"]) for c in val]
+    meta, rep = gt.choose_thresholds(val, probs, args.delay_ms)
+    meta |= {
+        "delay_ms": args.delay_ms,
+        "fps": fps,
+        "sources": [Path(s).name for s in sources],
+        "seeds": [args.seed, args.seed + args.n_clips - 1],
+        "train_seeds": [int(c["seed"]) for c in trn],
+        "val_seeds": [int(c["seed"]) for c in val],
+        "n_clips": args.n_clips,
+        "seconds": args.seconds,
+        "play_every": args.play_every,
+        "epochs": args.epochs,
+        "val_history": history,
+        "val_report": {k: rep[k] for k in ("micro", "macro", "overall")},
+        "train_config": vars(cfg),
+        "wall_s": {"render": round(t_render, 1), "features": round(t_feat, 1), "total": round(time.perf_counter() - t0, 1)},
+    }
+    out, side = gt.export(weights, meta, args.out)
     mi = rep["micro"]
     console.print(f"validation ({len(val)} clips): micro P {mi['precision']:.3f} R {mi['recall']:.3f} F1 {mi['f1']:.3f}; macro F1 {rep['macro']['f1']:.3f}; high {meta['high']} low {meta['low']}")
     console.print(f"wrote {out} and {side} ({time.perf_counter() - t0:.0f} s)")

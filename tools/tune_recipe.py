@@ -39,7 +39,7 @@ from mer_lab.datasets import load_megc_flow
 from mer_lab.training.metrics import scores
 from mer_lab.training.protocols import dev_holdout_subjects, subject_kfold
 from mer_lab.training.trainer import Recipe, cross_validate
-from realtime_mer.errors import MerError
+from realtime_mer.errors import DataError, command_main, fail
 from realtime_mer.events.sinks import check_writable
 
 ROUND1: dict[str, dict] = {
@@ -151,23 +151,9 @@ def prior_shift(probs: np.ndarray, labels: np.ndarray, fold_of: np.ndarray, tau:
     return out
 
 
+@command_main("tune_recipe.py")
 def main() -> int:
     """Score every candidate (or those named by --only) and print a table; expected failures: one line, exit 2."""
-    try:
-        return _main()
-    except MerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
-    except json.JSONDecodeError as err:
-        print(f"error: --base is not JSON ({err}); e.g. --base '{{\"epochs\": 60}}'", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"error: cannot write {err.filename or 'an output file'}: {err.strerror or err}; choose a writable path", file=sys.stderr)
-        return 2
-
-
-def _main() -> int:
-    """The tuning run itself (see main)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -180,13 +166,19 @@ def _main() -> int:
     ap.add_argument("--save-probs", type=Path, default=None,
                     help="folder for each candidate's out-of-fold probabilities (NAME-sSEED.npz) for post-hoc analysis")
     args = ap.parse_args()
+    try:  # checked before the data is read
+        base_over = json.loads(args.base)
+    except json.JSONDecodeError as err:
+        raise fail(DataError, f"--base is not JSON ({err})", "e.g. --base '{\"epochs\": 60}'") from None
+    if not isinstance(base_over, dict):
+        raise fail(DataError, f"--base {args.base} is not a JSON object", "e.g. --base '{\"epochs\": 60}'")
     if args.json:
         check_writable(args.json, "--json")  # before the run, not after it
     data = load_megc_flow(args.data_root)
     dev, _held_out = dev_holdout_subjects(data.subjects, data.datasets)
     dev_data = data.subset(np.flatnonzero(np.isin(np.asarray(data.subjects, dtype=object), dev)))
     print(f"development half: {len(dev)} subjects, {len(dev_data)} samples")
-    base = Recipe.from_dict({**Recipe().to_dict(), **START[args.round], **json.loads(args.base)})
+    base = Recipe.from_dict({**Recipe().to_dict(), **START[args.round], **base_over})
     results = {}
     for name, over in ROUNDS[args.round].items():
         if args.only and name not in args.only:

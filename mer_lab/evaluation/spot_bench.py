@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mer_lab.evaluation.spotting import Span, evaluate
+from mer_lab.evaluation.spotting import evaluate
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, MerError, SourceError, fail, log
@@ -31,7 +31,7 @@ from realtime_mer.face.aligner import FaceAligner
 from realtime_mer.spotting import SPOTTERS, make_spotter
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, is_image, open_video
 from realtime_mer.synth.clip import ASTRONAUT, Backdrop, Clip, SynthConfig, make_backdrop
-from realtime_mer.types import Frame
+from realtime_mer.types import Frame, Interval
 
 Progress = Callable[[str], None]
 
@@ -120,7 +120,7 @@ def align_frames(frames: Iterable[np.ndarray], n: int, fps: float, aligner: Face
     return Aligned(crops[:k], marks[:k], present[:k], fps)
 
 
-def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> list[Span]:
+def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> list[Interval]:
     """Run a fresh spotter ``name`` over ``aligned`` like the pipeline does; returns its intervals.
 
     ``times_ms`` (if given) receives the duration of every ``update`` call in milliseconds.
@@ -129,7 +129,7 @@ def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, time
     spotter = make_spotter(name, fps, spot_cfg or SpotConfig(name=name))
     seconds = max(3.0, spotter.cfg.max_ms / 1000.0 + 1.0)
     buffer = RingBuffer.for_seconds(seconds, fps, aligned.crops.shape[1])
-    out: list[Span] = []
+    out: list[Interval] = []
     had_face = False
     for i in range(len(aligned.present)):
         if not aligned.present[i]:
@@ -143,8 +143,8 @@ def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, time
         intervals = spotter.update(buffer, seq)
         if times_ms is not None:
             times_ms.append((time.perf_counter() - t0) * 1e3)
-        out += [Span(iv.onset, iv.offset, iv.kind, iv.apex) for iv in intervals]
-    out += [Span(iv.onset, iv.offset, iv.kind, iv.apex) for iv in spotter.flush()]
+        out += intervals
+    out += spotter.flush()
     return out
 
 
@@ -191,8 +191,8 @@ def run_benchmark(cfg: BenchConfig, progress: Progress | None = None, spot_cfgs:
     if not backdrops:
         raise fail(SourceError, "none of the sources has a usable face", "pass video paths with a frontal face or 'astronaut'")
     n_frames = max(round(cfg.seconds * cfg.fps), 2)
-    truth: dict[str, list[Span]] = {}
-    preds: dict[str, dict[str, list[Span]]] = {n: {} for n in cfg.spotters}
+    truth: dict[str, list[Interval]] = {}
+    preds: dict[str, dict[str, list[Interval]]] = {n: {} for n in cfg.spotters}
     times: dict[str, list[float]] = {n: [] for n in cfg.spotters}
     clips: list[dict[str, Any]] = []
     t_render = t_align = t_spot = 0.0
@@ -222,7 +222,7 @@ def run_benchmark(cfg: BenchConfig, progress: Progress | None = None, spot_cfgs:
             aligned = align_frames(frames(), n_frames, cfg.fps, aligner)
             t2 = time.perf_counter()
             t1 = t0 + render[0]
-            truth[name] = [Span(t.onset, t.offset, t.type, t.apex) for t in clip.truth]
+            truth[name] = [t.interval for t in clip.truth]
             for sp in cfg.spotters:
                 preds[sp][name] = replay(aligned, sp, spot_cfgs.get(sp), times[sp])
             t3 = time.perf_counter()

@@ -22,7 +22,6 @@ A one-frame interval (onset == offset) is one frame long (the baseline gives it 
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,26 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.errors import DataError, OutputError, fail
-from realtime_mer.types import IntervalKind
+from realtime_mer.events import read_events
+from realtime_mer.synth.truth import read_truth_csv
+from realtime_mer.types import Interval, IntervalKind
 
 KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
 IOU_THRESHOLD = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One interval of a video, 0-based inclusive frames."""
-
-    onset: int
-    offset: int
-    kind: IntervalKind
-    apex: int | None = None
-
-
-def iou(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> float:
+def iou(a: Interval | tuple[int, int], b: Interval | tuple[int, int]) -> float:
     """Intersection over union of two inclusive frame intervals (0 when either is empty)."""
-    a0, a1 = (a.onset, a.offset) if isinstance(a, Span) else a
-    b0, b1 = (b.onset, b.offset) if isinstance(b, Span) else b
+    a0, a1 = (a.onset, a.offset) if isinstance(a, Interval) else a
+    b0, b1 = (b.onset, b.offset) if isinstance(b, Interval) else b
     if a1 < a0 or b1 < b0:
         return 0.0
     inter = min(a1, b1) - max(a0, b0) + 1
@@ -58,7 +49,7 @@ def iou(a: Span | tuple[int, int], b: Span | tuple[int, int]) -> float:
     return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
 
 
-def count_found(truth: list[Span], preds: list[Span], threshold: float = IOU_THRESHOLD) -> int:
+def count_found(truth: list[Interval], preds: list[Interval], threshold: float = IOU_THRESHOLD) -> int:
     """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
     hits = [[j for j, p in enumerate(preds) if iou(t, p) >= threshold] for t in truth]
     owner: dict[int, int] = {}  # prediction -> truth
@@ -154,7 +145,7 @@ class SpottingReport:
         return "\n".join(rows)
 
 
-def evaluate(truth: Mapping[str, Iterable[Span]], preds: Mapping[str, Iterable[Span]], threshold: float = IOU_THRESHOLD, missing: Iterable[str] = ()) -> SpottingReport:
+def evaluate(truth: Mapping[str, Iterable[Interval]], preds: Mapping[str, Iterable[Interval]], threshold: float = IOU_THRESHOLD, missing: Iterable[str] = ()) -> SpottingReport:
     """Pool the per-video, per-type matches of ``preds`` against ``truth`` (both keyed by video)."""
     totals = {k: Counts() for k in (*KINDS, "overall")}
     per_video: dict[str, dict[str, Counts]] = {}
@@ -172,57 +163,25 @@ def evaluate(truth: Mapping[str, Iterable[Span]], preds: Mapping[str, Iterable[S
     return SpottingReport(totals, per_video, threshold, sorted(missing), sorted(v for v in preds if v not in truth))
 
 
-def parse_kind(value: str, where: str) -> IntervalKind:
-    """``micro`` / ``macro`` (also ``micro-expression``, ``ME``, ``MaE``; any case)."""
-    v = value.strip().lower()
-    if v.startswith("micro") or v == "me":
-        return "micro"
-    if v.startswith("macro") or v == "mae":
-        return "macro"
-    raise fail(DataError, f"{where}: unknown interval type '{value}'", "use micro or macro")
-
-
 def video_key(name: str) -> str:
     """The name events files are looked up by: the stem of the video's file name."""
     return Path(name.strip()).stem
 
 
-def load_truth(path: Path) -> dict[str, list[Span]]:
-    """``truth.csv`` (columns video, onset, apex, offset, type, ...; 0-based inclusive) by video stem."""
-    if not path.is_file():
-        raise fail(DataError, f"truth file {path} not found", "pass --truth DIR/truth.csv")
-    out: dict[str, list[Span]] = {}
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        need = {"video", "onset", "offset", "type"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise fail(DataError, f"{path} lacks columns {sorted(need - set(reader.fieldnames or []))}", "write a header with video, onset, apex, offset, type")
-        for i, row in enumerate(reader, start=2):
-            where = f"{path}:{i}"
-            try:
-                onset, offset = int(row["onset"]), int(row["offset"])
-                apex = int(row["apex"]) if row.get("apex") not in (None, "") else None
-            except ValueError:
-                raise fail(DataError, f"{where}: onset/apex/offset are not integers", "write 0-based frame indices") from None
-            out.setdefault(video_key(row["video"]), []).append(Span(onset, offset, parse_kind(row["type"], where), apex))
+def load_truth(path: Path) -> dict[str, list[Interval]]:
+    """The intervals of a ``truth.csv`` (read by the one reader, ``read_truth_csv``) by video stem."""
+    out: dict[str, list[Interval]] = {}
+    for row in read_truth_csv(path):
+        out.setdefault(video_key(row.video), []).append(row.interval)
     return out
 
 
-def load_events(path: Path) -> list[Span]:
-    """The intervals of one ``.jsonl`` event log (fields ``type, onset_frame, apex_frame, offset_frame``)."""
-    from realtime_mer.timeline import iter_jsonl  # the one JSON-lines reader (clear errors per line)
-
-    spans = []
-    for i, ev in iter_jsonl(path):
-        try:
-            where = f"{path}:{i}"
-            spans.append(Span(int(ev["onset_frame"]), int(ev["offset_frame"]), parse_kind(str(ev["type"]), where), int(ev["apex_frame"])))
-        except (ValueError, KeyError, TypeError) as e:
-            raise fail(DataError, f"{where}: not an event ({type(e).__name__}: {e})", "each line needs type, onset_frame, apex_frame, offset_frame") from None
-    return spans
+def load_events(path: Path) -> list[Interval]:
+    """The intervals of one event log (read by the one reader, ``realtime_mer.events.read_events``)."""
+    return [e.interval() for e in read_events(path)]
 
 
-def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Span]], list[str]]:
+def load_events_dir(events_dir: Path, videos: Iterable[str]) -> tuple[dict[str, list[Interval]], list[str]]:
     """Events of every ``<stem>.jsonl`` in ``events_dir``, and the ``videos`` that have no file."""
     if not events_dir.is_dir():
         raise fail(DataError, f"events folder {events_dir} not found", "pass --events-dir with one <video-stem>.jsonl per video")

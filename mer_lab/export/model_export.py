@@ -22,12 +22,6 @@ from realtime_mer.errors import ModelError, fail
 PARITY_TOL = 1e-4
 
 
-def default_megc_root() -> Path:
-    """``$REALTIME_MER_SHARED_DATA/megc2019_composite_flow``, else ``<repo>/../shared/data/megc2019_composite_flow``."""
-    base = shared_data()
-    return base / "megc2019_composite_flow"
-
-
 @dataclass(frozen=True)
 class Parity:
     """Max |torch - ORT| on random and (when available) real inputs."""
@@ -80,7 +74,7 @@ def real_inputs(contract: InputContract, data_root: Path | None = None) -> np.nd
     """Real model inputs for contracts a dataset on disk matches (u/v/strain 28x28 -> MEGC 2019 flow), else None."""
     if contract.channels != ("u", "v", "strain") or contract.shape != (3, 28, 28):
         return None
-    root = Path(data_root) if data_root is not None else default_megc_root()
+    root = Path(data_root) if data_root is not None else shared_data("megc2019_composite_flow")
     if not (root / "labels.csv").is_file():
         return None
     from mer_lab.datasets.megc_flow import load_megc_flow

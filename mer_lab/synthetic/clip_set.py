@@ -27,7 +27,7 @@ from realtime_mer.face import FaceAligner
 from realtime_mer.recognition.preprocess import PreprocessConfig, clip_input
 from realtime_mer.synth.backdrop import VideoBackdrop
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig
-from realtime_mer.synth.truth import TruthInterval, read_truth_csv
+from realtime_mer.synth.truth import TruthRow, read_truth_csv
 from realtime_mer.types import CLASSES, Frame
 
 CACHE_VERSION = 1
@@ -140,13 +140,14 @@ class _Builder:
     parts: list[np.ndarray] = field(default_factory=list)
     rows: list[tuple[int, int, int, int, str, str, str]] = field(default_factory=list)
 
-    def add(self, get_frame: Callable[[int], np.ndarray], t: TruthInterval, subject: str) -> None:
-        first = max(0, t.onset - self.cfg.lead_frames)
-        crops = align_span(get_frame, first, t.offset, self.cfg, f"{t.video} frames {t.onset}..{t.offset}")
-        keep = kept_indices(t.onset, t.apex, t.offset, self.cfg.max_frames)
+    def add(self, get_frame: Callable[[int], np.ndarray], t: TruthRow, subject: str) -> None:
+        iv = t.interval
+        first = max(0, iv.onset - self.cfg.lead_frames)
+        crops = align_span(get_frame, first, iv.offset, self.cfg, f"{t.video} frames {iv.onset}..{iv.offset}")
+        keep = kept_indices(iv.onset, iv.apex, iv.offset, self.cfg.max_frames)
         self.parts.append(crops[keep - first])
         pos = {int(v): k for k, v in enumerate(keep)}
-        self.rows.append((0, pos[t.apex], len(keep) - 1, CLASSES.index(t.label), subject, t.video, t.type))
+        self.rows.append((0, pos[iv.apex], len(keep) - 1, CLASSES.index(t.label), subject, t.video, iv.kind))
 
     def build(self) -> SyntheticClipSet:
         s = self.cfg.crop_size
@@ -186,7 +187,7 @@ def build_from_dir(folder: Path | str, cfg: SyntheticClipConfig | None = None) -
     folder = Path(folder)
     if not folder.is_dir():
         raise fail(DataError, f"synthetic set {folder} is not a directory", "generate one with tools/make_synthetic.py")
-    truth = [t for t in read_truth_csv(folder / "truth.csv") if t.type in cfg.kinds]
+    truth = [t for t in read_truth_csv(folder / "truth.csv") if t.interval.kind in cfg.kinds]
     b = _Builder(cfg)
     for video in sorted({t.video for t in truth}):
         matches = sorted(folder.glob(f"{video}.*"))
@@ -194,7 +195,7 @@ def build_from_dir(folder: Path | str, cfg: SyntheticClipConfig | None = None) -
             raise fail(DataError, f"video {video} of {folder / 'truth.csv'} not found in {folder}", "regenerate the set")
         reader = _VideoReader(matches[0])
         try:
-            for t in sorted((t for t in truth if t.video == video), key=lambda t: t.onset):
+            for t in sorted((t for t in truth if t.video == video), key=lambda t: t.interval.onset):
                 b.add(reader, t, subject_of(video))
         finally:
             reader.close()
@@ -221,7 +222,7 @@ def build_from_clips(clips: Iterable[Clip], cfg: SyntheticClipConfig | None = No
             progress(i, clip)
         subject = clip_subject(clip)
         for t in clip.truth:
-            if t.type in cfg.kinds:
+            if t.interval.kind in cfg.kinds:
                 b.add(clip.frame, t, subject)
     return b.build()
 

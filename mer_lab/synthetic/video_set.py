@@ -11,7 +11,7 @@ import numpy as np
 from realtime_mer.errors import MerError, OutputError, SourceError, fail, log
 from realtime_mer.synth.backdrop import VideoBackdrop
 from realtime_mer.synth.clip import ASTRONAUT, Backdrop, Clip, SynthConfig, make_backdrop
-from realtime_mer.synth.truth import TruthInterval, write_truth_csv
+from realtime_mer.synth.truth import TruthRow, write_truth_csv
 
 VIDEO_SUFFIX = ".avi"  # Motion-JPEG: every frame a keyframe, written and read back reliably by OpenCV
 
@@ -27,7 +27,7 @@ def open_writer(path: Path, fps: float, width: int, height: int) -> cv2.VideoWri
     raise fail(OutputError, f"cannot open a video writer for {path}", "check that the folder is writable")
 
 
-def write_clip(clip: Clip, path: Path) -> list[TruthInterval]:
+def write_clip(clip: Clip, path: Path) -> list[TruthRow]:
     """Render every frame of ``clip`` into ``path``; returns its truth."""
     r = clip.cfg.render
     writer = open_writer(path, clip.cfg.fps, r.width, r.height)
@@ -39,7 +39,7 @@ def write_clip(clip: Clip, path: Path) -> list[TruthInterval]:
     return clip.truth
 
 
-def generate_video(source: str | Path, out_path: Path, *, seconds: float = 20.0, seed: int = 0, cfg: SynthConfig | None = None, backdrop: Backdrop | None = None, start: int = 0) -> list[TruthInterval]:
+def generate_video(source: str | Path, out_path: Path, *, seconds: float = 20.0, seed: int = 0, cfg: SynthConfig | None = None, backdrop: Backdrop | None = None, start: int = 0) -> list[TruthRow]:
     """One synthetic clip of ``source`` (``"astronaut"``, an image or a video) at ``out_path``.
 
     The ``video`` column of the truth is ``out_path``'s stem. Pass ``backdrop`` to reuse a
@@ -78,7 +78,7 @@ def generate_set(
         backdrops.append((ASTRONAUT if str(src) == ASTRONAUT else Path(src).stem, bd))
     if not backdrops:
         raise fail(SourceError, "none of the sources has a usable face", "pass --source with a frontal face image or video (or 'astronaut')")
-    rows: list[TruthInterval] = []
+    rows: list[TruthRow] = []
     for i in range(n):
         label, bd = backdrops[i % len(backdrops)]
         name = f"{i:03d}_{label}"

@@ -18,12 +18,13 @@ import torch
 from mer_lab.datasets.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flow
 from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
 from mer_lab.models import input_contract
+from mer_lab.paths import shared_data
 from mer_lab.training.checkpoint import git_commit, save_checkpoint
 from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
 from mer_lab.training.protocols import Fold, dev_holdout_subjects, make_folds
 from mer_lab.training.recipes import SHORTENED
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
-from mer_lab.training.trainer import FitResult, Recipe, cross_validate
+from mer_lab.training.trainer import RECIPE_CHOICES, FitResult, Recipe, cross_validate
 from realtime_mer.errors import DataError, OutputError, fail
 
 DATASETS: tuple[str, ...] = (DATASET_NAME, *CLIP_DATASETS)
@@ -31,12 +32,12 @@ Dataset = MegcFlowSet | ClipData
 
 
 @dataclass
-class TrainConfig:
-    """What ``tools/train.py`` runs."""
+class RecognitionTrainConfig:
+    """A recognition training job (model, data, protocol, recipe): what ``tools/train.py`` runs."""
 
     model: str = "apexflow"
     dataset: str = DATASET_NAME
-    data_root: Path = Path("../shared/data/megc2019_composite_flow")
+    data_root: Path = field(default_factory=lambda: shared_data("megc2019_composite_flow"))
     protocol: str = "loso"  # loso | kfold | all
     folds: int = 5  # for kfold
     seed: int = 0
@@ -69,7 +70,7 @@ def model_data(data: Dataset, model: str) -> tuple[np.ndarray, np.ndarray | None
     return data.images, None
 
 
-def data_info(cfg: TrainConfig, data: Dataset) -> dict[str, Any]:
+def data_info(cfg: RecognitionTrainConfig, data: Dataset) -> dict[str, Any]:
     """What the model was trained on (for sidecars)."""
     if isinstance(data, ClipData):
         features = f"clips of aligned crops -> preprocess.clip_input({cfg.model!r}): {input_contract(cfg.model).sampling}"
@@ -89,14 +90,14 @@ def data_info(cfg: TrainConfig, data: Dataset) -> dict[str, Any]:
     return info
 
 
-def default_cache(cfg: TrainConfig) -> Path | None:
+def default_cache(cfg: RecognitionTrainConfig) -> Path | None:
     """The input cache of a run: ``cfg.cache_dir``, else (licensed clip sets) ``<out>/cache``; None: the loader's default."""
     if cfg.cache_dir is not None:
         return cfg.cache_dir
     return cfg.out / "cache" if cfg.dataset in LICENSED else None
 
 
-def run(cfg: TrainConfig, on_start: Callable[[int], None] | None = None,
+def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = None,
         on_fold: Callable[[int, Fold, FitResult], None] | None = None) -> dict[str, Any]:
     """Train/evaluate under ``cfg.protocol`` and write everything into ``cfg.out``; returns metrics (or a summary).
 
@@ -187,6 +188,9 @@ def apply_overrides(recipe: Recipe, items: list[str]) -> Recipe:
             if isinstance(current, dict):
                 example = f"'{example}'"
             raise fail(DataError, f"bad recipe override {item!r}: {key} takes {kind}", f"e.g. {key}={example}")
+        if key in RECIPE_CHOICES and value not in RECIPE_CHOICES[key]:
+            raise fail(DataError, f"bad recipe override {item!r}: {key} {value!r} is not known",
+                       f"use one of {', '.join(RECIPE_CHOICES[key])}")
         changes[key] = value
     return dataclasses.replace(recipe, **changes)
 

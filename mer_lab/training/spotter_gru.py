@@ -27,6 +27,7 @@ import numpy as np
 
 from mer_lab.paths import REPO
 from realtime_mer.errors import DataError, fail, log
+from realtime_mer.types import Interval
 
 MIN_SEED = 1000  # training seeds start here (the benchmark uses 0..49)
 Progress = Callable[[str, int, int], None]
@@ -95,7 +96,7 @@ def render_clips(plan: list[ClipSpec], seconds: float, cache: Path, fps: float =
                 mv = clip.scene.movement_at(i)
                 if mv is not None:
                     target[i] = mv[1]
-            truth = np.array([(t.onset, t.apex, t.offset, t.type == "micro") for t in clip.truth], np.int64).reshape(-1, 4)
+            truth = np.array([(t.interval.onset, t.interval.apex, t.interval.offset, t.interval.kind == "micro") for t in clip.truth], np.int64).reshape(-1, 4)
             tmp = path.with_suffix(".tmp.npz")
             np.savez(tmp, crops=aligned.crops, landmarks=aligned.landmarks, present=aligned.present, target=target, truth=truth, fps=fps, source=label, motion=spec.motion, seed=spec.seed)
             tmp.rename(path)
@@ -142,7 +143,9 @@ def clip_features(path: Path) -> dict[str, np.ndarray]:
 
 # -- 3. training ---------------------------------------------------------------------------------
 @dataclass
-class TrainConfig:
+class GruTrainConfig:
+    """How the GRU spotter's weights are fitted (tools/train_spotter.py)."""
+
     hidden: int = 48
     epochs: int = 30
     window: int = 400  # frames per BPTT window
@@ -173,7 +176,7 @@ def _segments(clips: list[dict[str, np.ndarray]], delay: int) -> list[tuple[np.n
     return out
 
 
-def train(clips: list[dict[str, np.ndarray]], cfg: TrainConfig, delay: int, progress: Progress | None = None, validate: Callable[[dict[str, np.ndarray]], float] | None = None, eval_every: int = 5) -> tuple[dict[str, np.ndarray], list[tuple[int, float]]]:
+def train(clips: list[dict[str, np.ndarray]], cfg: GruTrainConfig, delay: int, progress: Progress | None = None, validate: Callable[[dict[str, np.ndarray]], float] | None = None, eval_every: int = 5) -> tuple[dict[str, np.ndarray], list[tuple[int, float]]]:
     """Fit GRU + intensity head on ``clips`` (BPTT over random windows, BCE on the delayed target).
 
     Returns numpy weights (with the input standardisation) and the validation history: every
@@ -293,9 +296,8 @@ def predict(weights: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     return p
 
 
-def decode(p: np.ndarray, fps: float, meta: dict[str, Any]) -> list[Any]:
+def decode(p: np.ndarray, fps: float, meta: dict[str, Any]) -> list[Interval]:
     """The intervals ``GruSpotter`` would report for intensities ``p`` (NaN: no face; reset there)."""
-    from mer_lab.evaluation.spotting import Span
     from realtime_mer.config import SpotConfig
     from realtime_mer.spotting.gru import make_decoder
 
@@ -310,16 +312,16 @@ def decode(p: np.ndarray, fps: float, meta: dict[str, Any]) -> list[Any]:
         had = True
         out += dec.push(float(p[i]), i, round(i * 1e9 / fps))[1]
     out += dec.flush()
-    return [Span(iv.onset, iv.offset, iv.kind, iv.apex) for iv in out]
+    return out
 
 
 def score(clips: list[dict[str, Any]], probs: list[np.ndarray], meta: dict[str, Any]) -> dict[str, Any]:
     """MEGC report (IoU >= 0.5) of the decoded intervals against the clips' truth."""
-    from mer_lab.evaluation.spotting import Span, evaluate
+    from mer_lab.evaluation.spotting import evaluate
 
     truth, preds = {}, {}
     for k, (c, p) in enumerate(zip(clips, probs, strict=True)):
-        truth[str(k)] = [Span(int(a), int(b), "micro" if m else "macro", int(ap)) for a, ap, b, m in c["truth"]]
+        truth[str(k)] = [Interval(int(a), int(ap), int(b), "micro" if m else "macro") for a, ap, b, m in c["truth"]]
         preds[str(k)] = decode(p, c["fps"], meta)
     return evaluate(truth, preds).to_dict()
 

@@ -30,6 +30,13 @@ from mer_lab.training.metrics import scores
 from mer_lab.training.protocols import Fold, inner_split
 from realtime_mer.recognition.features import to_model_input
 
+# the recipe fields that take one of a few words, and those words (checked before any data is read)
+RECIPE_CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": ("adamw", "adam", "sgd"),
+    "schedule": ("cosine", "constant", "plateau"),
+    "class_weighting": ("none", "inverse", "sqrt", "inverse-dataset", "logit-adjust"),
+}
+
 
 @dataclass(frozen=True)
 class Recipe:

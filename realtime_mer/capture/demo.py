@@ -15,7 +15,7 @@ from realtime_mer.synth.backdrop import StillBackdrop, load_astronaut
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig
 from realtime_mer.synth.render import RenderConfig
 from realtime_mer.synth.scene import SceneConfig
-from realtime_mer.synth.truth import TruthInterval
+from realtime_mer.synth.truth import TruthRow
 
 
 def demo_config(fps: float = 200.0, width: int = 640, height: int = 480) -> SynthConfig:
@@ -58,7 +58,7 @@ class DemoSource(Source):
         image, marks = load_astronaut()
         backdrop = StillBackdrop(image, marks, width, height, cfg.face_frac, name=ASTRONAUT)
         self.clip = Clip(backdrop, self.n_frames, self.seed, cfg, name=self.name)
-        self.truth: list[TruthInterval] = self.clip.truth
+        self.truth: list[TruthRow] = self.clip.truth
         self._next = 0
 
     def _open(self) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from realtime_mer.config import FaceConfig
 from realtime_mer.errors import DataError, fail
-from realtime_mer.face.align import (
+from realtime_mer.face.geometry import (
     RIGID_FIT,
     RIGID_TRACK,
     apply,

@@ -16,7 +16,7 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import SpotConfig
 from realtime_mer.errors import MerError, fail
-from realtime_mer.types import Interval, IntervalKind
+from realtime_mer.types import Interval, IntervalKind, classify_kind
 
 
 class SpotterError(MerError):
@@ -101,4 +101,4 @@ class Spotter(ABC):
 
     def kind_of(self, onset: int, offset: int) -> IntervalKind:
         """``micro`` if the movement lasts at most ``cfg.micro_max_ms``, else ``macro``."""
-        return "micro" if (offset - onset) * 1000.0 / self.fps <= self.cfg.micro_max_ms else "macro"
+        return classify_kind(onset, offset, self.fps, self.cfg.micro_max_ms)

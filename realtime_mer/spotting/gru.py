@@ -43,7 +43,7 @@ from realtime_mer.spotting.reference import LaggedReference
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.roimotion import RoiMotion
 from realtime_mer.spotting.tracker import REFRACTORY_MS, IntervalTracker, TrackerSettings
-from realtime_mer.types import Interval, IntervalKind
+from realtime_mer.types import Interval, IntervalKind, classify_kind
 
 FEATURE_VERSION = 3
 WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "spotter_gru.npz"
@@ -336,7 +336,7 @@ def make_decoder(fps: float, cfg: SpotConfig, meta: dict) -> GruDecoder:
         return max(minimum, round(ms * fps / 1000.0))
 
     def kind_of(onset: int, offset: int) -> IntervalKind:
-        return "micro" if (offset - onset) * 1000.0 / fps <= cfg.micro_max_ms else "macro"
+        return classify_kind(onset, offset, fps, cfg.micro_max_ms)
 
     settings = TrackerSettings(frames(cfg.merge_ms), frames(cfg.min_ms, 0), frames(cfg.max_ms), frames(LOOKBACK_MS), frames(REFRACTORY_MS))
     low = float(meta.get("low", DEFAULT_LOW))

@@ -25,7 +25,7 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import SpotConfig
 from realtime_mer.errors import fail
-from realtime_mer.face.align import template
+from realtime_mer.face.geometry import template
 from realtime_mer.spotting.base import Spotter, SpotterError
 from realtime_mer.spotting.baseline import RunningBaseline
 from realtime_mer.spotting.regions import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR

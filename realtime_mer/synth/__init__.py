@@ -12,9 +12,8 @@ from __future__ import annotations
 from realtime_mer.synth.aus import ACTION_UNITS, MOVEMENTS, label_for_aus
 from realtime_mer.synth.clip import ASTRONAUT, Clip, SynthConfig, make_backdrop
 from realtime_mer.synth.field import displacement_field, face_geometry
-from realtime_mer.synth.profile import temporal_profile
 from realtime_mer.synth.scene import Movement, Scene, SceneConfig, plan_scene
-from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthInterval, read_truth_csv, write_truth_csv
+from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthRow, read_truth_csv, write_truth_csv
 
 __all__ = [
     "ACTION_UNITS",
@@ -26,13 +25,12 @@ __all__ = [
     "Scene",
     "SceneConfig",
     "SynthConfig",
-    "TruthInterval",
+    "TruthRow",
     "displacement_field",
     "face_geometry",
     "label_for_aus",
     "make_backdrop",
     "plan_scene",
     "read_truth_csv",
-    "temporal_profile",
     "write_truth_csv",
 ]

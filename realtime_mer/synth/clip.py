@@ -13,7 +13,7 @@ from realtime_mer.errors import SourceError, fail
 from realtime_mer.synth.backdrop import StillBackdrop, VideoBackdrop, is_image, load_astronaut
 from realtime_mer.synth.render import DynamicRenderer, FrameState, RenderConfig, StaticRenderer, noise_schedule
 from realtime_mer.synth.scene import Scene, SceneConfig, plan_scene
-from realtime_mer.synth.truth import TruthInterval
+from realtime_mer.synth.truth import TruthRow
 
 ASTRONAUT = "astronaut"  # source name of the bundled portrait
 
@@ -91,7 +91,7 @@ class Clip:
                 self._dynamic = DynamicRenderer(self.cfg.render, self._render_seed)
 
     @property
-    def truth(self) -> list[TruthInterval]:
+    def truth(self) -> list[TruthRow]:
         return self.scene.truth(self.name)
 
     def state(self, i: int, inject: bool = True) -> FrameState:

@@ -4,16 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from realtime_mer.errors import DataError, fail
-
-
-def check_phases(onset: int, apex: int, offset: int) -> None:
-    """``DataError`` unless ``onset < apex < offset``."""
-    if not onset < apex < offset:
-        raise fail(DataError, f"bad movement phases onset={onset} apex={apex} offset={offset}", "need onset < apex < offset")
-
 
 def profile_value(i: float, onset: int, apex: int, offset: int) -> float:
     """Movement intensity at frame ``i``: 0 at and outside onset/offset, 1 at the apex.
@@ -26,12 +16,6 @@ def profile_value(i: float, onset: int, apex: int, offset: int) -> float:
     if i <= apex:
         return 0.5 * (1.0 - math.cos(math.pi * (i - onset) / (apex - onset)))
     return 0.5 * (1.0 + math.cos(math.pi * (i - apex) / (offset - apex)))
-
-
-def temporal_profile(onset: int, apex: int, offset: int) -> np.ndarray:
-    """Intensities of frames ``onset..offset`` inclusive (length ``offset - onset + 1``)."""
-    check_phases(onset, apex, offset)
-    return np.array([profile_value(i, onset, apex, offset) for i in range(onset, offset + 1)], np.float64)
 
 
 def smoothstep(x: float) -> float:

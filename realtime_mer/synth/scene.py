@@ -15,8 +15,8 @@ import numpy as np
 
 from realtime_mer.synth.aus import MOVEMENTS, aus_str
 from realtime_mer.synth.profile import profile_value, smoothstep
-from realtime_mer.synth.truth import TruthInterval
-from realtime_mer.types import CLASSES, IntervalKind, classify_kind
+from realtime_mer.synth.truth import TruthRow
+from realtime_mer.types import CLASSES, Interval, IntervalKind, classify_kind
 
 Range = tuple[float, float]
 
@@ -70,13 +70,13 @@ class Movement:
     amplitude_px: float  # peak displacement at a 200 px face
 
     def kind(self, fps: float) -> IntervalKind:
-        return classify_kind((self.offset - self.onset) * 1000.0 / fps)
+        return classify_kind(self.onset, self.offset, fps)
 
     def intensity(self, i: int) -> float:
         return profile_value(i, self.onset, self.apex, self.offset)
 
-    def truth(self, video: str, fps: float) -> TruthInterval:
-        return TruthInterval(video, self.onset, self.apex, self.offset, self.kind(fps), aus_str(self.aus), self.label)
+    def truth(self, video: str, fps: float) -> TruthRow:
+        return TruthRow(video, Interval(self.onset, self.apex, self.offset, self.kind(fps)), aus_str(self.aus), self.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ class Scene:
         self._flicker = _Track(self.flickers)
         self._drift = [[tuple(float(x) for x in c) for c in p] for p in self.drift]
 
-    def truth(self, video: str) -> list[TruthInterval]:
+    def truth(self, video: str) -> list[TruthRow]:
         return [m.truth(video, self.fps) for m in self._mov.events]
 
     def movement_at(self, i: int) -> tuple[Movement, float] | None:

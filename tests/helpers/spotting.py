@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.face.align import RIGID_FIT, fit_similarity, template
-from realtime_mer.types import Interval
+from realtime_mer.face.geometry import RIGID_FIT, fit_similarity, template
+from realtime_mer.types import Interval, classify_kind
 
 ASSETS = Path(__file__).resolve().parents[2] / "realtime_mer" / "assets"
 CROP = 128
@@ -194,7 +194,7 @@ def make_sequence(sc: Scenario) -> Sequence:
         on = int(np.ceil(m.onset_ms * sc.fps / 1000.0 - 1e-9))
         off = int(np.floor((m.onset_ms + m.duration_ms) * sc.fps / 1000.0 + 1e-9))
         apex = round((m.onset_ms + (m.duration_ms - m.hold_ms) * m.apex_frac + m.hold_ms / 2) * sc.fps / 1000.0)
-        truth.append((on, apex, off, "micro" if m.duration_ms <= 500.0 else "macro"))
+        truth.append((on, apex, off, classify_kind(on, off, sc.fps)))
     return Sequence(sc.fps, frames, lms, sorted(truth))
 
 

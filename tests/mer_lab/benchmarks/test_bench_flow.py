@@ -26,5 +26,5 @@ def test_video_pairs_against_tvl1(real_faces: Path, tmp_path: Path) -> None:
 def test_missing_video_is_one_line(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, str(TOOL), "--video", str(tmp_path / "nope.mp4")],
                          capture_output=True, text=True, timeout=120)
-    assert run.returncode != 0 and "Traceback" not in run.stderr
-    assert run.stderr.strip() == f"error: video {tmp_path / 'nope.mp4'} not found (give the path of a video file)"
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == f"bench_flow.py: error: video {tmp_path / 'nope.mp4'} not found; give the path of a video file"

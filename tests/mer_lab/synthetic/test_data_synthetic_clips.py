@@ -47,7 +47,7 @@ def test_from_clip_objects() -> None:
     for i, t in enumerate(truth):
         crops, onset, apex, offset = s.sample(i)
         assert crops.shape[1:] == (128, 128) and crops.dtype == np.uint8 and onset == 0 and offset == len(crops) - 1
-        assert 0 < apex < offset and len(crops) == len(kept_indices(t.onset, t.apex, t.offset, 16))
+        assert 0 < apex < offset and len(crops) == len(kept_indices(t.interval.onset, t.interval.apex, t.interval.offset, 16))
         assert crops.std() > 20  # a face, not a blank crop
         assert np.abs(crops[apex].astype(np.float32) - crops[0]).mean() > 0.2  # the movement shows at the apex
 

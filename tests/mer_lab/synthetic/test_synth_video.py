@@ -43,7 +43,7 @@ def test_generated_video_reads_back(tmp_path: Path) -> None:
     fps, frames = read_all(out)
     assert fps == pytest.approx(200.0) and len(frames) == 300
     assert frames[0].shape == (240, 320, 3)
-    assert truth and all(t.video == "a" and 0 <= t.onset < t.apex < t.offset < 300 for t in truth)
+    assert truth and all(t.video == "a" and 0 <= t.interval.onset < t.interval.apex < t.interval.offset < 300 for t in truth)
     assert all(np.any(a != b) for a, b in itertools.pairwise(frames))
 
 
@@ -87,7 +87,7 @@ def test_real_video_clip(real_faces: Path, motion: str) -> None:
     bd = VideoBackdrop(real_faces / "single_face.mp4", 320, 240, 200.0, seconds=2.0)
     clip = Clip(bd, 400, 0, cfg, name="single")
     assert clip.truth, "a 2 s clip of a visible face gets a movement"
-    t = clip.truth[0]
+    t = clip.truth[0].interval
     a, b = clip.frame(t.apex), clip.frame(t.apex, inject=False)
     assert np.abs(a.astype(np.int16) - b).max() > 5
     assert np.array_equal(clip.frame(t.offset + 1), clip.frame(t.offset + 1, inject=False))

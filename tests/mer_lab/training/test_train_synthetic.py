@@ -116,12 +116,12 @@ def test_bad_data_root_is_one_line(tmp_path: Path, train_tool, capsys: pytest.Ca
         rc = train_tool.main(["--dataset", "synthetic-clips", "--data-root", str(root), "--model", "c3d",
                               "--out", str(tmp_path / "o")])
         err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "━" not in ln]  # minus the progress bar
-        assert rc == 2 and len(err) == 1 and err[0].startswith("error: synthetic-clips data root"), err
+        assert rc == 2 and len(err) == 1 and err[0].startswith("train.py: error: synthetic-clips data root"), err
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
     assert train_tool.main(["--dataset", "synthetic-clips", "--data-root", str(junk), "--out", str(tmp_path / "o")]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "━" not in ln]
-    assert len(err) == 1 and err[0].startswith("error: cannot read synthetic clip"), err
+    assert len(err) == 1 and err[0].startswith("train.py: error: cannot read synthetic clip"), err
     with pytest.raises(DataError, match="needs clips"):  # a clip model on the apex-flow PNG set
         from mer_lab.training.run import model_data
 

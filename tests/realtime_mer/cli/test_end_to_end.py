@@ -45,7 +45,7 @@ def test_three_injected_movements_are_found(tmp_path: Path) -> None:
     events = [json.loads(ln) for ln in ev.read_text().splitlines()]
     for d in events:
         check_schema(d)
-    for t in truth:
+    for t in [r.interval for r in truth]:
         best = max((iou((t.onset, t.offset), (d["onset_frame"], d["offset_frame"])) for d in events), default=0.0)
         assert best >= 0.5, f"truth {t.onset}-{t.offset} not found (best IoU {best:.2f}) in {[(d['onset_frame'], d['offset_frame']) for d in events]}"
     assert len(csv_path.read_text().splitlines()) == len(events) + 1
@@ -67,7 +67,7 @@ def _write_demo_video(path: Path, seconds: float, seed: int) -> list:
 def test_video_that_ends_mid_stream_keeps_events_found_so_far(tmp_path: Path) -> None:
     full = tmp_path / "full.avi"
     truth = _write_demo_video(full, 4.5, seed=0)
-    first = truth[0]
+    first = truth[0].interval
     cut = tmp_path / "cut.avi"
     data = full.read_bytes()
     cut.write_bytes(data[: int(len(data) * 0.75)])  # about 3.4 s survive: the first movement is inside

@@ -219,4 +219,4 @@ def test_build_tool_without_gpu_is_one_line(apexflow_onnx: Path, tmp_path: Path,
     spec.loader.exec_module(tool)
     assert tool.main(["--onnx", str(apexflow_onnx), "--engines-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: cannot build a TensorRT engine here: no NVIDIA GPU found") and "\n" not in err
+    assert err.startswith("build_engine.py: error: cannot build a TensorRT engine here: no NVIDIA GPU found") and "\n" not in err

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.config import FaceConfig
-from realtime_mer.face import FaceAligner, TrackConfig, align
+from realtime_mer.face import FaceAligner, TrackConfig, geometry
 from realtime_mer.face import measure as ms
 from realtime_mer.face.mesh import FaceMesh
 from realtime_mer.synth.backdrop import load_astronaut
@@ -62,12 +62,12 @@ def test_astronaut_eyes_land_on_the_template(aligner: FaceAligner, astronaut: np
     assert face is not None and face.keyframe and face.crop is out
     assert face.landmarks.shape == (468, 2) and face.landmarks.dtype == np.float32
     assert face.transform.shape == (2, 3) and face.transform.dtype == np.float32
-    eyes = list(align.EYES)
-    assert np.abs(face.landmarks[eyes] - align.template()[eyes]).max() < 2.0
+    eyes = list(geometry.EYES)
+    assert np.abs(face.landmarks[eyes] - geometry.template()[eyes]).max() < 2.0
     x, y, w, h = face.box  # the crop's footprint: about the face's width around the face
     assert 160 < x + w / 2 < 290 and 90 < y + h / 2 < 170 and 80 < w < 140
     # the crop shows the astronaut's face: it matches a direct warp with the returned transform
-    direct = align.warp(astronaut, face.transform.astype(np.float64), 128)
+    direct = geometry.warp(astronaut, face.transform.astype(np.float64), 128)
     assert np.abs(direct.astype(int) - face.crop.astype(int)).max() <= 1
 
 
@@ -117,7 +117,7 @@ def test_tracking_follows_a_3px_shift_between_keyframes(tracker: FaceAligner, as
         assert face is not None and not face.keyframe
     # undo the known shift: the tracked transform must equal the first one
     undo = np.array([[1.0, 0.0, 3.0], [0.0, 1.0, 0.0]])
-    assert ms.rigid_error(align.compose(face.transform.astype(np.float64), undo), m0) < 0.5
+    assert ms.rigid_error(geometry.compose(face.transform.astype(np.float64), undo), m0) < 0.5
     assert np.array_equal(face.landmarks, first.landmarks)  # carried, in crop coordinates
     diff = np.abs(face.crop.astype(int) - first.crop.astype(int))[16:-16, 16:-16]
     assert diff.mean() < 3.0

@@ -169,9 +169,9 @@ def test_shipped_spotter_finds_one_movement_and_nothing_on_a_still_face() -> Non
     from mer_lab.evaluation.spotting import iou
 
     aligned, truth = aligned_clip(5001, 1)
-    assert len(truth) == 1 and truth[0].type == "micro" and aligned.n_face == len(aligned.present)
+    assert len(truth) == 1 and truth[0].interval.kind == "micro" and aligned.n_face == len(aligned.present)
     found = replay(aligned, "gru")
-    t = truth[0]
+    t = truth[0].interval
     assert any(iou((s.onset, s.offset), (t.onset, t.offset)) >= 0.3 for s in found), f"{t} not found in {found}"
     assert len(found) == 1, found
     still, none = aligned_clip(5002, 0)

@@ -18,7 +18,7 @@ from realtime_mer.config import SpotConfig
 from realtime_mer.spotting import SPOTTERS, make_spotter
 from realtime_mer.spotting.base import SpotterError
 from realtime_mer.spotting.lbp import N_BINS, UNIFORM_LUT, BlockHistograms, chi2, lbp_codes
-from realtime_mer.types import Interval
+from realtime_mer.types import Interval, classify_kind
 from tests.helpers.spotting import Blink, Scenario, Sequence, base_face, best_match, make_sequence, run_spotter
 
 
@@ -68,7 +68,7 @@ def furrow_sequence(fps: float, seconds: float, events: list[tuple[float, float]
         inside = (x >= 0) & (x <= 1)
         amp[inside] += 0.5 - 0.5 * np.cos(2 * np.pi * x[inside])
         a, b = int(np.ceil(on * fps / 1000.0)), int(np.floor((on + dur) * fps / 1000.0))
-        truth.append((a, (a + b) // 2, b, "micro" if dur <= 500 else "macro"))
+        truth.append((a, (a + b) // 2, b, classify_kind(a, b, fps)))
     frames = np.empty((n, 128, 128), np.uint8)
     for i in range(n):
         img = base - 60.0 * amp[i] * furrow + rng.normal(0, 2.0, base.shape)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.errors import DataError
-from realtime_mer.face.align import template
+from realtime_mer.face.geometry import template
 from realtime_mer.spotting.regions import PROBES, REFERENCE, REGIONS, eye_mask, layout
 from realtime_mer.spotting.roimotion import gather
 from tests.helpers.spotting import base_face

@@ -23,22 +23,24 @@ def demo() -> DemoSource:
 
 def test_truth_is_inside_and_plausible(demo: DemoSource) -> None:
     assert 4 <= len(demo.truth) <= 6
-    assert sum(t.type == "micro" for t in demo.truth) >= 3
-    for t in demo.truth:
+    assert sum(t.interval.kind == "micro" for t in demo.truth) >= 3
+    for r in demo.truth:
+        t = r.interval
         assert 0 <= t.onset < t.apex < t.offset < demo.total_frames
-        assert t.video == "demo" and t.label in ("negative", "positive", "surprise")
-        assert (t.type == "micro") == ((t.offset - t.onset) / demo.fps <= 0.5)
+        assert r.video == "demo" and r.label in ("negative", "positive", "surprise")
+        assert (t.kind == "micro") == ((t.offset - t.onset) / demo.fps <= 0.5)
 
 
 def test_movement_changes_pixels_near_its_anchors_only_during_interval(demo: DemoSource) -> None:
     marks = demo.clip.backdrop.landmarks
     size = face_geometry(marks).size
-    for t in demo.truth[:3]:
+    for r in demo.truth[:3]:
+        t = r.interval
         with_mv = demo.frame(t.apex).astype(np.int16)
         diff = np.abs(with_mv - demo.frame(t.apex, inject=False)).max(axis=2)
         ys, xs = np.nonzero(diff > 6)
         assert len(ys) > 20, f"movement {t} barely changes the image"
-        anchors = np.array([anchor_point(marks, b.anchor) for au in parse_aus(t.aus) for b in ACTION_UNITS[au]])
+        anchors = np.array([anchor_point(marks, b.anchor) for au in parse_aus(r.aus) for b in ACTION_UNITS[au]])
         dist = np.hypot(xs[:, None] - anchors[:, 0], ys[:, None] - anchors[:, 1]).min(axis=1)
         assert dist.max() < 0.3 * size  # changes only around the AU's anchors
         assert np.abs(with_mv - demo.frame(t.apex, inject=False)).max() > 0
@@ -49,7 +51,7 @@ def test_movement_changes_pixels_near_its_anchors_only_during_interval(demo: Dem
 def test_deterministic_per_seed(demo: DemoSource) -> None:
     again = DemoSource(seconds=12.0, seed=0)
     assert again.truth == demo.truth
-    for i in (0, 37, demo.truth[0].apex, 2399):
+    for i in (0, 37, demo.truth[0].interval.apex, 2399):
         assert np.array_equal(again.frame(i), demo.frame(i))
     other = DemoSource(seconds=12.0, seed=1)
     assert other.truth != demo.truth

@@ -9,7 +9,7 @@ from realtime_mer.errors import DataError
 from realtime_mer.synth.aus import ACTION_UNITS, MOVEMENTS, label_for_aus, parse_aus
 from realtime_mer.synth.backdrop import load_astronaut
 from realtime_mer.synth.field import anchor_point, displacement_field, face_geometry
-from realtime_mer.synth.profile import profile_value, temporal_profile
+from realtime_mer.synth.profile import profile_value
 
 
 def face_200(size: float = 200.0) -> tuple[np.ndarray, tuple[int, int]]:
@@ -71,12 +71,10 @@ def test_class_table() -> None:
     assert all(au in ACTION_UNITS for aus, _ in MOVEMENTS for au in aus)
 
 
-def test_temporal_profile_shape() -> None:
-    prof = temporal_profile(10, 25, 70)
+def test_profile_shape() -> None:
+    prof = np.array([profile_value(i, 10, 25, 70) for i in range(10, 71)])
     assert len(prof) == 61
     assert prof[0] == 0.0 and prof[-1] == 0.0
     assert int(np.argmax(prof)) == 15 and prof[15] == 1.0
     assert np.all(np.diff(prof[:16]) > 0) and np.all(np.diff(prof[15:]) < 0)
     assert profile_value(9, 10, 25, 70) == 0.0 and profile_value(71, 10, 25, 70) == 0.0
-    with pytest.raises(DataError):
-        temporal_profile(10, 10, 20)

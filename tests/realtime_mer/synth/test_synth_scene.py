@@ -11,7 +11,7 @@ import pytest
 from realtime_mer.errors import DataError
 from realtime_mer.synth.aus import label_for_aus, parse_aus
 from realtime_mer.synth.scene import SceneConfig, plan_scene
-from realtime_mer.synth.truth import TRUTH_COLUMNS, TruthInterval, read_truth_csv, write_truth_csv
+from realtime_mer.synth.truth import TRUTH_COLUMNS, read_truth_csv, write_truth_csv
 
 FPS = 200.0
 
@@ -63,13 +63,34 @@ def test_truth_csv_round_trip(tmp_path: Path) -> None:
     back = read_truth_csv(path)
     assert back == rows
     for r in back:
-        assert r.type in ("micro", "macro") and parse_aus(r.aus) and r.label == label_for_aus(parse_aus(r.aus))
+        assert r.interval.kind in ("micro", "macro") and parse_aus(r.aus) and r.label == label_for_aus(parse_aus(r.aus))
 
 
-def test_truth_csv_rejects_bad_rows(tmp_path: Path) -> None:
-    p = write_truth_csv(tmp_path / "t.csv", [TruthInterval("v", 5, 3, 9, "micro", "12", "positive")])
-    with pytest.raises(DataError):
+HEADER = "video,onset,apex,offset,type,aus,label\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (HEADER + "v,5,3,9,micro,12,positive\n", r"t\.csv:2: frames onset 5, apex 3, offset 9 are not 0 <= onset < apex < offset"),
+        (HEADER + "v,5,5,5,micro,12,positive\n", r"t\.csv:2: frames onset 5, apex 5, offset 5"),  # a truth has a rise and a fall
+        (HEADER + "v,1,2,x,micro,12,positive\n", r"t\.csv:2: onset/apex/offset .* are not integers"),
+        (HEADER + "v,1,2,3,nano,12,positive\n", r"t\.csv:2: type 'nano' is not micro or macro"),
+        (HEADER + "v,1,2,3,ME,12,positive\n", r"type 'ME' is not micro or macro"),
+        (HEADER + "v,1,2,3,micro,12,happy\n", r"label 'happy' is not one of negative, positive, surprise"),
+        (HEADER + "v,1,2,3,micro\n", r"t\.csv:2: expected 7 fields"),
+        ("video,onset,offset,type\nv,1,3,micro\n", r"has the columns video,onset,offset,type; write the columns video,onset,apex"),
+        ("", r"has the columns none"),
+    ],
+)
+def test_truth_csv_rejects_bad_rows_in_one_line(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "t.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=message) as err:
         read_truth_csv(p)
-    (tmp_path / "h.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(DataError):
-        read_truth_csv(tmp_path / "h.csv")
+    assert "\n" not in str(err.value)
+
+
+def test_truth_csv_missing_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"truth file .*nope\.csv not found; pass a truth\.csv"):
+        read_truth_csv(tmp_path / "nope.csv")
