@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from mer_lab.training.trainer import (
 )
 from realtime_mer.errors import DataError, OutputError
 from tests.helpers.recognition import toy_images, write_flow_tree
+from tests.helpers.tools import load_tool
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
 FAST = Recipe(epochs=12, batch_size=16, lr=5e-3, warmup_epochs=1, ensemble=1)
@@ -119,9 +119,8 @@ def test_early_stopping_uses_training_subjects_only() -> None:
 
 
 def test_train_and_evaluate_cli(tmp_path: Path, monkeypatch) -> None:
-    sys.path.insert(0, str(TOOLS))
-    import evaluate as evaluate_tool
-    import train as train_tool
+    evaluate_tool = load_tool("evaluate")
+    train_tool = load_tool("train")
 
     images, labels, subjects = toy_images(6, seed=4)
     root = write_flow_tree(tmp_path / "set", images, labels, subjects, ["smic", "casme2", "samm"] * 6)
@@ -172,8 +171,7 @@ def test_recipe_overrides_are_type_checked() -> None:
 
 
 def test_out_folder_is_checked_before_training(tmp_path: Path, capsys) -> None:
-    sys.path.insert(0, str(TOOLS))
-    import train as train_tool
+    train_tool = load_tool("train")
 
     check_out_dir(tmp_path / "new" / "run")  # created
     assert (tmp_path / "new" / "run").is_dir()

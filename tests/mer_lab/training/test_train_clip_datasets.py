@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from mer_lab.training.run import load_dataset, model_data
 from realtime_mer.errors import DataError
+from tests.helpers.tools import load_tool
 from tests.mer_lab.datasets.test_data_casme2 import make_casme2
 from tests.mer_lab.datasets.test_data_samm import make_samm
 from tests.mer_lab.datasets.test_data_smic import make_smic
@@ -18,8 +18,7 @@ TOOLS = Path(__file__).resolve().parents[3] / "tools"
 
 
 def test_casme2_trains_a_clip_model_subject_disjointly(tmp_path: Path) -> None:
-    sys.path.insert(0, str(TOOLS))
-    import train
+    train = load_tool("train")
 
     root = make_casme2(tmp_path / "casme2")
     out = tmp_path / "run"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from mer_lab.training.trainer import Recipe, augment, fit, hflip_input, stratifi
 from realtime_mer.errors import DataError
 from realtime_mer.recognition.preprocess import clip_input
 from tests.helpers.recognition import textured_crop
+from tests.helpers.tools import load_tool
 
 TOOLS = Path(__file__).resolve().parents[3] / "tools"
 SEED_MODELS = ("c3d", "convlstm", "tcgru", "twostream3d", "learnet")
@@ -55,8 +55,7 @@ def clip_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def train_tool():
-    sys.path.insert(0, str(TOOLS))
-    import train
+    train = load_tool("train")
 
     return train
 
@@ -87,7 +86,7 @@ def test_each_seed_model_trains_one_step_with_face_disjoint_folds(clip_npz: Path
 
 
 def test_evaluate_a_clip_model_checkpoint(clip_npz: Path, tmp_path: Path, train_tool) -> None:
-    import evaluate
+    evaluate = load_tool("evaluate")
 
     out = tmp_path / "run"
     assert train_tool.main(["--dataset", "synthetic-clips", "--data-root", str(clip_npz), "--model", "learnet",
