@@ -24,11 +24,11 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.sinks import EventSink
+from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.types import CLASSES, Event, Interval, iso_utc
 
 _END = object()  # spotting queue: the face stage has ended
-_RESET = object()  # spotting queue: the face was lost, restart the spotter's baseline
 
 
 def spot_ahead(capacity: int) -> int:
@@ -129,8 +129,9 @@ class Pipeline:
             from realtime_mer.spotting import make_spotter
 
             self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
-        seconds = max(self.cfg.buffer_seconds, 3.0, self.cfg.spot.max_ms / 1000.0 + 1.0)
+        seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
+        self._driver = SpotDriver(self._spotter, self.buffer)
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._grabber = make_grabber(self.source, self.cfg.source)
@@ -256,12 +257,10 @@ class Pipeline:
             st.captured, st.dropped = g.captured, g.dropped
             self._rate.tick()
             if face is None:
-                if had_face:
-                    self._spot_q.put(_RESET)  # baseline restarts when the face returns
                 had_face = False
                 st.face_present = False
                 st.face_status = "no face"
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # only its time is recorded
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # the spotter resets once; its time is recorded
                 continue
             if not had_face:
                 st.face_status = "face found"
@@ -286,12 +285,12 @@ class Pipeline:
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face, whose
-        time is recorded), ``_RESET`` or ``_END``. At the end (also after a stop) every queued frame
-        is still spotted and the spotter is flushed, so nothing already detected is lost. After an
-        error the queue is drained so the face thread never waits.
+        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face: the driver
+        resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
+        (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
+        already detected is lost. After an error the queue is drained so the face thread never waits.
         """
-        spotter, lat = self._spotter, self.latency
+        driver, lat = self._driver, self.latency
         failed = False
         while True:
             item = self._spot_q.get()
@@ -300,17 +299,14 @@ class Pipeline:
             if failed:
                 continue
             try:
-                if item is _RESET:
-                    spotter.reset()
-                    continue
-                seq, frame_index, face_ms = item  # type: ignore[misc]
+                seq, frame_index, face_ms = item
                 if seq < 0:
+                    driver.face_lost()
                     lat.add("total", face_ms)
                     continue
                 t0 = time.perf_counter()
-                intervals = spotter.update(self.buffer, seq)
-                t1 = time.perf_counter()
-                lat.add("spotting", (t1 - t0) * 1e3)
+                intervals = driver.update(seq)
+                lat.add("spotting", driver.update_ms)
                 self._trace(frame_index)
                 for iv in intervals:
                     self._hand_off(iv)
@@ -322,7 +318,7 @@ class Pipeline:
                 failed = True
         if not failed:
             try:
-                for iv in spotter.flush():
+                for iv in driver.flush():
                     self._hand_off(iv)
             except BaseException as exc:
                 if self.error is None:
