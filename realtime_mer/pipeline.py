@@ -23,10 +23,11 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
+from realtime_mer.events.assemble import make_event
 from realtime_mer.events.sinks import EventSink
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
-from realtime_mer.types import CLASSES, Event, Interval, iso_utc
+from realtime_mer.types import CLASSES, Event, Interval
 
 _END = object()  # spotting queue: the face stage has ended
 
@@ -348,29 +349,8 @@ class Pipeline:
         probs = self._classifier.classify(*crops) if crops is not None and self._classifier is not None else {}
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
-        label = max(probs, key=probs.get) if probs else "unknown"
-        first = self._first_ts or 0
-        on_s = (iv.onset_ns - first) / 1e9
-        ap_s = (iv.apex_ns - first) / 1e9
-        off_s = (iv.offset_ns - first) / 1e9
-        ev = Event(
-            type=iv.kind,
-            onset_frame=int(iv.onset),
-            apex_frame=int(iv.apex),
-            offset_frame=int(iv.offset),
-            onset_s=round(on_s, 6),
-            apex_s=round(ap_s, 6),
-            offset_s=round(off_s, 6),
-            duration_ms=round((iv.offset_ns - iv.onset_ns) / 1e6, 3),
-            wall_time=iso_utc(self._first_wall + ap_s),
-            label=label,
-            probabilities={k: round(float(v), 6) for k, v in probs.items()},
-            spot_score=round(float(iv.score), 6),
-            face_id=0,
-            model=getattr(self._classifier, "name", ""),
-            emit_latency_ms=0.0,
-        )
-        ev.emit_latency_ms = round((time.monotonic_ns() - grab) / 1e6, 3) if grab else 0.0
+        ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
+                        model=getattr(self._classifier, "name", ""), grab_ns=grab)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
