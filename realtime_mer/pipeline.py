@@ -10,11 +10,9 @@ end the spotter is flushed, threads are joined, the source is released and a sum
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +23,9 @@ from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
 from realtime_mer.events.sinks import EventSink
+from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
-from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
-from realtime_mer.types import CLASSES, Event, Interval
+from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended
 
@@ -36,42 +34,6 @@ def spot_ahead(capacity: int) -> int:
     """How many frames the face thread may run ahead of the spotter: enough to even out the two
     threads, small against the ring buffer (the spotter still reads onsets ~0.5 s back)."""
     return max(2, min(32, capacity // 4))
-
-
-@dataclass
-class PipelineState:
-    """What the overlay shows; updated by the worker, read by the UI thread."""
-
-    source: str = ""
-    fps_requested: float | None = None
-    fps_granted: float | None = None
-    total_frames: int | None = None
-    captured: int = 0
-    processed: int = 0
-    dropped: int = 0
-    with_face: int = 0
-    face_present: bool = False
-    face_status: str = "waiting for first frame"
-    calibrating: bool = False
-    achieved_fps: float = 0.0
-    backend: str = ""
-    model: str = ""
-    spotter: str = ""
-    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
-    n_events: int = 0
-    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    finished: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Timeline:
-    """Full-run spotting trace for ``--timeline`` plots (3 numbers a frame)."""
-
-    frames: list[int] = field(default_factory=list)
-    signal: list[float] = field(default_factory=list)
-    threshold: list[float] = field(default_factory=list)
 
 
 class Pipeline:
@@ -94,18 +56,13 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
-        self.state = PipelineState()
-        self.latency = LatencyRecorder()
-        self.emit_latency: list[float] = []
-        self.events: list[Event] = []
-        self.timeline = Timeline() if record_timeline else None
+        self.record = RunRecord(record_timeline)
+        self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
+        self.timeline = self.record.timeline
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
-        self._rate = RateMeter()
         self._grabber: Grabber | None = None
         self._worker: threading.Thread | None = None
-        self._t_start = 0.0
-        self._t_end = 0.0
         self._first_ts: int | None = None
         self._first_wall = 0.0
 
@@ -143,6 +100,8 @@ class Pipeline:
         st.fps_granted = self.source.fps or None
         st.total_frames = self.source.total_frames
         st.backend = getattr(self._classifier, "backend", "")
+        st.backend_reason = getattr(self._classifier, "backend_reason", st.backend)
+        st.classes = tuple(getattr(self._classifier, "classes", st.classes))
         st.model = getattr(self._classifier, "name", "")
         st.spotter = getattr(self._spotter, "name", "")
         st.warnings = list(self.source.warnings)
@@ -152,7 +111,7 @@ class Pipeline:
         if self._grabber is None:
             self.prepare()
         assert self._grabber is not None
-        self._t_start = time.perf_counter()
+        self.record.begin()
         self._grabber.start()
         self._recog_q: queue.Queue = queue.Queue()
         self._recog = threading.Thread(target=self._recognise, name="recognition", daemon=True)
@@ -212,8 +171,7 @@ class Pipeline:
             self._spot.join()
             self._recog_q.put(None)
             self._recog.join()
-            self._t_end = time.perf_counter()
-            self.state.finished = True
+            self.record.end()
 
     def _recognise(self) -> None:
         """Recognition thread: classify decided intervals and write their events, in order.
@@ -254,9 +212,8 @@ class Pipeline:
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            st.processed += 1
+            self.record.frame()
             st.captured, st.dropped = g.captured, g.dropped
-            self._rate.tick()
             if face is None:
                 had_face = False
                 st.face_present = False
@@ -327,14 +284,8 @@ class Pipeline:
 
     def _trace(self, frame_index: int) -> None:
         sp = self._spotter
-        sig, thr = float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0))
-        self.state.signal.append(sig)
-        self.state.threshold.append(thr)
-        self.state.calibrating = bool(getattr(sp, "calibrating", False))
-        if self.timeline is not None:
-            self.timeline.frames.append(frame_index)
-            self.timeline.signal.append(sig)
-            self.timeline.threshold.append(thr)
+        self.record.trace(frame_index, float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0)),
+                          bool(getattr(sp, "calibrating", False)))
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
@@ -354,45 +305,16 @@ class Pipeline:
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
-        if grab:
-            self.emit_latency.append(ev.emit_latency_ms)
-        self.events.append(ev)
-        self.state.events.append(ev)
-        self.state.n_events += 1
+        self.record.event(ev, timed=bool(grab))
 
     # -- report ------------------------------------------------------------------------------
     @property
     def achieved_fps(self) -> float:
-        return self._rate.rate()
+        return self.record.achieved_fps
 
     def summary(self) -> dict[str, Any]:
-        st = self.state
-        elapsed = (self._t_end or time.perf_counter()) - self._t_start if self._t_start else 0.0
-        stages = {s: self.latency.summary(s) for s in self.latency.stages()}
-        em = summarize(np.asarray(self.emit_latency, np.float32))
-        return {
-            "source": st.source,
-            "frames_captured": int(st.captured),
-            "frames_processed": int(st.processed),
-            "frames_dropped": int(st.dropped),
-            "frames_with_face": int(st.with_face),
-            "face_found_ratio": round(st.with_face / st.processed, 4) if st.processed else 0.0,
-            "processing_fps": round(st.processed / elapsed, 2) if elapsed > 0 else 0.0,
-            "elapsed_s": round(elapsed, 3),
-            "fps_requested": st.fps_requested,
-            "fps_granted": st.fps_granted,
-            "events": len(self.events),
-            "events_by_type": dict(collections.Counter(e.type for e in self.events)),
-            "events_by_label": dict(collections.Counter(e.label for e in self.events)),
-            "stage_latency_ms": stages,
-            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
-            "peak_rss_mb": peak_rss_mb(),
-            "backend": st.backend,
-            "model": st.model,
-            "spotter": st.spotter,
-            "classes": list(CLASSES),
-            "warnings": list(st.warnings),
-        }
+        """The run summary (see ``run_state.RunRecord.summary``)."""
+        return self.record.summary()
 
 
 def load_classifier(cfg: PipelineConfig) -> Any:
@@ -415,10 +337,4 @@ def load_classifier(cfg: PipelineConfig) -> Any:
     return clf
 
 
-def live_status_line(p: Pipeline) -> str:
-    """One-line status for logs."""
-    st = p.state
-    return f"{st.processed} frames, {p.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
-
-
-__all__ = ["Pipeline", "PipelineState", "Timeline", "live_status_line"]
+__all__ = ["Pipeline", "spot_ahead"]
