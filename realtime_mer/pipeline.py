@@ -13,7 +13,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,7 +75,9 @@ class Pipeline:
         cv2.setNumThreads(1)  # OpenCV's pool costs more than it gains on 128 px crops; the stages run on their own threads
 
         if self._classifier is None:
-            self._classifier = load_classifier(self.cfg)
+            from realtime_mer.recognition.classifier import load_classifier
+
+            self._classifier = load_classifier(self.cfg.model)
         self.source.open()
         fps = self.source.fps or self.cfg.source.fps or 30.0
         if self._aligner is None:
@@ -315,26 +316,6 @@ class Pipeline:
     def summary(self) -> dict[str, Any]:
         """The run summary (see ``run_state.RunRecord.summary``)."""
         return self.record.summary()
-
-
-def load_classifier(cfg: PipelineConfig) -> Any:
-    """The recognition model for ``cfg.model``: the bundled apexflow on the backend ``auto`` picks
-    (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime on the CPU)."""
-    from realtime_mer.errors import ModelError, fail
-    from realtime_mer.recognition.backend import runner_for_config
-    from realtime_mer.recognition.classifier import ApexFlowClassifier
-
-    if cfg.model.name != "apexflow":
-        raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow (the others are offline tools)")
-    if cfg.model.path is not None and Path(cfg.model.path).suffix != ".onnx":
-        raise fail(ModelError, f"--model-path {cfg.model.path} is not an .onnx file", "export one with tools/export_onnx.py")
-    runner, choice = runner_for_config(cfg.model)
-    if choice.backend == "onnxruntime-cpu":
-        clf = ApexFlowClassifier(cfg.model.path)  # its own single-thread CPU session
-    else:
-        clf = ApexFlowClassifier(cfg.model.path, runner=runner, backend=choice.backend)
-    clf.backend_reason = str(choice)
-    return clf
 
 
 __all__ = ["Pipeline", "spot_ahead"]
