@@ -21,7 +21,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
-from realtime_mer.events.sinks import EventSink
+from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.types import Interval
@@ -44,9 +44,9 @@ class Pipeline:
         source: Source,
         *,
         sinks: list[EventSink] | None = None,
-        aligner: Any = None,
-        spotter: Any = None,
-        classifier: Any = None,
+        aligner: FaceStage | None = None,
+        spotter: SpotterStage | None = None,
+        classifier: ClassifierStage | None = None,
         record_timeline: bool = False,
     ) -> None:
         self.cfg = cfg
@@ -78,6 +78,7 @@ class Pipeline:
             from realtime_mer.recognition.classifier import load_classifier
 
             self._classifier = load_classifier(self.cfg.model)
+        clf = self._classifier
         self.source.open()
         fps = self.source.fps or self.cfg.source.fps or 30.0
         if self._aligner is None:
@@ -88,9 +89,10 @@ class Pipeline:
             from realtime_mer.spotting import make_spotter
 
             self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
+        spotter = self._spotter
         seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
-        self._driver = SpotDriver(self._spotter, self.buffer)
+        self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._grabber = make_grabber(self.source, self.cfg.source)
@@ -100,11 +102,9 @@ class Pipeline:
         st.fps_requested = self.cfg.source.fps or self.source.fps_requested or self.source.fps or None
         st.fps_granted = self.source.fps or None
         st.total_frames = self.source.total_frames
-        st.backend = getattr(self._classifier, "backend", "")
-        st.backend_reason = getattr(self._classifier, "backend_reason", st.backend)
-        st.classes = tuple(getattr(self._classifier, "classes", st.classes))
-        st.model = getattr(self._classifier, "name", "")
-        st.spotter = getattr(self._spotter, "name", "")
+        st.backend, st.backend_reason, st.model = clf.backend, clf.backend_reason, clf.name
+        st.classes = tuple(clf.classes)
+        st.spotter = spotter.name
         st.warnings = list(self.source.warnings)
 
     # -- run ---------------------------------------------------------------------------------
@@ -140,9 +140,8 @@ class Pipeline:
         if self._grabber is not None:
             self._grabber.stop()
         for part in (self._aligner, self._classifier):
-            closer = getattr(part, "close", None)
-            if closer:
-                closer()
+            if part is not None:
+                part.close()
         for s in self.sinks:
             s.close()
 
@@ -195,6 +194,7 @@ class Pipeline:
         assert g is not None
         st, lat = self.state, self.latency
         aligner = self._aligner
+        assert aligner is not None  # built in prepare()
         had_face = False
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
@@ -284,9 +284,8 @@ class Pipeline:
                     self.error = exc
 
     def _trace(self, frame_index: int) -> None:
-        sp = self._spotter
-        self.record.trace(frame_index, float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0)),
-                          bool(getattr(sp, "calibrating", False)))
+        sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
+        self.record.trace(frame_index, float(sp.signal), float(sp.threshold), bool(sp.calibrating))
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
@@ -298,11 +297,13 @@ class Pipeline:
 
     def _emit(self, iv: Interval, crops: tuple[np.ndarray, np.ndarray] | None, grab: int) -> None:
         t0 = time.perf_counter()
-        probs = self._classifier.classify(*crops) if crops is not None and self._classifier is not None else {}
+        clf = self._classifier
+        assert clf is not None  # built in prepare()
+        probs = clf.classify(*crops) if crops is not None else {}
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
-                        model=getattr(self._classifier, "name", ""), grab_ns=grab)
+                        model=self.state.model, grab_ns=grab)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
