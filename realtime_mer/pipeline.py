@@ -6,6 +6,10 @@ the spotting thread reads it (at most ``spot_ahead`` frames behind, so nothing i
 overwritten) and the recognition thread classifies decided intervals; a ``threading.Event``
 stops them (Ctrl-C / SIGTERM). Every event is on disk (fsynced) the moment it is decided; at the
 end the spotter is flushed, threads are joined, the source is released and a summary is returned.
+
+This module only wires threads. The stages are typed by ``protocols``; the spotter is fed by
+``spotting.driver.SpotDriver``; the classifier and its backend come from ``recognition.classifier``;
+events are assembled by ``events.assemble``; the run state, trace and summary live in ``run_state``.
 """
 
 from __future__ import annotations
@@ -96,16 +100,14 @@ class Pipeline:
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._grabber = make_grabber(self.source, self.cfg.source)
-        st = self.state
-        st.source = self.source.name
-        # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
-        st.fps_requested = self.cfg.source.fps or self.source.fps_requested or self.source.fps or None
-        st.fps_granted = self.source.fps or None
-        st.total_frames = self.source.total_frames
-        st.backend, st.backend_reason, st.model = clf.backend, clf.backend_reason, clf.name
-        st.classes = tuple(clf.classes)
-        st.spotter = spotter.name
-        st.warnings = list(self.source.warnings)
+        src = self.source
+        self.record.describe(
+            source=src.name,
+            # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
+            fps_requested=self.cfg.source.fps or src.fps_requested or src.fps or None,
+            fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
+            model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
+            spotter=spotter.name)
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -195,7 +197,6 @@ class Pipeline:
         st, lat = self.state, self.latency
         aligner = self._aligner
         assert aligner is not None  # built in prepare()
-        had_face = False
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
             try:
@@ -213,19 +214,11 @@ class Pipeline:
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            self.record.frame()
+            self.record.frame(has_face=face is not None)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
-                had_face = False
-                st.face_present = False
-                st.face_status = "no face"
                 self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # the spotter resets once; its time is recorded
                 continue
-            if not had_face:
-                st.face_status = "face found"
-            had_face = True
-            st.face_present = True
-            st.with_face += 1
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()

@@ -76,10 +76,28 @@ class RunRecord:
         self.t_end = time.perf_counter()
         self.state.finished = True
 
-    def frame(self) -> None:
-        """One more frame through the face stage."""
-        self.state.processed += 1
+    def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
+                 total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
+                 classes: tuple[str, ...], spotter: str) -> None:
+        """What runs on what (set once, before the run)."""
+        st = self.state
+        st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
+        st.warnings = list(warnings)
+        st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
+
+    def frame(self, has_face: bool) -> None:
+        """One more frame through the face stage, with or without a face."""
+        st = self.state
+        st.processed += 1
         self.rate.tick()
+        if has_face:
+            if not st.face_present:
+                st.face_status = "face found"
+            st.face_present = True
+            st.with_face += 1
+        else:
+            st.face_present = False
+            st.face_status = "no face"
 
     def trace(self, frame_index: int, signal: float, threshold: float, calibrating: bool) -> None:
         """The spotter's live values after a frame: the overlay's sparkline and the ``--timeline`` trace."""

@@ -15,12 +15,15 @@ def _event(kind: str, label: str, latency: float) -> Event:
 def test_summary_counts_frames_events_and_latencies() -> None:
     rec = RunRecord(record_timeline=True)
     st = rec.state
-    st.source, st.backend, st.model, st.spotter, st.classes = "demo", "onnxruntime-cpu", "apexflow", "roiflow", ("a", "b")
+    rec.describe(source="demo", fps_requested=200.0, fps_granted=200.0, total_frames=10, warnings=["w"],
+                 model="apexflow", backend="onnxruntime-cpu", backend_reason="onnxruntime-cpu (test)", classes=("a", "b"),
+                 spotter="roiflow")
     rec.begin()
+    statuses = []
     for i in range(10):
-        rec.frame()
+        rec.frame(has_face=i != 3)
+        statuses.append(st.face_status)
         if i != 3:
-            st.with_face += 1
             rec.trace(i, float(i), 2.0, calibrating=i < 5)
         rec.latency.add("face", 1.0 + i)
     st.captured, st.dropped = 12, 2
@@ -36,6 +39,8 @@ def test_summary_counts_frames_events_and_latencies() -> None:
     assert s["emit_latency_ms"] == {"p50": 6.0, "p95": 7.8}
     assert s["stage_latency_ms"]["face"]["p50"] == 5.5
     assert (s["backend"], s["model"], s["spotter"], s["classes"]) == ("onnxruntime-cpu", "apexflow", "roiflow", ["a", "b"])
+    assert s["warnings"] == ["w"] and s["fps_requested"] == 200.0 and st.backend_reason == "onnxruntime-cpu (test)"
+    assert statuses[2:5] == ["face found", "no face", "face found"] and st.face_present
     json.dumps(s)  # what --stats writes
     assert rec.timeline is not None and rec.timeline.frames == [0, 1, 2, 4, 5, 6, 7, 8, 9]
     assert list(st.signal)[-1] == 9.0 and list(st.threshold)[-1] == 2.0 and st.calibrating is False
