@@ -64,8 +64,11 @@ class ApexFlowClassifier:
     def _check(self, runner: Runner) -> tuple[str, str, tuple[str, ...]]:
         """Input name, output name and class names, after checking the input contract and the class count."""
         inputs, outputs = runner.input_metadata(), runner.output_metadata()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise fail(ModelError, f"{self._where} has {len(inputs)} inputs and {len(outputs)} outputs, not one image "
+                       "input and a logits output", "pass an apexflow model")
         inp = next(iter(inputs.values()))
-        if len(inputs) != 1 or len(inp.shape) != 4 or tuple(inp.shape[1:]) != INPUT_SHAPE:
+        if len(inp.shape) != 4 or tuple(inp.shape[1:]) != INPUT_SHAPE:
             shape = "(" + ", ".join(str(d) for d in inp.shape) + ")"
             raise fail(ModelError, f"{self._where} expects input {shape}, not (N, 3, 28, 28)", "pass an apexflow model")
         out = next(iter(outputs.values()))

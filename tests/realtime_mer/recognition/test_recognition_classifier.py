@@ -89,6 +89,11 @@ class TableRunner(Runner):
         pass
 
 
+class TwoInputRunner(TableRunner):
+    def input_metadata_impl(self) -> list[TensorMeta]:
+        return [TensorMeta(n, self.in_shape, np.dtype(np.float32)) for n in ("x", "z")]
+
+
 def test_classifier_runs_only_through_its_runner_and_reads_class_names_from_it() -> None:
     runner = TableRunner(meta={"classes": json.dumps(["calm", "happy", "startled"])})
     clf = ApexFlowClassifier(runner, backend_reason="numpy (test)")
@@ -112,6 +117,7 @@ def test_without_class_metadata_the_package_classes_are_used() -> None:
     (TableRunner(in_shape=("batch", 3, 32, 32)), r"expects input \(batch, 3, 32, 32\), not \(N, 3, 28, 28\)"),
     (TableRunner(n_out=2), "outputs 2 classes but names 3"),
     (TableRunner(meta={"classes": "[not json"}), "unreadable class metadata"),
+    (TwoInputRunner(), "has 2 inputs and 1 outputs"),
 ])
 def test_a_model_that_does_not_fit_is_one_line_and_releases_the_runner(runner: TableRunner, match: str) -> None:
     with pytest.raises(ModelError, match=match) as err:
