@@ -137,8 +137,7 @@ def run(argv: list[str] | None = None) -> int:
         _warn(w)
     if not args.quiet:
         st = pipe.state
-        reason = getattr(pipe._classifier, "backend_reason", st.backend)
-        print(f"{PROG}: {st.source} · model {st.model} · backend {reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        print(f"{PROG}: {st.source} · model {st.model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
 
     got: dict[str, int] = {}
 
@@ -206,9 +205,9 @@ def _run_progress(pipe: Any) -> None:
         last = time.monotonic()
         while not pipe.wait(0.2):
             if time.monotonic() - last > 5 and sys.stderr.isatty():
-                from realtime_mer.pipeline import live_status_line
+                from realtime_mer.run_state import status_line
 
-                print(live_status_line(pipe), file=sys.stderr, flush=True)
+                print(status_line(pipe.record), file=sys.stderr, flush=True)
                 last = time.monotonic()
         return
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:>5.0f} fps · {task.fields[ev]} events"), TimeRemainingColumn())

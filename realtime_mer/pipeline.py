@@ -6,16 +6,17 @@ the spotting thread reads it (at most ``spot_ahead`` frames behind, so nothing i
 overwritten) and the recognition thread classifies decided intervals; a ``threading.Event``
 stops them (Ctrl-C / SIGTERM). Every event is on disk (fsynced) the moment it is decided; at the
 end the spotter is flushed, threads are joined, the source is released and a summary is returned.
+
+This module only wires threads. The stages are typed by ``protocols``; the spotter is fed by
+``spotting.driver.SpotDriver``; the classifier and its backend come from ``recognition.classifier``;
+events are assembled by ``events.assemble``; the run state, trace and summary live in ``run_state``.
 """
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,54 +24,19 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
-from realtime_mer.events.sinks import EventSink
-from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
-from realtime_mer.types import CLASSES, Event, Interval, iso_utc
+from realtime_mer.events.assemble import make_event
+from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
+from realtime_mer.run_state import RunRecord
+from realtime_mer.spotting.driver import SpotDriver, ring_seconds
+from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended
-_RESET = object()  # spotting queue: the face was lost, restart the spotter's baseline
 
 
 def spot_ahead(capacity: int) -> int:
     """How many frames the face thread may run ahead of the spotter: enough to even out the two
     threads, small against the ring buffer (the spotter still reads onsets ~0.5 s back)."""
     return max(2, min(32, capacity // 4))
-
-
-@dataclass
-class PipelineState:
-    """What the overlay shows; updated by the worker, read by the UI thread."""
-
-    source: str = ""
-    fps_requested: float | None = None
-    fps_granted: float | None = None
-    total_frames: int | None = None
-    captured: int = 0
-    processed: int = 0
-    dropped: int = 0
-    with_face: int = 0
-    face_present: bool = False
-    face_status: str = "waiting for first frame"
-    calibrating: bool = False
-    achieved_fps: float = 0.0
-    backend: str = ""
-    model: str = ""
-    spotter: str = ""
-    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
-    n_events: int = 0
-    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    finished: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Timeline:
-    """Full-run spotting trace for ``--timeline`` plots (3 numbers a frame)."""
-
-    frames: list[int] = field(default_factory=list)
-    signal: list[float] = field(default_factory=list)
-    threshold: list[float] = field(default_factory=list)
 
 
 class Pipeline:
@@ -82,9 +48,9 @@ class Pipeline:
         source: Source,
         *,
         sinks: list[EventSink] | None = None,
-        aligner: Any = None,
-        spotter: Any = None,
-        classifier: Any = None,
+        aligner: FaceStage | None = None,
+        spotter: SpotterStage | None = None,
+        classifier: ClassifierStage | None = None,
         record_timeline: bool = False,
     ) -> None:
         self.cfg = cfg
@@ -93,18 +59,13 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
-        self.state = PipelineState()
-        self.latency = LatencyRecorder()
-        self.emit_latency: list[float] = []
-        self.events: list[Event] = []
-        self.timeline = Timeline() if record_timeline else None
+        self.record = RunRecord(record_timeline)
+        self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
+        self.timeline = self.record.timeline
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
-        self._rate = RateMeter()
         self._grabber: Grabber | None = None
         self._worker: threading.Thread | None = None
-        self._t_start = 0.0
-        self._t_end = 0.0
         self._first_ts: int | None = None
         self._first_wall = 0.0
 
@@ -118,7 +79,10 @@ class Pipeline:
         cv2.setNumThreads(1)  # OpenCV's pool costs more than it gains on 128 px crops; the stages run on their own threads
 
         if self._classifier is None:
-            self._classifier = load_classifier(self.cfg)
+            from realtime_mer.recognition.classifier import load_classifier
+
+            self._classifier = load_classifier(self.cfg.model)
+        clf = self._classifier
         self.source.open()
         fps = self.source.fps or self.cfg.source.fps or 30.0
         if self._aligner is None:
@@ -129,28 +93,28 @@ class Pipeline:
             from realtime_mer.spotting import make_spotter
 
             self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
-        seconds = max(self.cfg.buffer_seconds, 3.0, self.cfg.spot.max_ms / 1000.0 + 1.0)
+        spotter = self._spotter
+        seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
+        self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._grabber = make_grabber(self.source, self.cfg.source)
-        st = self.state
-        st.source = self.source.name
-        # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
-        st.fps_requested = self.cfg.source.fps or self.source.fps_requested or self.source.fps or None
-        st.fps_granted = self.source.fps or None
-        st.total_frames = self.source.total_frames
-        st.backend = getattr(self._classifier, "backend", "")
-        st.model = getattr(self._classifier, "name", "")
-        st.spotter = getattr(self._spotter, "name", "")
-        st.warnings = list(self.source.warnings)
+        src = self.source
+        self.record.describe(
+            source=src.name,
+            # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
+            fps_requested=self.cfg.source.fps or src.fps_requested or src.fps or None,
+            fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
+            model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
+            spotter=spotter.name)
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:
         if self._grabber is None:
             self.prepare()
         assert self._grabber is not None
-        self._t_start = time.perf_counter()
+        self.record.begin()
         self._grabber.start()
         self._recog_q: queue.Queue = queue.Queue()
         self._recog = threading.Thread(target=self._recognise, name="recognition", daemon=True)
@@ -178,9 +142,8 @@ class Pipeline:
         if self._grabber is not None:
             self._grabber.stop()
         for part in (self._aligner, self._classifier):
-            closer = getattr(part, "close", None)
-            if closer:
-                closer()
+            if part is not None:
+                part.close()
         for s in self.sinks:
             s.close()
 
@@ -210,8 +173,7 @@ class Pipeline:
             self._spot.join()
             self._recog_q.put(None)
             self._recog.join()
-            self._t_end = time.perf_counter()
-            self.state.finished = True
+            self.record.end()
 
     def _recognise(self) -> None:
         """Recognition thread: classify decided intervals and write their events, in order.
@@ -234,7 +196,7 @@ class Pipeline:
         assert g is not None
         st, lat = self.state, self.latency
         aligner = self._aligner
-        had_face = False
+        assert aligner is not None  # built in prepare()
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
             try:
@@ -252,22 +214,11 @@ class Pipeline:
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            st.processed += 1
+            self.record.frame(has_face=face is not None)
             st.captured, st.dropped = g.captured, g.dropped
-            self._rate.tick()
             if face is None:
-                if had_face:
-                    self._spot_q.put(_RESET)  # baseline restarts when the face returns
-                had_face = False
-                st.face_present = False
-                st.face_status = "no face"
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # only its time is recorded
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # the spotter resets once; its time is recorded
                 continue
-            if not had_face:
-                st.face_status = "face found"
-            had_face = True
-            st.face_present = True
-            st.with_face += 1
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
@@ -286,12 +237,12 @@ class Pipeline:
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face, whose
-        time is recorded), ``_RESET`` or ``_END``. At the end (also after a stop) every queued frame
-        is still spotted and the spotter is flushed, so nothing already detected is lost. After an
-        error the queue is drained so the face thread never waits.
+        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face: the driver
+        resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
+        (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
+        already detected is lost. After an error the queue is drained so the face thread never waits.
         """
-        spotter, lat = self._spotter, self.latency
+        driver, lat = self._driver, self.latency
         failed = False
         while True:
             item = self._spot_q.get()
@@ -300,17 +251,14 @@ class Pipeline:
             if failed:
                 continue
             try:
-                if item is _RESET:
-                    spotter.reset()
-                    continue
-                seq, frame_index, face_ms = item  # type: ignore[misc]
+                seq, frame_index, face_ms = item
                 if seq < 0:
+                    driver.face_lost()
                     lat.add("total", face_ms)
                     continue
                 t0 = time.perf_counter()
-                intervals = spotter.update(self.buffer, seq)
-                t1 = time.perf_counter()
-                lat.add("spotting", (t1 - t0) * 1e3)
+                intervals = driver.update(seq)
+                lat.add("spotting", driver.update_ms)
                 self._trace(frame_index)
                 for iv in intervals:
                     self._hand_off(iv)
@@ -322,22 +270,15 @@ class Pipeline:
                 failed = True
         if not failed:
             try:
-                for iv in spotter.flush():
+                for iv in driver.flush():
                     self._hand_off(iv)
             except BaseException as exc:
                 if self.error is None:
                     self.error = exc
 
     def _trace(self, frame_index: int) -> None:
-        sp = self._spotter
-        sig, thr = float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0))
-        self.state.signal.append(sig)
-        self.state.threshold.append(thr)
-        self.state.calibrating = bool(getattr(sp, "calibrating", False))
-        if self.timeline is not None:
-            self.timeline.frames.append(frame_index)
-            self.timeline.signal.append(sig)
-            self.timeline.threshold.append(thr)
+        sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
+        self.record.trace(frame_index, float(sp.signal), float(sp.threshold), bool(sp.calibrating))
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
@@ -349,100 +290,26 @@ class Pipeline:
 
     def _emit(self, iv: Interval, crops: tuple[np.ndarray, np.ndarray] | None, grab: int) -> None:
         t0 = time.perf_counter()
-        probs = self._classifier.classify(*crops) if crops is not None and self._classifier is not None else {}
+        clf = self._classifier
+        assert clf is not None  # built in prepare()
+        probs = clf.classify(*crops) if crops is not None else {}
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
-        label = max(probs, key=probs.get) if probs else "unknown"
-        first = self._first_ts or 0
-        on_s = (iv.onset_ns - first) / 1e9
-        ap_s = (iv.apex_ns - first) / 1e9
-        off_s = (iv.offset_ns - first) / 1e9
-        ev = Event(
-            type=iv.kind,
-            onset_frame=int(iv.onset),
-            apex_frame=int(iv.apex),
-            offset_frame=int(iv.offset),
-            onset_s=round(on_s, 6),
-            apex_s=round(ap_s, 6),
-            offset_s=round(off_s, 6),
-            duration_ms=round((iv.offset_ns - iv.onset_ns) / 1e6, 3),
-            wall_time=iso_utc(self._first_wall + ap_s),
-            label=label,
-            probabilities={k: round(float(v), 6) for k, v in probs.items()},
-            spot_score=round(float(iv.score), 6),
-            face_id=0,
-            model=getattr(self._classifier, "name", ""),
-            emit_latency_ms=0.0,
-        )
-        ev.emit_latency_ms = round((time.monotonic_ns() - grab) / 1e6, 3) if grab else 0.0
+        ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
+                        model=self.state.model, grab_ns=grab)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
-        if grab:
-            self.emit_latency.append(ev.emit_latency_ms)
-        self.events.append(ev)
-        self.state.events.append(ev)
-        self.state.n_events += 1
+        self.record.event(ev, timed=bool(grab))
 
     # -- report ------------------------------------------------------------------------------
     @property
     def achieved_fps(self) -> float:
-        return self._rate.rate()
+        return self.record.achieved_fps
 
     def summary(self) -> dict[str, Any]:
-        st = self.state
-        elapsed = (self._t_end or time.perf_counter()) - self._t_start if self._t_start else 0.0
-        stages = {s: self.latency.summary(s) for s in self.latency.stages()}
-        em = summarize(np.asarray(self.emit_latency, np.float32))
-        return {
-            "source": st.source,
-            "frames_captured": int(st.captured),
-            "frames_processed": int(st.processed),
-            "frames_dropped": int(st.dropped),
-            "frames_with_face": int(st.with_face),
-            "face_found_ratio": round(st.with_face / st.processed, 4) if st.processed else 0.0,
-            "processing_fps": round(st.processed / elapsed, 2) if elapsed > 0 else 0.0,
-            "elapsed_s": round(elapsed, 3),
-            "fps_requested": st.fps_requested,
-            "fps_granted": st.fps_granted,
-            "events": len(self.events),
-            "events_by_type": dict(collections.Counter(e.type for e in self.events)),
-            "events_by_label": dict(collections.Counter(e.label for e in self.events)),
-            "stage_latency_ms": stages,
-            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
-            "peak_rss_mb": peak_rss_mb(),
-            "backend": st.backend,
-            "model": st.model,
-            "spotter": st.spotter,
-            "classes": list(CLASSES),
-            "warnings": list(st.warnings),
-        }
+        """The run summary (see ``run_state.RunRecord.summary``)."""
+        return self.record.summary()
 
 
-def load_classifier(cfg: PipelineConfig) -> Any:
-    """The recognition model for ``cfg.model``: the bundled apexflow on the backend ``auto`` picks
-    (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime on the CPU)."""
-    from realtime_mer.errors import ModelError, fail
-    from realtime_mer.recognition.backend import runner_for_config
-    from realtime_mer.recognition.classifier import ApexFlowClassifier
-
-    if cfg.model.name != "apexflow":
-        raise fail(ModelError, f"model {cfg.model.name!r} is not available in the live pipeline", "use --model apexflow (the others are offline tools)")
-    if cfg.model.path is not None and Path(cfg.model.path).suffix != ".onnx":
-        raise fail(ModelError, f"--model-path {cfg.model.path} is not an .onnx file", "export one with tools/export_onnx.py")
-    runner, choice = runner_for_config(cfg.model)
-    if choice.backend == "onnxruntime-cpu":
-        clf = ApexFlowClassifier(cfg.model.path)  # its own single-thread CPU session
-    else:
-        clf = ApexFlowClassifier(cfg.model.path, runner=runner, backend=choice.backend)
-    clf.backend_reason = str(choice)
-    return clf
-
-
-def live_status_line(p: Pipeline) -> str:
-    """One-line status for logs."""
-    st = p.state
-    return f"{st.processed} frames, {p.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
-
-
-__all__ = ["Pipeline", "PipelineState", "Timeline", "live_status_line"]
+__all__ = ["Pipeline", "spot_ahead"]

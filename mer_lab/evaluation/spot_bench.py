@@ -29,6 +29,8 @@ from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, MerError, SourceError, fail, log
 from realtime_mer.face.aligner import FaceAligner
 from realtime_mer.spotting import SPOTTERS, make_spotter
+from realtime_mer.spotting.driver import SpotDriver, ring_seconds
+from realtime_mer.spotting.driver import replay as replay_clip
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, is_image, open_video
 from realtime_mer.synth.clip import ASTRONAUT, Backdrop, Clip, SynthConfig, make_backdrop
 from realtime_mer.types import Frame, Interval
@@ -127,24 +129,14 @@ def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, time
     """
     fps = aligned.fps
     spotter = make_spotter(name, fps, spot_cfg or SpotConfig(name=name))
-    seconds = max(3.0, spotter.cfg.max_ms / 1000.0 + 1.0)
-    buffer = RingBuffer.for_seconds(seconds, fps, aligned.crops.shape[1])
+    buffer = RingBuffer.for_seconds(ring_seconds(spotter.cfg.max_ms), fps, aligned.crops.shape[1])
+    driver = SpotDriver(spotter, buffer)
     out: list[Interval] = []
-    had_face = False
-    for i in range(len(aligned.present)):
-        if not aligned.present[i]:
-            if had_face:
-                spotter.reset()
-            had_face = False
-            continue
-        had_face = True
-        seq = buffer.push(aligned.crops[i], aligned.landmarks[i], round(i * 1e9 / fps), i)
-        t0 = time.perf_counter()
-        intervals = spotter.update(buffer, seq)
+    for _, intervals in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, fps):
         if times_ms is not None:
-            times_ms.append((time.perf_counter() - t0) * 1e3)
+            times_ms.append(driver.update_ms)
         out += intervals
-    out += spotter.flush()
+    out += driver.flush()
     return out
 
 

@@ -109,21 +109,13 @@ def render_clips(plan: list[ClipSpec], seconds: float, cache: Path, fps: float =
 def replay_features(crops: np.ndarray, landmarks: np.ndarray, present: np.ndarray, fps: float) -> np.ndarray:
     """(N, F) live features of an aligned clip, frame by frame through ``GruFeatures`` (NaN rows: no face)."""
     from realtime_mer.buffer import RingBuffer
+    from realtime_mer.spotting.driver import SpotDriver, replay
     from realtime_mer.spotting.gru import N_FEATURES, GruFeatures
 
-    feats = GruFeatures(fps)
-    buffer = RingBuffer.for_seconds(3.0, fps, crops.shape[1])
+    driver = SpotDriver(GruFeatures(fps), RingBuffer.for_seconds(3.0, fps, crops.shape[1]))
     out = np.full((len(present), N_FEATURES), np.nan, np.float32)
-    had = False
-    for i in range(len(present)):
-        if not present[i]:
-            if had:
-                feats.reset()
-            had = False
-            continue
-        had = True
-        seq = buffer.push(crops[i], landmarks[i], round(i * 1e9 / fps), i)
-        out[i] = feats.update(buffer, seq)
+    for i, row in replay(driver, crops, landmarks, present, fps):
+        out[i] = row
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from realtime_mer.errors import ModelError, fail, log
 from realtime_mer.runners.base import Runner
 from realtime_mer.runners.gpu import GpuInfo, probe_gpu
-from realtime_mer.runners.onnxrt import BACKEND_OF, OnnxRuntimeRunner, pick_providers
+from realtime_mer.runners.onnxrt import BACKEND_OF, OnnxRuntimeRunner, onnx_metadata, pick_providers
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -117,7 +117,8 @@ def _tensorrt(model_name: str, onnx_path: Path, contract: Any, gpu: GpuInfo, trt
         return _ort(onnx_path, gpu, False, "no usable TensorRT engine", threads, engines_dir)
     reason = (f"{'requested; ' if backend == 'tensorrt' else ''}{gpu.name} {gpu.sm}, TensorRT {key.trt_version}, "
               f"{options.precision} engine {outcome.status}")
-    return TensorRTRunner(outcome.engine, trt=trt), BackendChoice("tensorrt", reason, gpu, outcome.path)
+    runner = TensorRTRunner(outcome.engine, trt=trt, metadata=onnx_metadata(onnx_path))
+    return runner, BackendChoice("tensorrt", reason, gpu, outcome.path)
 
 
 def _torch(model_name: str, checkpoint: Path | None, contract: Any, reason: str,

@@ -1,15 +1,22 @@
-"""ApexFlowClassifier: the bundled apex-flow CNN on onnxruntime (CPU, one thread)."""
+"""ApexFlowClassifier: the apex-flow CNN behind the ``Runner`` interface, on whatever backend was chosen.
+
+``load_classifier(cfg.model)`` is what the live pipeline uses: the runner comes from
+``recognition.backend`` (TensorRT, ONNX Runtime with GPU providers, or ONNX Runtime on the CPU);
+``ApexFlowClassifier(path)`` runs an .onnx file on ONNX Runtime's CPU provider with one thread.
+Class names come from the model's ``classes`` metadata, read through the runner.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from realtime_mer.config import ModelConfig
 from realtime_mer.errors import ModelError, fail
 from realtime_mer.recognition.features import DEFAULT_FLOW_METHOD, FLOW_METHODS, apex_flow_image, to_model_input
+from realtime_mer.runners.base import Runner
 from realtime_mer.types import CLASSES
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -17,74 +24,71 @@ BUNDLED_MODEL = ASSETS / "apexflow.onnx"
 INPUT_SHAPE: tuple[int, int, int] = (3, 28, 28)
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
-
-
 class ApexFlowClassifier:
-    """Classifies an onset/apex crop pair (or ready apex-flow images) into ``CLASSES`` probabilities."""
+    """Classifies an onset/apex crop pair (or ready apex-flow images) into ``classes`` probabilities.
+
+    ``model``: a ``Runner`` (active or not; the classifier activates it and deactivates it on ``close``),
+    or the path of an .onnx file (None: the bundled model) to run on ONNX Runtime's CPU provider.
+    ``model_path`` names the model file in error messages when ``model`` is a runner.
+    """
 
     name = "apexflow"
-    backend = "onnxruntime-cpu"
 
-    def __init__(self, model_path: Path | None = None, flow_method: str = DEFAULT_FLOW_METHOD, runner: Any = None,
-                 backend: str | None = None) -> None:
+    def __init__(self, model: Runner | Path | str | None = None, flow_method: str = DEFAULT_FLOW_METHOD, *,
+                 backend_reason: str | None = None, model_path: Path | str | None = None) -> None:
         if flow_method not in FLOW_METHODS:
             raise fail(ModelError, f"unknown flow method {flow_method!r}", f"use one of {', '.join(FLOW_METHODS)}")
         self.flow_method = flow_method
-        self.model_path = Path(model_path) if model_path is not None else BUNDLED_MODEL
-        if not self.model_path.is_file():
-            raise fail(ModelError, f"model file {self.model_path} not found",
-                       "reinstall realtime-mer or pass an apexflow .onnx exported by tools/train.py")
+        if isinstance(model, Runner):
+            runner = model
+            self.model_path = Path(model_path) if model_path is not None else None
+        else:
+            from realtime_mer.runners.onnxrt import CPU, OnnxRuntimeRunner
+
+            self.model_path = Path(model) if model is not None else BUNDLED_MODEL
+            if not self.model_path.is_file():
+                raise fail(ModelError, f"model file {self.model_path} not found",
+                           "reinstall realtime-mer or pass an apexflow .onnx exported by tools/train.py")
+            runner = OnnxRuntimeRunner(self.model_path, [CPU], threads=1)
+        self._where = str(self.model_path) if self.model_path is not None else f"the {runner.name} model"
+        runner.activate()  # a corrupt file: one-line ModelError from the runner
         try:
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            self._session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own exception types for corrupt models
-            raise fail(ModelError, f"cannot load {self.model_path}: {_first_line(e)}",
-                       "re-export the model (tools/train.py --protocol all) or reinstall the package") from e
-        inp = self._session.get_inputs()[0]
-        if len(inp.shape) != 4 or tuple(inp.shape[1:]) != INPUT_SHAPE:
-            raise fail(ModelError, f"{self.model_path} expects input {inp.shape}, not (N, 3, 28, 28)",
-                       "pass an apexflow model")
-        self._input = inp.name
-        self.classes: tuple[str, ...] = self._read_classes()
-        # another runner (TensorRT, torch, ORT with GPU providers) may do the inference; the ONNX
-        # session above still validates the model and supplies its class names
+            self._input, self._output, self.classes = self._check(runner)
+        except BaseException:
+            runner.deactivate()
+            raise
         self._runner = runner
-        if runner is not None:
-            runner.activate()
-            self.backend = backend or getattr(runner, "backend", "runner")
+        self.backend: str = runner.backend
+        self.backend_reason: str = backend_reason or self.backend
 
-    def close(self) -> None:
-        if self._runner is not None:
-            self._runner.deactivate()
-
-    def _read_classes(self) -> tuple[str, ...]:
-        """Class names from the ONNX metadata (``classes``), else the package default."""
-        meta = self._session.get_modelmeta().custom_metadata_map
+    def _check(self, runner: Runner) -> tuple[str, str, tuple[str, ...]]:
+        """Input name, output name and class names, after checking the input contract and the class count."""
+        inputs, outputs = runner.input_metadata(), runner.output_metadata()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise fail(ModelError, f"{self._where} has {len(inputs)} inputs and {len(outputs)} outputs, not one image "
+                       "input and a logits output", "pass an apexflow model")
+        inp = next(iter(inputs.values()))
+        if len(inp.shape) != 4 or tuple(inp.shape[1:]) != INPUT_SHAPE:
+            shape = "(" + ", ".join(str(d) for d in inp.shape) + ")"
+            raise fail(ModelError, f"{self._where} expects input {shape}, not (N, 3, 28, 28)", "pass an apexflow model")
+        out = next(iter(outputs.values()))
+        meta = runner.model_metadata()
         try:
             classes = tuple(json.loads(meta["classes"])) if "classes" in meta else CLASSES
         except (json.JSONDecodeError, TypeError) as e:
-            raise fail(ModelError, f"{self.model_path} has unreadable class metadata", "re-export the model") from e
-        n_out = self._session.get_outputs()[0].shape[-1]
-        if isinstance(n_out, int) and n_out != len(classes):
-            raise fail(ModelError, f"{self.model_path} outputs {n_out} classes but names {len(classes)}",
+            raise fail(ModelError, f"{self._where} has unreadable class metadata", "re-export the model") from e
+        n_out = out.shape[-1] if out.shape else None
+        if isinstance(n_out, int) and n_out >= 0 and n_out != len(classes):
+            raise fail(ModelError, f"{self._where} outputs {n_out} classes but names {len(classes)}",
                        "re-export the model")
-        return classes
+        return inp.name, out.name, classes
+
+    def close(self) -> None:
+        self._runner.deactivate()
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(N, C) float64 softmax probabilities of (N, 28, 28, 3) or (28, 28, 3) uint8 apex-flow images."""
-        x = to_model_input(images)
-        if self._runner is not None:
-            logits = next(iter(self._runner.infer(x).values())).astype(np.float64)
-        else:
-            logits = self._session.run(None, {self._input: x})[0].astype(np.float64)
+        logits = self._runner.infer({self._input: to_model_input(images)})[self._output].astype(np.float64)
         z = np.exp(logits - logits.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
@@ -99,3 +103,17 @@ class ApexFlowClassifier:
     def classify(self, onset_crop: np.ndarray, apex_crop: np.ndarray) -> dict[str, float]:
         """Softmax probabilities keyed by class name for one onset/apex pair of aligned grayscale crops."""
         return self.classify_batch(self.features(onset_crop, apex_crop))[0]
+
+
+def load_classifier(model_cfg: ModelConfig) -> ApexFlowClassifier:
+    """The live pipeline's recognition model for ``model_cfg``: the bundled (or given) apexflow .onnx on the
+    runner ``auto`` picks (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime)."""
+    from realtime_mer.recognition.backend import runner_for_config
+
+    if model_cfg.name != "apexflow":
+        raise fail(ModelError, f"model {model_cfg.name!r} is not available in the live pipeline",
+                   "use --model apexflow (the others are offline tools)")
+    if model_cfg.path is not None and Path(model_cfg.path).suffix != ".onnx":
+        raise fail(ModelError, f"--model-path {model_cfg.path} is not an .onnx file", "export one with tools/export_onnx.py")
+    runner, choice = runner_for_config(model_cfg)
+    return ApexFlowClassifier(runner, backend_reason=str(choice), model_path=model_cfg.path or BUNDLED_MODEL)

@@ -1,6 +1,7 @@
 """The ``Runner`` base: one public surface for every inference backend (torch, ONNX Runtime, TensorRT).
 
-The base owns ``activate`` / ``infer`` / ``input_metadata`` / ``output_metadata`` / ``deactivate`` and the
+The base owns ``activate`` / ``infer`` / ``input_metadata`` / ``output_metadata`` / ``model_metadata`` /
+``deactivate`` and the
 context manager, and checks every feed once; a backend fills in the ``*_impl`` hooks only.
 
     with runner:
@@ -51,6 +52,7 @@ class Runner(ABC):
         self.is_active = False
         self._inputs: dict[str, TensorMeta] = {}
         self._outputs: dict[str, TensorMeta] = {}
+        self._metadata: dict[str, str] = {}
 
     # ---- public surface (do not override) -------------------------------------------------------
     def activate(self) -> None:
@@ -61,6 +63,7 @@ class Runner(ABC):
         try:
             self._inputs = {m.name: m for m in self.input_metadata_impl()}
             self._outputs = {m.name: m for m in self.output_metadata_impl()}
+            self._metadata = dict(self.model_metadata_impl())
         except BaseException:
             self.deactivate_impl()
             raise
@@ -76,7 +79,7 @@ class Runner(ABC):
             self.deactivate_impl()
         finally:
             self.is_active = False
-            self._inputs, self._outputs = {}, {}
+            self._inputs, self._outputs, self._metadata = {}, {}, {}
 
     def __enter__(self) -> Runner:
         self.activate()
@@ -95,6 +98,11 @@ class Runner(ABC):
         """Outputs by name, in model order (the runner must be active)."""
         self._require_active("output_metadata")
         return dict(self._outputs)
+
+    def model_metadata(self) -> dict[str, str]:
+        """The model's custom metadata (e.g. ``classes``: a JSON list of class names); empty when it has none."""
+        self._require_active("model_metadata")
+        return dict(self._metadata)
 
     def infer(self, feed: Feed) -> dict[str, np.ndarray]:
         """Run one batch: ``feed`` maps input names to (N, ...) arrays (a bare array for a one-input model)."""
@@ -147,6 +155,10 @@ class Runner(ABC):
     @abstractmethod
     def output_metadata_impl(self) -> list[TensorMeta]:
         """The outputs, in model order (called once, right after ``activate_impl``)."""
+
+    def model_metadata_impl(self) -> dict[str, str]:
+        """The model's custom key/value metadata (called once, right after ``activate_impl``); none by default."""
+        return {}
 
     @abstractmethod
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -63,6 +63,18 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
+def onnx_metadata(path: Path) -> dict[str, str]:
+    """The custom metadata (``metadata_props``) of an ONNX file, for backends that run an engine built from it."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # onnx raises protobuf / OS errors for unreadable files
+        raise fail(ModelError, f"cannot read the metadata of {path}: {_first_line(e)}",
+                   "re-export the model (tools/export_onnx.py)") from e
+    return {p.key: p.value for p in model.metadata_props}
+
+
 class OnnxRuntimeRunner(Runner):
     """An ``onnxruntime.InferenceSession`` over an ONNX file or its bytes."""
 
@@ -103,6 +115,9 @@ class OnnxRuntimeRunner(Runner):
 
     def output_metadata_impl(self) -> list[TensorMeta]:
         return [_meta(a) for a in self._session.get_outputs()]
+
+    def model_metadata_impl(self) -> dict[str, str]:
+        return dict(self._session.get_modelmeta().custom_metadata_map)
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = list(self._outputs)

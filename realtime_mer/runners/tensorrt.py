@@ -79,8 +79,9 @@ class TensorRTRunner(Runner):
     """Runs a deserialized ``ICudaEngine`` (or a loader returning one) with device buffers sized for its max batch."""
 
     def __init__(self, engine: Any | Callable[[], Any], trt: Any | None = None, cuda: CudaApi | None = None,
-                 name: str = "tensorrt") -> None:
+                 name: str = "tensorrt", metadata: dict[str, str] | None = None) -> None:
         super().__init__(name)
+        self._model_metadata = dict(metadata or {})  # an engine keeps none: the ONNX file's, passed in
         self._engine_or_loader = engine
         self._trt = trt
         self._cuda = cuda
@@ -143,6 +144,9 @@ class TensorRTRunner(Runner):
     def output_metadata_impl(self) -> list[TensorMeta]:
         return [TensorMeta(n, tuple("batch" if (i == 0 and d < 0) else d for i, d in enumerate(s)), t)
                 for n, is_in, s, t in self._io if not is_in]
+
+    def model_metadata_impl(self) -> dict[str, str]:
+        return dict(self._model_metadata)
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for name, x in feed.items():

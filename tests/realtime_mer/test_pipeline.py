@@ -48,6 +48,9 @@ class FakeAligner:
         return AlignedFace(frame.index, frame.timestamp_ns, out, np.zeros((468, 2), np.float32),
                            np.eye(2, 3, dtype=np.float32), (0, 0, 4, 4))
 
+    def close(self) -> None:
+        pass
+
 
 class FakeSpotter:
     """Records what it sees (on which thread); one interval every 10 frames; may raise at ``boom``."""
@@ -82,10 +85,15 @@ class FakeSpotter:
 
 class FakeClassifier:
     name = "fake"
-    backend = "none"
+    backend = backend_reason = "none"
+    classes = ("negative", "positive", "surprise")
+    closed = False
 
     def classify(self, onset: np.ndarray, apex: np.ndarray) -> dict[str, float]:
         return {"negative": 0.2, "positive": 0.7, "surprise": 0.1}
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def run(n: int, gone: set[int], spotter: FakeSpotter) -> Pipeline:
@@ -125,6 +133,9 @@ def test_spotter_runs_on_its_own_thread_in_frame_order_with_resets_and_flush() -
     assert s["frames_processed"] == 300 and s["frames_with_face"] == 297
     assert {"face", "buffer", "spotting", "total"} <= set(s["stage_latency_ms"])
     assert len(p.latency.values("total")) == 300  # one total per frame, with or without a face
+    assert (s["model"], s["backend"], s["spotter"], s["classes"]) == ("fake", "none", "fake", list(FakeClassifier.classes))
+    assert {e.model for e in p.events} == {"fake"}
+    assert p._classifier.closed  # type: ignore[union-attr]  # stages are closed with the pipeline
 
 
 def test_spotter_error_surfaces_without_hanging_and_keeps_earlier_events() -> None:

@@ -124,3 +124,19 @@ def test_runner_for_model_config(apexflow_onnx: Path) -> None:
     runner, choice = runner_for_config(ModelConfig(name="apexflow", backend="onnxruntime", path=apexflow_onnx))
     assert isinstance(runner, OnnxRuntimeRunner) and runner.model == apexflow_onnx
     assert choice.backend == "onnxruntime-cpu"
+
+
+def test_tensorrt_runner_carries_the_onnx_metadata_so_the_classifier_reads_class_names_through_it(
+        apexflow_onnx: Path, fake_gpu: GpuInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime_mer.recognition.classifier import ApexFlowClassifier
+    from realtime_mer.types import CLASSES
+
+    trt = FakeTrt()
+    monkeypatch.setattr(trt_runner, "cuda_api", lambda: trt.cuda)
+    runner, choice = select_runner("apexflow", "auto", apexflow_onnx, gpu=fake_gpu, trt=trt, engines_dir=tmp_path)
+    clf = ApexFlowClassifier(runner, backend_reason=str(choice), model_path=apexflow_onnx)
+    assert runner.is_active and runner.model_metadata()["classes"] == '["negative", "positive", "surprise"]'
+    assert clf.backend == "tensorrt" and clf.classes == CLASSES and clf.backend_reason == str(choice)
+    assert clf.predict_proba(np.zeros((2, 28, 28, 3), np.uint8)).shape == (2, 3)
+    clf.close()
+    assert not runner.is_active

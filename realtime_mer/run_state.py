@@ -1,0 +1,162 @@
+"""What a run accumulates, and its summary: the state the overlay shows, per-stage latencies, the
+events, the spotting trace for ``--timeline``, and the dict ``--stats`` writes.
+
+The pipeline's worker threads write here; the UI thread only reads. Each field has one writer
+thread, so no lock is needed (the overlay may show a value one frame old).
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
+from realtime_mer.types import CLASSES, Event
+
+
+@dataclass
+class RunState:
+    """What the overlay shows; updated by the workers, read by the UI thread."""
+
+    source: str = ""
+    fps_requested: float | None = None
+    fps_granted: float | None = None
+    total_frames: int | None = None
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0
+    with_face: int = 0
+    face_present: bool = False
+    face_status: str = "waiting for first frame"
+    calibrating: bool = False
+    achieved_fps: float = 0.0
+    backend: str = ""
+    backend_reason: str = ""  # e.g. "onnxruntime-cpu (no NVIDIA GPU found)"
+    model: str = ""
+    classes: tuple[str, ...] = CLASSES
+    spotter: str = ""
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
+    n_events: int = 0
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    finished: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    """Full-run spotting trace for ``--timeline`` plots (3 numbers a frame)."""
+
+    frames: list[int] = field(default_factory=list)
+    signal: list[float] = field(default_factory=list)
+    threshold: list[float] = field(default_factory=list)
+
+
+class RunRecord:
+    """A run's state, latencies, events and trace; ``summary()`` is the run summary."""
+
+    def __init__(self, record_timeline: bool = False) -> None:
+        self.state = RunState()
+        self.latency = LatencyRecorder()
+        self.emit_latency: list[float] = []
+        self.events: list[Event] = []
+        self.timeline = Timeline() if record_timeline else None
+        self.rate = RateMeter()
+        self.t_start = 0.0
+        self.t_end = 0.0
+
+    def begin(self) -> None:
+        self.t_start = time.perf_counter()
+
+    def end(self) -> None:
+        self.t_end = time.perf_counter()
+        self.state.finished = True
+
+    def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
+                 total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
+                 classes: tuple[str, ...], spotter: str) -> None:
+        """What runs on what (set once, before the run)."""
+        st = self.state
+        st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
+        st.warnings = list(warnings)
+        st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
+
+    def frame(self, has_face: bool) -> None:
+        """One more frame through the face stage, with or without a face."""
+        st = self.state
+        st.processed += 1
+        self.rate.tick()
+        if has_face:
+            if not st.face_present:
+                st.face_status = "face found"
+            st.face_present = True
+            st.with_face += 1
+        else:
+            st.face_present = False
+            st.face_status = "no face"
+
+    def trace(self, frame_index: int, signal: float, threshold: float, calibrating: bool) -> None:
+        """The spotter's live values after a frame: the overlay's sparkline and the ``--timeline`` trace."""
+        st = self.state
+        st.signal.append(signal)
+        st.threshold.append(threshold)
+        st.calibrating = calibrating
+        if self.timeline is not None:
+            self.timeline.frames.append(frame_index)
+            self.timeline.signal.append(signal)
+            self.timeline.threshold.append(threshold)
+
+    def event(self, ev: Event, timed: bool) -> None:
+        """A written event (``timed``: its emit latency was measured)."""
+        if timed:
+            self.emit_latency.append(ev.emit_latency_ms)
+        self.events.append(ev)
+        self.state.events.append(ev)
+        self.state.n_events += 1
+
+    @property
+    def achieved_fps(self) -> float:
+        return self.rate.rate()
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary (``--stats`` and the end-of-run table)."""
+        st = self.state
+        elapsed = (self.t_end or time.perf_counter()) - self.t_start if self.t_start else 0.0
+        stages = {s: self.latency.summary(s) for s in self.latency.stages()}
+        em = summarize(np.asarray(self.emit_latency, np.float32))
+        return {
+            "source": st.source,
+            "frames_captured": int(st.captured),
+            "frames_processed": int(st.processed),
+            "frames_dropped": int(st.dropped),
+            "frames_with_face": int(st.with_face),
+            "face_found_ratio": round(st.with_face / st.processed, 4) if st.processed else 0.0,
+            "processing_fps": round(st.processed / elapsed, 2) if elapsed > 0 else 0.0,
+            "elapsed_s": round(elapsed, 3),
+            "fps_requested": st.fps_requested,
+            "fps_granted": st.fps_granted,
+            "events": len(self.events),
+            "events_by_type": dict(collections.Counter(e.type for e in self.events)),
+            "events_by_label": dict(collections.Counter(e.label for e in self.events)),
+            "stage_latency_ms": stages,
+            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
+            "peak_rss_mb": peak_rss_mb(),
+            "backend": st.backend,
+            "model": st.model,
+            "spotter": st.spotter,
+            "classes": list(st.classes),
+            "warnings": list(st.warnings),
+        }
+
+
+def status_line(record: RunRecord) -> str:
+    """One-line status for logs."""
+    st = record.state
+    return f"{st.processed} frames, {record.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
+
+
+__all__ = ["RunRecord", "RunState", "Timeline", "status_line"]

@@ -1,0 +1,55 @@
+"""The run record: the overlay's state, the --timeline trace and the run summary --stats writes."""
+
+from __future__ import annotations
+
+import json
+
+from realtime_mer.run_state import RunRecord, status_line
+from realtime_mer.types import CLASSES, Event
+
+
+def _event(kind: str, label: str, latency: float) -> Event:
+    return Event(kind, 0, 1, 2, 0.0, 0.01, 0.02, 20.0, "2026-01-01T00:00:00.000Z", label, emit_latency_ms=latency)  # type: ignore[arg-type]
+
+
+def test_summary_counts_frames_events_and_latencies() -> None:
+    rec = RunRecord(record_timeline=True)
+    st = rec.state
+    rec.describe(source="demo", fps_requested=200.0, fps_granted=200.0, total_frames=10, warnings=["w"],
+                 model="apexflow", backend="onnxruntime-cpu", backend_reason="onnxruntime-cpu (test)", classes=("a", "b"),
+                 spotter="roiflow")
+    rec.begin()
+    statuses = []
+    for i in range(10):
+        rec.frame(has_face=i != 3)
+        statuses.append(st.face_status)
+        if i != 3:
+            rec.trace(i, float(i), 2.0, calibrating=i < 5)
+        rec.latency.add("face", 1.0 + i)
+    st.captured, st.dropped = 12, 2
+    rec.event(_event("micro", "a", 4.0), timed=True)
+    rec.event(_event("micro", "b", 0.0), timed=False)  # its grab time is unknown: no emit latency sample
+    rec.event(_event("macro", "a", 8.0), timed=True)
+    rec.end()
+    s = rec.summary()
+    assert st.finished and st.n_events == 3 and len(st.events) == 3
+    assert (s["frames_processed"], s["frames_captured"], s["frames_dropped"], s["frames_with_face"]) == (10, 12, 2, 9)
+    assert s["face_found_ratio"] == 0.9 and s["processing_fps"] > 0 and s["elapsed_s"] >= 0
+    assert s["events"] == 3 and s["events_by_type"] == {"micro": 2, "macro": 1} and s["events_by_label"] == {"a": 2, "b": 1}
+    assert s["emit_latency_ms"] == {"p50": 6.0, "p95": 7.8}
+    assert s["stage_latency_ms"]["face"]["p50"] == 5.5
+    assert (s["backend"], s["model"], s["spotter"], s["classes"]) == ("onnxruntime-cpu", "apexflow", "roiflow", ["a", "b"])
+    assert s["warnings"] == ["w"] and s["fps_requested"] == 200.0 and st.backend_reason == "onnxruntime-cpu (test)"
+    assert statuses[2:5] == ["face found", "no face", "face found"] and st.face_present
+    json.dumps(s)  # what --stats writes
+    assert rec.timeline is not None and rec.timeline.frames == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert list(st.signal)[-1] == 9.0 and list(st.threshold)[-1] == 2.0 and st.calibrating is False
+    assert status_line(rec).startswith("10 frames,") and status_line(rec).endswith("2 dropped, 3 events")
+
+
+def test_defaults_before_a_run() -> None:
+    rec = RunRecord()
+    s = rec.summary()
+    assert rec.timeline is None and s["processing_fps"] == 0.0 and s["elapsed_s"] == 0.0 and s["face_found_ratio"] == 0.0
+    assert s["classes"] == list(CLASSES) and s["emit_latency_ms"] == {"p50": 0.0, "p95": 0.0}
+    assert rec.state.face_status == "waiting for first frame" and not rec.state.finished
