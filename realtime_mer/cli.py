@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer import __version__
-from realtime_mer.config import FaceConfig, ModelConfig, OutputConfig, PipelineConfig, SourceConfig, SpotConfig
+from realtime_mer.config import (
+    BACKENDS,
+    FaceConfig,
+    ModelConfig,
+    OutputConfig,
+    PipelineConfig,
+    SourceConfig,
+    SpotConfig,
+)
 from realtime_mer.errors import MerError, OutputError, command_main, fail
 
 PROG = "realtime-mer"
@@ -29,18 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--video", type=Path, metavar="FILE", help="a video file")
     src.add_argument("--frames", type=Path, metavar="DIR", help="a folder of images (CASME II / SAMM / SMIC clips)")
     p.add_argument("--fps", type=float, help="camera: fps to ask for; --frames: their rate (default 200); --realtime: pacing rate")
-    p.add_argument("--width", type=int, default=640, help="camera width to ask for (default 640)")
-    p.add_argument("--height", type=int, default=480, help="camera height to ask for (default 480)")
+    p.add_argument("--width", type=int, default=SourceConfig.width, help="camera width to ask for (default %(default)s)")
+    p.add_argument("--height", type=int, default=SourceConfig.height, help="camera height to ask for (default %(default)s)")
     p.add_argument("--no-mjpg", action="store_true", help="do not ask the camera for MJPG")
     p.add_argument("--realtime", action="store_true", help="pace a file like a camera (drops become possible and are counted)")
-    p.add_argument("--demo-seconds", type=float, default=12.0, help="length of the demo stream (default 12)")
-    p.add_argument("--seed", type=int, default=0, help="demo seed (default 0)")
+    p.add_argument("--demo-seconds", type=float, default=SourceConfig.demo_seconds, help="length of the demo stream in seconds (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SourceConfig.demo_seed, help="demo seed (default %(default)s)")
     p.add_argument("--crop-size", type=int, default=FaceConfig.crop_size, help="aligned crop size in px (default %(default)s)")
-    p.add_argument("--landmark-every", type=int, default=None, help="run face landmarks every N frames, track in between")
+    p.add_argument("--landmark-every", type=int, default=FaceConfig.landmark_every, help="run face landmarks every N frames, track in between (default %(default)s)")
     p.add_argument("--spotter", default=SpotConfig.name, help="spotting method (default %(default)s)")
     p.add_argument("--model", default=ModelConfig.name, help="recognition model (default %(default)s)")
     p.add_argument("--model-path", type=Path, help="an ONNX model to use instead of the bundled one")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "torch", "tensorrt"], help="inference backend")
+    p.add_argument("--backend", default=ModelConfig.backend, choices=BACKENDS, help="inference backend (default %(default)s)")
     p.add_argument("--events", type=Path, metavar="PATH.jsonl", help="write every event as one JSON line, fsynced at once")
     p.add_argument("--csv", type=Path, metavar="PATH.csv", help="write events as CSV (same columns)")
     p.add_argument("--stats", type=Path, metavar="PATH.json", help="write the run summary as JSON")
@@ -82,13 +90,11 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
 
     if a.spotter not in SPOTTERS:
         raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    face = FaceConfig(crop_size=a.crop_size)
-    if a.landmark_every is not None:
-        if a.landmark_every < 1:
-            raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
-        face.landmark_every = a.landmark_every
+    if a.landmark_every < 1:
+        raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
+    face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every)
     if a.crop_size < 64 or a.crop_size > 512:
-        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", "use 64..512 (default 128)")
+        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", f"use 64..512 (default {FaceConfig.crop_size})")
     return PipelineConfig(
         source=src,
         face=face,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from realtime_mer.types import MICRO_MAX_MS
 
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")  # inference backends (--backend)
+
 
 @dataclass
 class SourceConfig:
@@ -24,12 +26,33 @@ class SourceConfig:
 
 
 @dataclass
+class TrackConfig:
+    """Tuning of the tracker between keyframes and of the keyframe smoother (crop pixels)."""
+
+    track: bool = True  # False: hold the keyframe transform until the next keyframe
+    smooth: bool = True  # False: every keyframe snaps to its FaceMesh fit
+    alpha_min: float = 0.1  # weight of the FaceMesh fit at a keyframe when it agrees with tracking
+    agree_px: float = 1.0  # mean rigid-point discrepancy up to which alpha_min applies
+    snap_px: float = 4.0  # discrepancy from which the FaceMesh fit is taken as is
+    lk_window: int = 9
+    lk_levels: int = 2  # pyramid levels when the face moves
+    fast_below_px: float = 1.0  # after a smaller per-frame step, LK tries without a pyramid first
+    min_points: int = 8  # tracked rigid points needed (of 34)
+    max_rms_px: float = 1.0  # tracking fails when the inliers' rms residual is larger
+    max_step_px: float = 16.0  # ... or when the crop would move more than this in one frame
+    still_px: float = 0.05  # a smaller correction is not applied (the predicted crop is kept as is)
+    window_size: int = 256  # FaceMesh input: the face warped into this square (crop size x2 region)
+    search_every: int = 0  # while no face is held: look every N frames (0: landmark_every)
+
+
+@dataclass
 class FaceConfig:
     crop_size: int = 128
     landmark_every: int = 16  # run FaceMesh every N frames (keyframes); track the face in between (README: error measured)
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     max_faces: int = 4  # several faces: the largest is used
+    track: TrackConfig = field(default_factory=TrackConfig)  # the tracker between keyframes
 
 
 @dataclass

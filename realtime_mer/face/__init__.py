@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from realtime_mer.face.aligner import FaceAligner, TrackConfig
+from realtime_mer.config import TrackConfig
+from realtime_mer.face.aligner import FaceAligner
 
 __all__ = ["FaceAligner", "TrackConfig"]

@@ -12,13 +12,12 @@ out), a full snap when they disagree (drift or a fast move).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from types import TracebackType
 
 import cv2
 import numpy as np
 
-from realtime_mer.config import FaceConfig
+from realtime_mer.config import FaceConfig, TrackConfig
 from realtime_mer.errors import DataError, fail
 from realtime_mer.face.geometry import (
     RIGID_FIT,
@@ -36,26 +35,6 @@ from realtime_mer.face.mesh import FaceMesh
 from realtime_mer.types import AlignedFace, Frame
 
 
-@dataclass
-class TrackConfig:
-    """Tuning of the tracker between keyframes and of the keyframe smoother (crop pixels)."""
-
-    track: bool = True  # False: hold the keyframe transform until the next keyframe
-    smooth: bool = True  # False: every keyframe snaps to its FaceMesh fit
-    alpha_min: float = 0.1  # weight of the FaceMesh fit at a keyframe when it agrees with tracking
-    agree_px: float = 1.0  # mean rigid-point discrepancy up to which alpha_min applies
-    snap_px: float = 4.0  # discrepancy from which the FaceMesh fit is taken as is
-    lk_window: int = 9
-    lk_levels: int = 2  # pyramid levels when the face moves
-    fast_below_px: float = 1.0  # after a smaller per-frame step, LK tries without a pyramid first
-    min_points: int = 8  # tracked rigid points needed (of 34)
-    max_rms_px: float = 1.0  # tracking fails when the inliers' rms residual is larger
-    max_step_px: float = 16.0  # ... or when the crop would move more than this in one frame
-    still_px: float = 0.05  # a smaller correction is not applied (the predicted crop is kept as is)
-    window_size: int = 256  # FaceMesh input: the face warped into this square (crop size x2 region)
-    search_every: int = 0  # while no face is held: look every N frames (0: landmark_every)
-
-
 class FaceAligner:
     """Stateful face stage: ``process(frame)`` -> ``AlignedFace`` or None (no face).
 
@@ -66,7 +45,7 @@ class FaceAligner:
 
     def __init__(self, cfg: FaceConfig | None = None, tune: TrackConfig | None = None) -> None:
         self.cfg = cfg or FaceConfig()
-        self.tune = tune or TrackConfig()
+        self.tune = tune or self.cfg.track
         if self.cfg.landmark_every < 1 or self.cfg.crop_size < 32:
             raise fail(DataError, f"bad face config {self.cfg}", "use landmark_every >= 1 and crop_size >= 32")
         s, w = int(self.cfg.crop_size), int(self.tune.window_size)

@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime_mer.config import FaceConfig
+from realtime_mer.config import FaceConfig, TrackConfig
 from realtime_mer.errors import SourceError, fail
-from realtime_mer.face.aligner import FaceAligner, TrackConfig
+from realtime_mer.face.aligner import FaceAligner
 from realtime_mer.face.geometry import RIGID_FIT, apply, compose, fit_similarity, invert, template, warp
 from realtime_mer.face.mesh import FaceMesh
 from realtime_mer.types import Frame

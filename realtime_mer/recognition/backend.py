@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from realtime_mer.config import BACKENDS
 from realtime_mer.errors import ModelError, fail, log
 from realtime_mer.runners.base import Runner
 from realtime_mer.runners.gpu import GpuInfo, probe_gpu
 from realtime_mer.runners.onnxrt import BACKEND_OF, OnnxRuntimeRunner, onnx_metadata, pick_providers
 
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
