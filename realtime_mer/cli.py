@@ -26,6 +26,9 @@ from realtime_mer.errors import MerError, OutputError, command_main, fail
 PROG = "realtime-mer"
 
 
+TIMELINE_FORMATS = (".png", ".svg", ".pdf", ".jpg")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -52,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=Path, metavar="PATH.jsonl", help="write every event as one JSON line, fsynced at once")
     p.add_argument("--csv", type=Path, metavar="PATH.csv", help="write events as CSV (same columns)")
     p.add_argument("--stats", type=Path, metavar="PATH.json", help="write the run summary as JSON")
-    p.add_argument("--timeline", type=Path, metavar="PATH.png", help="plot the spotting signal and events to a PNG at the end")
+    p.add_argument("--timeline", type=Path, metavar="PATH.png", help="at the end, plot signal, threshold, blind / face-lost stretches, events (and the demo's truth); the per-frame trace streams to PATH.trace.csv")
     p.add_argument("--no-ui", action="store_true", help="headless: no live overlay (a progress bar for files)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -120,6 +123,13 @@ def _check_outputs(out: OutputConfig) -> None:
             raise fail(OutputError, f"--{what} and --{seen[rp]} both write {path}", "give each output its own file")
         seen[rp] = what
         check_writable(path, what)
+    if out.timeline is not None:
+        if Path(out.timeline).suffix.lower() not in TIMELINE_FORMATS:
+            raise fail(OutputError, f"--timeline {out.timeline}: cannot draw a {Path(out.timeline).suffix or 'file without an extension'}",
+                       f"name a picture file ending in {', '.join(TIMELINE_FORMATS)}")
+        from realtime_mer.timeline import trace_path
+
+        check_writable(trace_path(out.timeline), "timeline trace")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -132,7 +142,10 @@ def run(argv: list[str] | None = None) -> int:
     from realtime_mer.pipeline import Pipeline
 
     source = open_source(cfg.source)
-    pipe = Pipeline(cfg, source, record_timeline=cfg.output.timeline is not None)
+    from realtime_mer.timeline import trace_path
+
+    trace_csv = trace_path(cfg.output.timeline) if cfg.output.timeline is not None else None
+    pipe = Pipeline(cfg, source, trace_path=trace_csv)
     try:
         pipe.prepare()
         pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
@@ -174,10 +187,11 @@ def run(argv: list[str] | None = None) -> int:
     try:  # checked before capture, but a disk can still fill up; the events are on disk already
         if cfg.output.stats is not None:
             Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        if cfg.output.timeline is not None and pipe.timeline is not None:
+        if cfg.output.timeline is not None and trace_csv is not None:
             from realtime_mer.timeline import plot_timeline
 
-            plot_timeline(pipe.timeline, pipe.events, cfg.output.timeline, title=source.name)
+            truth = [t.interval for t in getattr(source, "truth", ())]  # the demo knows its injected movements
+            plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
     except OSError as exc:
         raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",
                    "choose a writable path (the events are written already)") from exc

@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,7 @@ class Pipeline:
         aligner: FaceStage | None = None,
         spotter: SpotterStage | None = None,
         classifier: ClassifierStage | None = None,
-        record_timeline: bool = False,
+        trace_path: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.source = source
@@ -59,9 +60,8 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
-        self.record = RunRecord(record_timeline)
+        self.record = RunRecord(trace_path)
         self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
-        self.timeline = self.record.timeline
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self._grabber: Grabber | None = None
@@ -146,6 +146,7 @@ class Pipeline:
                 part.close()
         for s in self.sinks:
             s.close()
+        self.record.close_trace()
 
     def run(self) -> dict[str, Any]:
         """Run to the end of the stream (or until ``stop()``), headless; return the summary."""
@@ -217,13 +218,13 @@ class Pipeline:
             self.record.frame(has_face=face is not None)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3))  # the spotter resets once; its time is recorded
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns))  # the spotter resets once
                 continue
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3))  # waits while the spotter is spot_ahead behind
+            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
@@ -237,7 +238,7 @@ class Pipeline:
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms)`` (seq -1: a frame without a face: the driver
+        Queue items are ``(seq, frame_index, face_ms, timestamp_ns)`` (seq -1: a frame without a face: the driver
         resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
@@ -251,15 +252,17 @@ class Pipeline:
             if failed:
                 continue
             try:
-                seq, frame_index, face_ms = item
+                seq, frame_index, face_ms, ts_ns = item
+                time_s = (ts_ns - (self._first_ts or 0)) / 1e9
                 if seq < 0:
                     driver.face_lost()
+                    self.record.trace_no_face(frame_index, time_s)
                     lat.add("total", face_ms)
                     continue
                 t0 = time.perf_counter()
                 intervals = driver.update(seq)
                 lat.add("spotting", driver.update_ms)
-                self._trace(frame_index)
+                self._trace(frame_index, time_s)
                 for iv in intervals:
                     self._hand_off(iv)
                 lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
@@ -276,9 +279,9 @@ class Pipeline:
                 if self.error is None:
                     self.error = exc
 
-    def _trace(self, frame_index: int) -> None:
+    def _trace(self, frame_index: int, time_s: float) -> None:
         sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
-        self.record.trace(frame_index, float(sp.signal), float(sp.threshold), bool(sp.calibrating))
+        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind))
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""

@@ -45,6 +45,9 @@ class SpotterStage(Stepper[list[Interval]], Flushing, Protocol):
     @property
     def calibrating(self) -> bool: ...
 
+    @property
+    def blind(self) -> bool: ...
+
 
 @runtime_checkable
 class ClassifierStage(Protocol):

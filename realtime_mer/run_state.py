@@ -10,11 +10,13 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
+from realtime_mer.timeline import TraceWriter
 from realtime_mer.types import CLASSES, Event
 
 
@@ -33,6 +35,8 @@ class RunState:
     face_present: bool = False
     face_status: str = "waiting for first frame"
     calibrating: bool = False
+    blind: bool = False  # the spotter cannot detect anything new now (calibrating, busy, re-acquiring)
+    blind_frames: int = 0  # frames with a face during which the spotter was blind
     achieved_fps: float = 0.0
     backend: str = ""
     backend_reason: str = ""  # e.g. "onnxruntime-cpu (no NVIDIA GPU found)"
@@ -47,24 +51,15 @@ class RunState:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Timeline:
-    """Full-run spotting trace for ``--timeline`` plots (3 numbers a frame)."""
-
-    frames: list[int] = field(default_factory=list)
-    signal: list[float] = field(default_factory=list)
-    threshold: list[float] = field(default_factory=list)
-
-
 class RunRecord:
     """A run's state, latencies, events and trace; ``summary()`` is the run summary."""
 
-    def __init__(self, record_timeline: bool = False) -> None:
+    def __init__(self, trace_path: Path | None = None) -> None:
         self.state = RunState()
         self.latency = LatencyRecorder()
         self.emit_latency: list[float] = []
         self.events: list[Event] = []
-        self.timeline = Timeline() if record_timeline else None
+        self.trace_writer = TraceWriter(trace_path) if trace_path is not None else None  # --timeline: streamed
         self.rate = RateMeter()
         self.t_start = 0.0
         self.t_end = 0.0
@@ -99,16 +94,34 @@ class RunRecord:
             st.face_present = False
             st.face_status = "no face"
 
-    def trace(self, frame_index: int, signal: float, threshold: float, calibrating: bool) -> None:
-        """The spotter's live values after a frame: the overlay's sparkline and the ``--timeline`` trace."""
+    def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
+              blind: bool) -> None:
+        """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
+        count and the streamed ``--timeline`` trace."""
         st = self.state
         st.signal.append(signal)
         st.threshold.append(threshold)
         st.calibrating = calibrating
-        if self.timeline is not None:
-            self.timeline.frames.append(frame_index)
-            self.timeline.signal.append(signal)
-            self.timeline.threshold.append(threshold)
+        st.blind = blind
+        st.blind_frames += int(blind)
+        if self.trace_writer is not None:
+            self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
+
+    def trace_no_face(self, frame_index: int, time_s: float) -> None:
+        """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
+        if self.trace_writer is not None:
+            self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
+
+    def close_trace(self) -> None:
+        if self.trace_writer is not None:
+            self.trace_writer.close()
+
+    def blind_share(self) -> dict[str, Any]:
+        """The share of processed frames in which nothing new could be detected, and why."""
+        st = self.state
+        no_face = st.processed - st.with_face
+        share = (st.blind_frames + no_face) / st.processed if st.processed else 0.0
+        return {"share": round(share, 4), "spotter_blind_frames": int(st.blind_frames), "no_face_frames": int(no_face)}
 
     def event(self, ev: Event, timed: bool) -> None:
         """A written event (``timed``: its emit latency was measured)."""
@@ -144,6 +157,7 @@ class RunRecord:
             "events_by_label": dict(collections.Counter(e.label for e in self.events)),
             "stage_latency_ms": stages,
             "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
+            "blind": self.blind_share(),
             "peak_rss_mb": peak_rss_mb(),
             "backend": st.backend,
             "model": st.model,
@@ -159,4 +173,4 @@ def status_line(record: RunRecord) -> str:
     return f"{st.processed} frames, {record.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
 
 
-__all__ = ["RunRecord", "RunState", "Timeline", "status_line"]
+__all__ = ["RunRecord", "RunState", "status_line"]

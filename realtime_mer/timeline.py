@@ -1,23 +1,50 @@
-"""Timeline picture: spotting signal, threshold, detected intervals (coloured by label) and,
-when given, the true intervals — what a researcher looks at to trust or tune the spotter."""
+"""Timeline picture: what the spotter saw and decided, so a researcher can tell why a movement was or
+was not reported.
+
+The x axis is the stream's time in seconds (frame numbers on the top axis); the spotting signal and
+its threshold; shaded stretches where the face was lost or the spotter was blind (calibrating, busy
+with a movement, re-acquiring its reference: nothing new could be detected there); detected
+intervals coloured by label; true intervals (when given) as a strip at the bottom. The legend sits
+outside the data.
+
+The per-frame trace behind it is streamed to ``<png stem>.trace.csv`` during the run (``TraceWriter``:
+bounded memory however long the run) and read back (``read_trace``) to plot at the end or later with
+``tools/plot_timeline.py``. Columns: ``frame, time_s, face, signal, threshold, blind`` (face and blind
+0/1; signal and threshold empty on frames without a face).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO
 
 import numpy as np
 
+from realtime_mer.errors import DataError, fail
 from realtime_mer.types import Event, Interval
 
 LABEL_COLOURS = {"negative": "tab:red", "positive": "tab:green", "surprise": "tab:orange", "unknown": "tab:gray"}
+TRACE_COLUMNS = ("frame", "time_s", "face", "signal", "threshold", "blind")
+FACE_LOST_COLOUR = "tab:red"
+BLIND_COLOUR = "0.55"
+MAX_PLOT_POINTS = 20000  # longer traces are drawn as per-bin maxima (peaks stay visible)
 Labelled = tuple[Interval, str]  # a detected interval and the class it was given
 
 
 def labelled(events: Sequence[Event]) -> list[Labelled]:
     """(interval, label) of every event."""
     return [(e.interval(), e.label) for e in events]
+
+
+def anchors(events: Sequence[Event]) -> tuple[np.ndarray, np.ndarray]:
+    """(frame, seconds) pairs the events carry: they place frames in time when no trace is at hand."""
+    f = [x for e in events for x in (e.onset_frame, e.offset_frame)]
+    s = [x for e in events for x in (e.onset_s, e.offset_s)]
+    return np.asarray(f, np.float64), np.asarray(s, np.float64)
 
 
 def read_truth(path: Path, video: str | None = None) -> list[Interval]:
@@ -28,63 +55,196 @@ def read_truth(path: Path, video: str | None = None) -> list[Interval]:
     return [t.interval for t in rows if video is None or Path(t.video).stem == Path(video).stem]
 
 
-def read_trace(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A trace CSV (frame, signal, threshold) as written next to a ``--timeline`` PNG."""
-    if len(Path(path).read_text().splitlines()) < 2:  # the header alone: no frames
-        return np.zeros(0), np.zeros(0), np.zeros(0)
-    a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return a[:, 0], a[:, 1], a[:, 2]
+@dataclass
+class Trace:
+    """The per-frame trace of a run (arrays of equal length, in frame order)."""
+
+    frame: np.ndarray
+    time_s: np.ndarray
+    face: np.ndarray  # bool
+    signal: np.ndarray  # NaN where there was no face
+    threshold: np.ndarray
+    blind: np.ndarray  # bool: the spotter could not detect anything new at this frame
+
+    @classmethod
+    def empty(cls) -> Trace:
+        z = np.zeros(0)
+        return cls(z, z, z.astype(bool), z, z, z.astype(bool))
+
+    def __len__(self) -> int:
+        return len(self.frame)
 
 
-def write_trace(path: Path, frames: Sequence[int], signal: Sequence[float], threshold: Sequence[float]) -> None:
-    a = np.column_stack([np.asarray(frames, np.float64), np.asarray(signal), np.asarray(threshold)]) if len(frames) else np.zeros((0, 3))
-    np.savetxt(path, a, delimiter=",", header="frame,signal,threshold", comments="", fmt=["%d", "%.6g", "%.6g"])
+class TraceWriter:
+    """Streams trace rows to a CSV as they come (nothing is kept in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._f: IO[str] | None = self.path.open("w", encoding="utf-8", buffering=1 << 16)
+        self._f.write(",".join(TRACE_COLUMNS) + "\n")
+        self.rows = 0
+
+    def row(self, frame: int, time_s: float, face: bool, signal: float, threshold: float, blind: bool) -> None:
+        if self._f is None:
+            return
+        sig = "" if not face or not math.isfinite(signal) else f"{signal:.5g}"
+        thr = "" if not face or not math.isfinite(threshold) else f"{threshold:.5g}"
+        self._f.write(f"{frame},{time_s:.6f},{int(face)},{sig},{thr},{int(blind)}\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def write_trace(path: Path, trace: Trace) -> None:
+    """Write a whole ``Trace`` (tests, re-plotting)."""
+    with TraceWriter(path) as w:
+        for i in range(len(trace)):
+            w.row(int(trace.frame[i]), float(trace.time_s[i]), bool(trace.face[i]), float(trace.signal[i]),
+                  float(trace.threshold[i]), bool(trace.blind[i]))
+
+
+def read_trace(path: Path) -> Trace:
+    """A trace CSV as ``TraceWriter`` writes it; a one-line ``DataError`` for anything else."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise fail(DataError, f"cannot read trace {path} ({e})", "pass the .trace.csv written next to a --timeline PNG") from None
+    if not lines or tuple(c.strip() for c in lines[0].split(",")) != TRACE_COLUMNS:
+        raise fail(DataError, f"{path} is not a realtime-mer trace (header must be {','.join(TRACE_COLUMNS)})",
+                   "pass the .trace.csv written next to a --timeline PNG by this version")
+    rows = [ln.split(",") for ln in lines[1:] if ln.strip()]
+    if not rows:
+        return Trace.empty()
+    try:
+        if any(len(r) != len(TRACE_COLUMNS) for r in rows):
+            raise ValueError("wrong number of columns")
+        a = np.array([[float(x) if x.strip() else np.nan for x in r] for r in rows], np.float64)
+        if not np.isfinite(a[:, [0, 1, 2, 5]]).all():
+            raise ValueError("frame, time_s, face and blind must be numbers")
+    except ValueError as e:
+        line = next((i + 2 for i, r in enumerate(rows) if len(r) != len(TRACE_COLUMNS)), None)
+        where = f" (line {line})" if line else ""
+        raise fail(DataError, f"{path} is not a valid trace{where}: {e}", "pass the .trace.csv written next to a --timeline PNG") from None
+    return Trace(a[:, 0].astype(np.int64), a[:, 1], a[:, 2] > 0, a[:, 3], a[:, 4], a[:, 5] > 0)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True in ``mask``."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return [(int(a), int(b) - 1) for a, b in zip(d[::2], d[1::2], strict=True)]
+
+
+def _frame_to_time(frames: np.ndarray, times: np.ndarray) -> tuple[float, float] | None:
+    """(seconds per frame, offset) of the least-squares line through the known (frame, time) pairs."""
+    ok = np.isfinite(frames) & np.isfinite(times)
+    f, t = frames[ok], times[ok]
+    if len(np.unique(f)) < 2:
+        return None
+    slope, offset = np.polyfit(f, t, 1)
+    return (float(slope), float(offset)) if slope > 0 else None
+
+
+def _decimate(t: np.ndarray, *series: np.ndarray, n: int = MAX_PLOT_POINTS) -> tuple[np.ndarray, ...]:
+    """At most ``n`` points: each bin's first time and the NaN-aware maximum of each series."""
+    if len(t) <= n:
+        return (t, *series)
+    edges = np.linspace(0, len(t), n + 1).astype(int)
+    out_t = t[edges[:-1]]
+    outs = []
+    for s in series:
+        padded = np.where(np.isfinite(s), s, -np.inf)
+        m = np.maximum.reduceat(padded, edges[:-1])
+        outs.append(np.where(np.isfinite(m), m, np.nan))
+    return (out_t, *outs)
 
 
 def plot(
     out: Path,
-    frames: np.ndarray,
-    signal: np.ndarray,
-    threshold: np.ndarray,
+    trace: Trace,
     detected: Sequence[Labelled],
     truth: Sequence[Interval] = (),
     title: str = "",
+    anchor: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
+    """Draw the timeline PNG. Frames are placed in time by the trace, else by ``anchor`` (frame, seconds)
+    pairs (e.g. ``anchors(events)``); with neither, the x axis is frames."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(14, 4), dpi=110)
-    if len(frames):
-        ax.plot(frames, signal, lw=0.8, color="tab:blue", label="spotting signal")
-        ax.plot(frames, threshold, lw=0.8, color="k", ls="--", label="threshold")
-    top = float(max(np.max(signal) if len(signal) else 1.0, np.max(threshold) if len(threshold) else 1.0, 1e-6))
-    for s in truth:
-        ax.axvspan(s.onset, s.offset + 1, ymin=0.0, ymax=0.08, color="tab:purple", alpha=0.6, lw=0)
-    for s, label in detected:
-        c = LABEL_COLOURS.get(label, "tab:gray")
-        ax.axvspan(s.onset, s.offset + 1, color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
-        ax.text(s.onset, top * 1.02, f"{s.kind[:2]}:{label[:3]}", fontsize=7, color=c)
     from matplotlib.patches import Patch
 
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items() if any(label == k for _, label in detected)]
+    line = _frame_to_time(trace.frame.astype(np.float64), trace.time_s) if len(trace) else None
+    if line is None and anchor is not None:
+        line = _frame_to_time(*anchor)
+    slope, offset = line if line is not None else (1.0, 0.0)
+    in_seconds = line is not None
+
+    def sec(frame: float) -> float:
+        return slope * frame + offset
+
+    fig, ax = plt.subplots(figsize=(14, 4.2), dpi=110)
+    handles: list = []
+    t = trace.time_s if (len(trace) and in_seconds) else trace.frame.astype(np.float64)
+    if len(trace):
+        tt, sig, thr = _decimate(t, trace.signal, trace.threshold)
+        (h1,) = ax.plot(tt, sig, lw=0.8, color="tab:blue", label="spotting signal")
+        (h2,) = ax.plot(tt, thr, lw=0.8, color="k", ls="--", label="threshold")
+        handles += [h1, h2]
+        half = 0.5 * slope if in_seconds else 0.5
+        for what, mask, colour, alpha in (("face lost", ~trace.face, FACE_LOST_COLOUR, 0.15),
+                                          ("spotter blind", trace.blind & trace.face, BLIND_COLOUR, 0.22)):
+            runs = _runs(mask)
+            for a, b in runs:
+                ax.axvspan(t[a] - half, t[b] + half, color=colour, alpha=alpha, lw=0)
+            if runs:
+                share = 100.0 * mask.sum() / len(mask)
+                handles.append(Patch(color=colour, alpha=alpha + 0.1, label=f"{what} ({share:.1f} % of frames)"))
+    finite = [np.nanmax(a) for a in (trace.signal, trace.threshold) if len(a) and np.isfinite(a).any()]
+    top = float(max([*finite, 1e-6]))
+    for s in truth:
+        ax.axvspan(sec(s.onset), sec(s.offset + 1), ymin=0.0, ymax=0.08, color="tab:purple", alpha=0.6, lw=0)
+    for s, label in detected:
+        c = LABEL_COLOURS.get(label, "tab:gray")
+        ax.axvspan(sec(s.onset), sec(s.offset + 1), color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
+        ax.text(sec(s.onset), top * 1.02, f"{s.kind[:2]}:{label[:3]}", fontsize=7, color=c)
+    handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items()
+                if any(label == k for _, label in detected)]
     if truth:
         handles.append(Patch(color="tab:purple", alpha=0.6, label="ground truth"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8)
-    ax.set_xlabel("frame")
-    ax.set_ylabel("signal")
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
+    ax.set_xlabel("time (s)" if in_seconds else "frame")
+    ax.set_ylabel("signal (noise units)")
     ax.set_ylim(0, top * 1.12)
-    ax.set_title(title or "realtime-mer timeline")
+    if in_seconds:
+        top_axis = ax.secondary_xaxis("top", functions=(lambda x: (x - offset) / slope, lambda f: slope * f + offset))
+        top_axis.set_xlabel("frame", fontsize=8)
+        top_axis.tick_params(labelsize=7)
+    ax.set_title(title or "realtime-mer timeline", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out)
+    fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
     return Path(out)
 
 
-def plot_timeline(timeline: Any, events: Sequence[Event], out: Path, title: str = "", truth: Sequence[Interval] = ()) -> Path:
-    """Plot a pipeline ``Timeline`` and its events; also writes ``<out>.trace.csv`` for re-plotting."""
-    out = Path(out)
-    write_trace(out.with_suffix(".trace.csv"), timeline.frames, timeline.signal, timeline.threshold)
-    return plot(out, np.asarray(timeline.frames), np.asarray(timeline.signal), np.asarray(timeline.threshold), labelled(events), truth, title)
+def trace_path(png: Path) -> Path:
+    """Where the trace of a ``--timeline PNG`` goes: ``<png stem>.trace.csv`` beside it."""
+    return Path(png).with_suffix(".trace.csv")
+
+
+def plot_timeline(trace_csv: Path, events: Sequence[Event], out: Path, title: str = "",
+                  truth: Sequence[Interval] = ()) -> Path:
+    """Plot a run's streamed trace and its events (what ``--timeline`` does at the end of a run)."""
+    return plot(Path(out), read_trace(trace_csv), labelled(events), truth, title, anchor=anchors(events))

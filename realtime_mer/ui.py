@@ -56,10 +56,16 @@ def render(p: Pipeline) -> Group:
     if not st.face_present:
         face = "[bold red]NO FACE[/] — spotting paused" if st.processed else "[dim]waiting[/]"
     elif st.calibrating:
-        face = "[yellow]face tracked — calibrating baseline[/]"
+        face = "[yellow]face tracked — spotter calibrating (blind)[/]"
+    elif st.blind:
+        face = "[yellow]face tracked — spotter busy / re-acquiring (blind)[/]"
     else:
-        face = "[green]face tracked[/]"
+        face = "[green]face tracked — spotter watching[/]"
     head.add_row("face", face)
+    if st.processed:
+        no_face = st.processed - st.with_face
+        share = 100.0 * (st.blind_frames + no_face) / st.processed
+        head.add_row("blind", f"{share:.1f} % of frames (spotter {st.blind_frames}, no face {no_face})")
     head.add_row("model", f"{st.model} on {st.backend} · spotter {st.spotter}")
 
     lat = Table(title="stage latency (ms, last 200 frames)", expand=False, show_edge=False)

@@ -58,6 +58,7 @@ class FakeSpotter:
     name = "fake"
     signal = threshold = 0.0
     calibrating = False
+    blind = False
 
     def __init__(self, boom: int | None = None) -> None:
         self.log: list[object] = []

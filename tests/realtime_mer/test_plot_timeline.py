@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime_mer.timeline import write_trace
+from realtime_mer.timeline import Trace, write_trace
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "plot_timeline.py"
 SIGNAL_BGR = (180, 119, 31)  # matplotlib tab:blue, the signal line
@@ -40,7 +40,9 @@ def test_plots_events_truth_and_found_trace(tmp_path: Path) -> None:
     truth = tmp_path / "truth.csv"
     truth.write_text("video,onset,apex,offset,type,aus,label\nrun,42,50,58,micro,12,positive\nother,5,6,7,micro,4,negative\n")
     f = np.arange(200)
-    write_trace(tmp_path / "run.trace.csv", f, 1.0 + np.exp(-((f - 50) / 6.0) ** 2) * 5, np.full(200, 4.0))
+    face = np.ones(200, bool)
+    write_trace(tmp_path / "run.trace.csv", Trace(f, f / 200.0, face, 1.0 + np.exp(-((f - 50) / 6.0) ** 2) * 5,
+                                                   np.full(200, 4.0), np.zeros(200, bool)))
     out = tmp_path / "plots" / "run.png"
     res = run_tool(events, "--truth", truth, "--video", "run", "-o", out)
     assert res.returncode == 0, res.stderr
@@ -66,9 +68,12 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not JSON" in res.stderr
     events = tmp_path / "ok.jsonl"
     write_events(events)
-    (tmp_path / "t.csv").write_text("frame,signal,threshold\n1,abc\n")
+    (tmp_path / "t.csv").write_text("frame,signal,threshold\n1,abc\n")  # the old three-column format
     res = run_tool(events, "--trace", tmp_path / "t.csv", "-o", tmp_path / "x.png")
-    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a frame,signal,threshold CSV" in res.stderr
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a realtime-mer trace" in res.stderr
+    (tmp_path / "t2.csv").write_text("frame,time_s,face,signal,threshold,blind\n1,0.005,1,abc,4,0\n")
+    res = run_tool(events, "--trace", tmp_path / "t2.csv", "-o", tmp_path / "x.png")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a valid trace" in res.stderr
     res = run_tool(events, "--trace", tmp_path / "nope.csv", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "trace file" in res.stderr
     assert not (tmp_path / "x.png").exists()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import numpy as np
 
 from realtime_mer.run_state import RunRecord, status_line
+from realtime_mer.timeline import read_trace
 from realtime_mer.types import CLASSES, Event
 
 
@@ -12,8 +16,8 @@ def _event(kind: str, label: str, latency: float) -> Event:
     return Event(kind, 0, 1, 2, 0.0, 0.01, 0.02, 20.0, "2026-01-01T00:00:00.000Z", label, emit_latency_ms=latency)  # type: ignore[arg-type]
 
 
-def test_summary_counts_frames_events_and_latencies() -> None:
-    rec = RunRecord(record_timeline=True)
+def test_summary_counts_frames_events_and_latencies(tmp_path: Path) -> None:
+    rec = RunRecord(tmp_path / "t.trace.csv")
     st = rec.state
     rec.describe(source="demo", fps_requested=200.0, fps_granted=200.0, total_frames=10, warnings=["w"],
                  model="apexflow", backend="onnxruntime-cpu", backend_reason="onnxruntime-cpu (test)", classes=("a", "b"),
@@ -24,7 +28,9 @@ def test_summary_counts_frames_events_and_latencies() -> None:
         rec.frame(has_face=i != 3)
         statuses.append(st.face_status)
         if i != 3:
-            rec.trace(i, float(i), 2.0, calibrating=i < 5)
+            rec.trace(i, i / 200.0, float(i), 2.0, calibrating=i < 5, blind=i < 5 or i == 8)
+        else:
+            rec.trace_no_face(i, i / 200.0)
         rec.latency.add("face", 1.0 + i)
     st.captured, st.dropped = 12, 2
     rec.event(_event("micro", "a", 4.0), timed=True)
@@ -42,7 +48,12 @@ def test_summary_counts_frames_events_and_latencies() -> None:
     assert s["warnings"] == ["w"] and s["fps_requested"] == 200.0 and st.backend_reason == "onnxruntime-cpu (test)"
     assert statuses[2:5] == ["face found", "no face", "face found"] and st.face_present
     json.dumps(s)  # what --stats writes
-    assert rec.timeline is not None and rec.timeline.frames == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    rec.close_trace()
+    tr = read_trace(tmp_path / "t.trace.csv")
+    assert list(tr.frame) == list(range(10)) and list(tr.face) == [i != 3 for i in range(10)]
+    assert list(tr.blind) == [True] * 5 + [False] * 3 + [True, False] and np.isnan(tr.signal[3]) and tr.signal[9] == 9.0
+    # blind: 4 calibrating + 1 busy frames with a face, and the face-less one: 6 of 10
+    assert s["blind"] == {"share": 0.6, "spotter_blind_frames": 5, "no_face_frames": 1}
     assert list(st.signal)[-1] == 9.0 and list(st.threshold)[-1] == 2.0 and st.calibrating is False
     assert status_line(rec).startswith("10 frames,") and status_line(rec).endswith("2 dropped, 3 events")
 
@@ -50,6 +61,6 @@ def test_summary_counts_frames_events_and_latencies() -> None:
 def test_defaults_before_a_run() -> None:
     rec = RunRecord()
     s = rec.summary()
-    assert rec.timeline is None and s["processing_fps"] == 0.0 and s["elapsed_s"] == 0.0 and s["face_found_ratio"] == 0.0
+    assert rec.trace_writer is None and s["processing_fps"] == 0.0 and s["elapsed_s"] == 0.0 and s["face_found_ratio"] == 0.0
     assert s["classes"] == list(CLASSES) and s["emit_latency_ms"] == {"p50": 0.0, "p95": 0.0}
     assert rec.state.face_status == "waiting for first frame" and not rec.state.finished

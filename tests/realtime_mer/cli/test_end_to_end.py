@@ -78,3 +78,29 @@ def test_video_that_ends_mid_stream_keeps_events_found_so_far(tmp_path: Path) ->
     assert "ended at frame" in proc.stderr  # the user is told the file was cut
     events = [json.loads(ln) for ln in ev.read_text().splitlines()]
     assert any(iou((first.onset, first.offset), (d["onset_frame"], d["offset_frame"])) >= 0.5 for d in events)
+
+
+def test_timeline_trace_and_blind_share(tmp_path: Path) -> None:
+    """--timeline streams a per-frame trace (time, face, signal, threshold, blind) and draws the demo's
+    truth; the stats report the share of frames in which the spotter was blind (its calibration second)."""
+    from realtime_mer.timeline import read_trace
+
+    png, stats = tmp_path / "t.png", tmp_path / "s.json"
+    proc = cli("--demo", "--demo-seconds", "3", "--no-ui", "--quiet", "--timeline", str(png), "--stats", str(stats))
+    assert proc.returncode == 0, proc.stderr
+    assert png.stat().st_size > 10000
+    tr = read_trace(tmp_path / "t.trace.csv")
+    assert len(tr) == 600 and list(tr.frame) == list(range(600)) and tr.face.all()
+    assert abs(tr.time_s[1] - tr.time_s[0] - 0.005) < 1e-6  # 200 fps demo clock
+    assert tr.blind[:150].all()  # the spotter learns its baseline in the first second: blind
+    s = json.loads(stats.read_text())["blind"]
+    assert s["no_face_frames"] == 0 and s["spotter_blind_frames"] == int(tr.blind.sum())
+    assert 0.3 <= s["share"] <= 1.0  # at least the calibration second of 3 s
+
+
+def test_timeline_with_an_unknown_picture_type_is_refused_up_front(tmp_path: Path) -> None:
+    from tests.realtime_mer.cli.helpers import assert_one_line_error
+
+    proc = cli("--demo", "--demo-seconds", "1", "--no-ui", "--timeline", str(tmp_path / "out.txt"))
+    assert_one_line_error(proc, "--timeline", ".png")
+    assert not (tmp_path / "out.txt").exists() and not (tmp_path / "out.trace.csv").exists()
