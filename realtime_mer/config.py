@@ -56,6 +56,32 @@ class FaceConfig:
 
 
 @dataclass
+class LbpConfig:
+    """The ``lbp`` spotter (Moilanen et al. 2014 feature difference)."""
+
+    k_ms: float = 150.0  # half the typical micro interval; frames i-k and i+k are compared with i
+    blocks: int = 6  # the crop is split into blocks x blocks histograms
+    top: float = 1.0 / 3.0  # feature difference = mean of this share of the largest block distances
+    p: float = 0.15  # threshold = mean + p * (max - mean) of the contrast over window_ms
+    window_ms: float = 5000.0  # running window of that threshold (never the whole video)
+    mask_eyes: bool = True  # leave the eyes out of the histograms (blinks)
+    eye_margin_px: int = 3  # the eye mask is grown by this (px at 128)
+    blur: float = 0.8  # Gaussian blur sigma (px at 128) before the codes: sensor noise flips fewer bits
+    avg_ms: float = 25.0  # centred average of the histograms over this long (adds half of it to the delay)
+    floor_every_ms: float = 100.0  # the contrast's noise level is refreshed this often
+    lookback_ms: float = 100.0  # how far an onset may be refined back from the rise
+
+
+@dataclass
+class GruConfig:
+    """The ``gru`` spotter. Its feature constants (lags, top-k, noise floor) are part of the trained
+    model (``FEATURE_VERSION`` in ``spotting/gru.py``) and its hysteresis levels come with the weights."""
+
+    weights: Path | None = None  # None: the bundled realtime_mer/assets/spotter_gru.npz
+    lookback_ms: float = 150.0  # how far an onset may be refined back from where the intensity rose
+
+
+@dataclass
 class SpotConfig:
     name: str = "roiflow"
     flow_step: int = 0  # reference lag in frames; 0 = derive from ref_ms
@@ -70,14 +96,8 @@ class SpotConfig:
     calibration_ms: float = 1000.0  # after start / reset: learn the baseline, detect nothing
     baseline_ms: float = 3000.0  # running window of the robust baseline (median / MAD)
     history_s: float = 10.0  # length of history() for the live plot
-    lbp_k_ms: float = 150.0  # lbp: half the typical micro interval; frames i-k and i+k are compared with i
-    lbp_blocks: int = 6  # lbp: the crop is split into lbp_blocks x lbp_blocks histograms
-    lbp_top: float = 1.0 / 3.0  # lbp: feature difference = mean of this share of the largest block distances
-    lbp_p: float = 0.15  # lbp: threshold = mean + lbp_p * (max - mean) of the contrast over lbp_window_ms
-    lbp_window_ms: float = 5000.0  # lbp: running window of that threshold (never the whole video)
-    lbp_mask_eyes: bool = True  # lbp: leave the eyes out of the histograms (blinks)
-    lbp_blur: float = 0.8  # lbp: Gaussian blur sigma (px at 128) before the codes: sensor noise flips fewer bits
-    lbp_avg_ms: float = 25.0  # lbp: centred average of the histograms over this long (adds half of it to the delay)
+    lbp: LbpConfig = field(default_factory=LbpConfig)  # --spotter lbp
+    gru: GruConfig = field(default_factory=GruConfig)  # --spotter gru
 
 
 @dataclass

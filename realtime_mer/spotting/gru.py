@@ -55,7 +55,6 @@ HEAD_JUMP_PX = 1.5  # head shift against a reference (crop px) that restarts it
 NOISE_FLOOR_PX = 0.02  # added to each region's running noise level
 CLIP_SIGMAS = 3.0  # noise-level updates are clipped at this many times the level
 TOP_K = 5  # the largest this many regions (sorted) enter the features
-LOOKBACK_MS = 150.0  # how far an onset may be refined back from where the intensity rose
 N_SIGNAL = len(REGIONS)
 N_REG = len(REGIONS) + len(PROBES)
 _UPPER = np.array([r.blinks for r in REGIONS])
@@ -338,7 +337,7 @@ def make_decoder(fps: float, cfg: SpotConfig, meta: dict) -> GruDecoder:
     def kind_of(onset: int, offset: int) -> IntervalKind:
         return classify_kind(onset, offset, fps, cfg.micro_max_ms)
 
-    settings = TrackerSettings(frames(cfg.merge_ms), frames(cfg.min_ms, 0), frames(cfg.max_ms), frames(LOOKBACK_MS), frames(REFRACTORY_MS))
+    settings = TrackerSettings(frames(cfg.merge_ms), frames(cfg.min_ms, 0), frames(cfg.max_ms), frames(cfg.gru.lookback_ms), frames(REFRACTORY_MS))
     low = float(meta.get("low", DEFAULT_LOW))
     delay = frames(float(meta.get("delay_ms", DEFAULT_DELAY_MS)), 0)
     return GruDecoder(settings, kind_of, delay, frames(cfg.calibration_ms), float(meta.get("high", DEFAULT_HIGH)), low, float(meta.get("floor", 0.5 * low)))
@@ -348,11 +347,10 @@ class GruSpotter(Spotter):
     """Learned spotter. Decision delay: ``delay`` (the model's look-ahead, 100 ms) + ``cfg.merge_ms``."""
 
     name = "gru"
-    weights_path: Path | None = None  # override (tests, tools); None: the shipped asset
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
-        self.model, self.meta = load_weights(self.weights_path)
+        self.model, self.meta = load_weights(cfg.gru.weights)
         self.decoder = make_decoder(fps, cfg, self.meta)
         # the GRU's time step is the training frame period: at a lower rate each frame is held for
         # that many steps (e.g. 7 at 30 fps for a 200 fps model), so its dynamics keep their timing

@@ -1,14 +1,14 @@
 """``lbp``: feature-difference spotting with LBP block histograms (Moilanen et al., ICPR 2014).
 
 Per frame: uniform LBP codes (8 neighbours, radius 1) of the lightly blurred aligned crop
-(``lbp_blur``) -> one 59-bin histogram per block of a ``lbp_blocks`` x ``lbp_blocks`` grid (eyes optionally left out, so
-blinks do not count), averaged over ``lbp_avg_ms`` (sensor noise moves histograms far more
+(``lbp.blur``) -> one 59-bin histogram per block of a ``lbp.blocks`` x ``lbp.blocks`` grid (eyes optionally left out, so
+blinks do not count), averaged over ``lbp.avg_ms`` (sensor noise moves histograms far more
 than a sub-pixel warp does) -> chi-squared distance of frame i's histograms to the mean of the
-histograms of frames i-k and i+k (k = ``lbp_k_ms``) -> feature difference F_i = mean of the
-largest ``lbp_top`` share of the block distances -> contrast C_i = F_i - (F_{i-k} + F_{i+k}) / 2
+histograms of frames i-k and i+k (k = ``lbp.k_ms``) -> feature difference F_i = mean of the
+largest ``lbp.top`` share of the block distances -> contrast C_i = F_i - (F_{i-k} + F_{i+k}) / 2
 (a movement about 2k long peaks at its apex; slow changes cancel) -> ``IntervalTracker`` (extent widened to at least apex -/+ k, as in the paper) with a
-threshold of ``max(mean + lbp_p * (max - mean), median + threshold * sigma)``: Moilanen's
-relative threshold, over a running window of ``lbp_window_ms`` (never the whole video), floored
+threshold of ``max(mean + lbp.p * (max - mean), median + threshold * sigma)``: Moilanen's
+relative threshold, over a running window of ``lbp.window_ms`` (never the whole video), floored
 by the contrast's running noise level (robust median / MAD while nothing happens), so a still
 face gives nothing. C_i needs frame i + 2k, and the strongest of peaks within 2k of each other
 is kept (side lobes), held 3k + merge past its apex: the decision delay after an offset
@@ -35,9 +35,6 @@ from realtime_mer.types import Interval
 # neighbour p of the centre (dy, dx), clockwise from the top-left; its bit is 1 << p when >= centre
 NEIGHBOURS: tuple[tuple[int, int], ...] = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 N_BINS = 59  # 58 uniform patterns (at most 2 circular 0/1 transitions) + 1 for all others
-EYE_MARGIN_PX = 3  # the eye mask is grown by this at 128 px
-FLOOR_EVERY_MS = 100.0  # the contrast's noise level is refreshed this often
-LOOKBACK_MS = 100.0  # how far an onset may be refined back from the rise
 EPS = 1e-6
 
 
@@ -77,15 +74,15 @@ def chi2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class BlockHistograms:
     """Normalised uniform-LBP histograms of a ``blocks`` x ``blocks`` grid of a square crop."""
 
-    def __init__(self, size: int, blocks: int, mask_eyes: bool) -> None:
+    def __init__(self, size: int, blocks: int, mask_eyes: bool, eye_margin_px: int = 3) -> None:
         if blocks < 1 or size < 3 * blocks + 2:
-            raise fail(SpotterError, f"cannot split a {size} px crop into {blocks}x{blocks} LBP blocks", "use 1 <= lbp_blocks <= crop_size / 3")
+            raise fail(SpotterError, f"cannot split a {size} px crop into {blocks}x{blocks} LBP blocks", "use 1 <= lbp.blocks <= crop_size / 3")
         inner = size - 2
         edges = np.linspace(0, inner, blocks + 1).round().astype(int)
         row = np.searchsorted(edges, np.arange(inner), side="right") - 1
         block = row[:, None] * blocks + row[None, :]
         if mask_eyes:
-            block[eye_mask(size)[1:-1, 1:-1]] = blocks * blocks  # a dump block, never compared
+            block[eye_mask(size, eye_margin_px)[1:-1, 1:-1]] = blocks * blocks  # a dump block, never compared
         self.size = size
         self.n_blocks = blocks * blocks
         self._base = (block * N_BINS).astype(np.intp).ravel()
@@ -100,38 +97,38 @@ class BlockHistograms:
         return hist[: self.n_blocks * N_BINS].reshape(self.n_blocks, N_BINS).astype(np.float32) * self._scale
 
 
-def eye_mask(size: int) -> np.ndarray:
-    """Boolean (size, size) mask of both eyes on the aligned-face template, grown a little."""
+def eye_mask(size: int, margin_px: int = 3) -> np.ndarray:
+    """Boolean (size, size) mask of both eyes on the aligned-face template, grown by ``margin_px`` (at 128 px)."""
     tpl = template(size)
     mask = np.zeros((size, size), np.uint8)
     for contour in (RIGHT_EYE_CONTOUR, LEFT_EYE_CONTOUR):
         cv2.fillPoly(mask, [np.round(tpl[list(contour)] * 8).astype(np.int32)], 1, shift=3)
-    r = max(1, round(EYE_MARGIN_PX * size / 128))
+    r = max(1, round(margin_px * size / 128))
     return cv2.dilate(mask, np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
 
 
 class LbpSpotter(Spotter):
-    """LBP feature-difference spotter. Decision delay: ``lbp_avg_ms / 2 + 4 k + merge_ms``."""
+    """LBP feature-difference spotter. Decision delay: ``lbp.avg_ms / 2 + 4 k + merge_ms``."""
 
     name = "lbp"
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
-        if not (0.0 < cfg.lbp_top <= 1.0) or cfg.lbp_p < 0 or cfg.lbp_window_ms <= 0 or cfg.lbp_k_ms <= 0:
-            raise fail(SpotterError, f"bad lbp settings top={cfg.lbp_top} p={cfg.lbp_p} window_ms={cfg.lbp_window_ms} k_ms={cfg.lbp_k_ms}", "use 0 < lbp_top <= 1, lbp_p >= 0 and positive lbp_window_ms, lbp_k_ms")
-        self.k = self.frames(cfg.lbp_k_ms)
+        if not (0.0 < cfg.lbp.top <= 1.0) or cfg.lbp.p < 0 or cfg.lbp.window_ms <= 0 or cfg.lbp.k_ms <= 0:
+            raise fail(SpotterError, f"bad lbp settings top={cfg.lbp.top} p={cfg.lbp.p} window_ms={cfg.lbp.window_ms} k_ms={cfg.lbp.k_ms}", "use 0 < lbp.top <= 1, lbp.p >= 0 and positive lbp.window_ms, lbp.k_ms")
+        self.k = self.frames(cfg.lbp.k_ms)
         self.merge = self.frames(cfg.merge_ms)
         self.calib = self.frames(cfg.calibration_ms)
-        self.avg = 2 * self.frames(cfg.lbp_avg_ms / 2.0, minimum=0) + 1  # odd: centred
+        self.avg = 2 * self.frames(cfg.lbp.avg_ms / 2.0, minimum=0) + 1  # odd: centred
         self.lookahead_frames = self.avg // 2 + 4 * self.k + self.merge
         self._hists: BlockHistograms | None = None
         n = 2 * self.k + 1
         self._meta = np.zeros((self.avg, 2), np.int64)  # frame index, timestamp of the last raw frames
         self._hmeta = np.zeros((n, 2), np.int64)  # the same for the last 2k+1 averaged samples
         self._f = np.zeros(n, np.float64)  # feature difference F of the last 2k+1 centre frames
-        self._win = np.zeros(self.frames(cfg.lbp_window_ms, minimum=3), np.float64)  # contrast values
-        self._base = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(FLOOR_EVERY_MS))
-        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS))
+        self._win = np.zeros(self.frames(cfg.lbp.window_ms, minimum=3), np.float64)  # contrast values
+        self._base = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(cfg.lbp.floor_every_ms))
+        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(cfg.lbp.lookback_ms))
         self._tracker = IntervalTracker(settings, self.kind_of)
         self.reset()
 
@@ -158,8 +155,8 @@ class LbpSpotter(Spotter):
         if self._hists is None or self._hists.size != crop.shape[0]:
             self._build(crop.shape[0])
         assert self._hists is not None
-        if self.cfg.lbp_blur > 0:
-            crop = cv2.GaussianBlur(crop, (3, 3), self.cfg.lbp_blur * crop.shape[0] / 128.0)
+        if self.cfg.lbp.blur > 0:
+            crop = cv2.GaussianBlur(crop, (3, 3), self.cfg.lbp.blur * crop.shape[0] / 128.0)
         a, i = self.avg, self._n
         r = i % a
         if i >= a:
@@ -193,13 +190,13 @@ class LbpSpotter(Spotter):
 
     def _build(self, size: int) -> None:
         """Histogram layout and buffers for this crop size."""
-        self._hists = BlockHistograms(size, self.cfg.lbp_blocks, self.cfg.lbp_mask_eyes)
+        self._hists = BlockHistograms(size, self.cfg.lbp.blocks, self.cfg.lbp.mask_eyes, self.cfg.lbp.eye_margin_px)
         shape = (self._hists.n_blocks, N_BINS)
         self._raw = np.zeros((self.avg, *shape), np.float32)
         self._sum = np.zeros(shape, np.float64)
         self._h = np.zeros((2 * self.k + 1, *shape), np.float32)
         self._valid = self._hists.valid
-        self._top = max(1, round(self.cfg.lbp_top * int(self._valid.sum())))
+        self._top = max(1, round(self.cfg.lbp.top * int(self._valid.sum())))
         self.reset()
 
     def _step(self, value: float, frame: int, ts: int) -> list[Interval]:
@@ -216,7 +213,7 @@ class LbpSpotter(Spotter):
         if not self._tracker.busy:  # movements are not noise
             self._base.add(np.array([value], np.float32))
         floor, sigma = float(self._base.median[0]), float(self._base.sigma[0])
-        high = max(mean + self.cfg.lbp_p * (float(held.max()) - mean), floor + self.cfg.threshold * sigma)
+        high = max(mean + self.cfg.lbp.p * (float(held.max()) - mean), floor + self.cfg.threshold * sigma)
         self.signal, self.threshold = value, high
         self._trace.push(frame, value, high)
         if self.calibrating:

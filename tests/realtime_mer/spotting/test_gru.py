@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.config import SpotConfig
+from realtime_mer.config import GruConfig, SpotConfig
 from realtime_mer.errors import ModelError
 from realtime_mer.spotting import SPOTTERS, Spotter, make_spotter
 from realtime_mer.spotting import gru as gru_mod
@@ -92,46 +92,46 @@ def test_registry_and_shipped_weights() -> None:
 
 
 @pytest.fixture
-def weights_at(monkeypatch: pytest.MonkeyPatch):
-    def use(path: Path) -> None:
-        monkeypatch.setattr(GruSpotter, "weights_path", path)
+def weights_at():
+    def use(path: Path) -> SpotConfig:
+        return SpotConfig(name="gru", gru=GruConfig(weights=path))
 
     return use
 
 
 def test_missing_or_corrupt_weights_fail_with_one_line(tmp_path: Path, weights_at) -> None:
-    weights_at(tmp_path / "none.npz")
+    cfg = weights_at(tmp_path / "none.npz")
     with pytest.raises(ModelError, match="not found") as err:
-        make_spotter("gru", 200.0)
+        make_spotter("gru", 200.0, cfg)
     assert "\n" not in str(err.value) and "train_spotter" in str(err.value)
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file at all")
-    weights_at(bad)
+    cfg = weights_at(bad)
     with pytest.raises(ModelError, match="cannot read"):
-        make_spotter("gru", 200.0)
+        make_spotter("gru", 200.0, cfg)
     partial = tmp_path / "partial.npz"
     np.savez(partial, feature_version=np.int64(gru_mod.FEATURE_VERSION), w_ih=np.zeros((3, 3), np.float32))
-    weights_at(partial)
+    cfg = weights_at(partial)
     with pytest.raises(ModelError, match="lack"):
-        make_spotter("gru", 200.0)
+        make_spotter("gru", 200.0, cfg)
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, feature_version=np.int64(gru_mod.FEATURE_VERSION), **random_weights(N_FEATURES + 2, 8))
-    weights_at(wrong)
+    cfg = weights_at(wrong)
     with pytest.raises(ModelError, match="features"):
-        make_spotter("gru", 200.0)
+        make_spotter("gru", 200.0, cfg)
     old = tmp_path / "old.npz"
     np.savez(old, feature_version=np.int64(gru_mod.FEATURE_VERSION - 1), **random_weights(N_FEATURES, 8))
-    weights_at(old)
+    cfg = weights_at(old)
     with pytest.raises(ModelError, match="feature version"):
-        make_spotter("gru", 200.0)
+        make_spotter("gru", 200.0, cfg)
 
 
 def test_sidecar_thresholds_are_used(tmp_path: Path, weights_at) -> None:
     path = tmp_path / "w.npz"
     np.savez(path, feature_version=np.int64(gru_mod.FEATURE_VERSION), **random_weights(N_FEATURES, 8))
     path.with_suffix(".json").write_text(json.dumps({"high": 0.8, "low": 0.3, "delay_ms": 50.0}))
-    weights_at(path)
-    sp = make_spotter("gru", 200.0)
+    cfg = weights_at(path)
+    sp = make_spotter("gru", 200.0, cfg)
     assert (sp.decoder.high, sp.decoder.low, sp.decoder.delay, sp.lookahead_frames) == (0.8, 0.3, 10, 22)
 
 

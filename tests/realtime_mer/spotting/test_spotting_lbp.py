@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.config import SpotConfig
+from realtime_mer.config import LbpConfig, SpotConfig
 from realtime_mer.spotting import SPOTTERS, make_spotter
 from realtime_mer.spotting.base import SpotterError
 from realtime_mer.spotting.lbp import N_BINS, UNIFORM_LUT, BlockHistograms, chi2, lbp_codes
@@ -83,7 +83,7 @@ def test_registry_and_delay() -> None:
     assert sp.lookahead_frames == 2 + 4 * 30 + 12  # avg/2 + 4k + merge at 200 fps
     assert make_spotter("lbp", 30.0, SpotConfig()).lookahead_frames == 0 + 4 * 4 + 2
     with pytest.raises(SpotterError, match="bad lbp settings"):
-        make_spotter("lbp", 200.0, SpotConfig(lbp_top=0.0))
+        make_spotter("lbp", 200.0, SpotConfig(lbp=LbpConfig(top=0.0)))
 
 
 def test_static_noisy_face_gives_nothing() -> None:
@@ -115,7 +115,7 @@ def test_appearance_changes_found_within_the_delay(fps: float) -> None:
 
 def test_blink_seen_only_without_the_eye_mask() -> None:
     seq = make_sequence(Scenario(fps=200.0, seconds=4.0, blinks=[Blink(2000.0, 200.0)], seed=4))
-    found = run_spotter(seq, make_spotter("lbp", 200.0, SpotConfig(lbp_mask_eyes=False)))
+    found = run_spotter(seq, make_spotter("lbp", 200.0, SpotConfig(lbp=LbpConfig(mask_eyes=False))))
     assert len(found) == 1 and best_match((400, 0, 440, "micro"), found)[0] >= 0.5
 
 
