@@ -37,9 +37,11 @@ import numpy as np
 
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
-from realtime_mer.evaluation.spot_bench import Aligned, align_frames, read_video, replay
+from realtime_mer.buffer import RingBuffer
+from realtime_mer.evaluation.spot_bench import Aligned, align_frames, read_video
 from realtime_mer.evaluation.spotting import Span, evaluate
 from realtime_mer.face.aligner import FaceAligner
+from realtime_mer.spotting import make_spotter
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, open_video
 from realtime_mer.synth.clip import Clip, SynthConfig
 from realtime_mer.types import Frame
@@ -310,16 +312,45 @@ def build_all(cfg: FacesConfig, data: Path, cache: Path, progress: Progress | No
     return per_variant, reals
 
 
+def replay_blind(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> tuple[list[Span], int]:
+    """``spot_bench.replay`` that also counts the blind frames: no face, or ``spotter.blind``
+    (calibrating, busy with a movement, re-acquiring) -- frames where nothing new could be found."""
+    fps = aligned.fps
+    spotter = make_spotter(name, fps, spot_cfg or SpotConfig(name=name))
+    buffer = RingBuffer.for_seconds(max(3.0, spotter.cfg.max_ms / 1000.0 + 1.0), fps, aligned.crops.shape[1])
+    out: list[Span] = []
+    blind, had_face = 0, False
+    for i in range(len(aligned.present)):
+        if not aligned.present[i]:
+            if had_face:
+                spotter.reset()
+            had_face = False
+            blind += 1
+            continue
+        had_face = True
+        seq = buffer.push(aligned.crops[i], aligned.landmarks[i], round(i * 1e9 / fps), i)
+        t0 = time.perf_counter()
+        intervals = spotter.update(buffer, seq)
+        if times_ms is not None:
+            times_ms.append((time.perf_counter() - t0) * 1e3)
+        blind += bool(spotter.blind)
+        out += [Span(iv.onset, iv.offset, iv.kind, iv.apex) for iv in intervals]
+    out += [Span(iv.onset, iv.offset, iv.kind, iv.apex) for iv in spotter.flush()]
+    return out, blind
+
+
 def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | None = None) -> dict[str, Any]:
     """Replay ``spotter`` over the cached clips; MEGC scores pooled over them, update time per frame."""
     truth: dict[str, list[Span]] = {}
     preds: dict[str, list[Span]] = {}
     times: list[float] = []
+    blind = frames = 0
     for f in files:
         al, tr, meta = load_aligned(f)
         name = f"{meta['face']}#{meta['clip']}"
         truth[name] = tr
-        preds[name] = replay(al, spotter, spot_cfg, times)
+        preds[name], b = replay_blind(al, spotter, spot_cfg, times)
+        blind, frames = blind + b, frames + len(al.present)
     rep = evaluate(truth, preds).to_dict()
     t = np.asarray(times) if times else np.zeros(1)
     return {
@@ -327,6 +358,7 @@ def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | No
         "macro": rep["macro"],
         "overall": rep["overall"],
         "clips": len(truth),
+        "blind_share": round(blind / max(frames, 1), 4),
         "update_ms_median": round(float(np.median(t)), 4),
         "update_ms_p95": round(float(np.percentile(t, 95)), 4),
         "per_video": rep["per_video"],
@@ -338,7 +370,7 @@ def score_real(reals: Iterable[Path], cache: Path, face: FaceConfig, spotter: st
     total, minutes, macro, per = 0, 0.0, 0, {}
     for p in reals:
         al = real_clip_aligned(p, cache, face)
-        spans = replay(al, spotter, spot_cfg) if al.n_face else []
+        spans = replay_blind(al, spotter, spot_cfg)[0] if al.n_face else []
         m = sum(s.kind == "micro" for s in spans)
         mins = al.n_face / al.fps / 60.0
         total, minutes, macro = total + m, minutes + mins, macro + len(spans) - m
@@ -375,8 +407,8 @@ def run_faces(cfg: FacesConfig, data: Path, cache: Path, spotters: Iterable[str]
 def faces_table(result: dict[str, Any]) -> str:
     """One row per spotter and variant (played first): micro / macro P R F1, ms/frame; real-clip false alarms."""
     rows = [
-        "| spotter | variant | clips | micro truths | micro P | micro R | micro F1 | macro F1 | overall F1 | d micro F1 vs played | update ms/frame (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| spotter | variant | clips | micro truths | micro P | micro R | micro F1 | macro F1 | overall F1 | d micro F1 vs played | blind share | update ms/frame (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for sp, r in result["spotters"].items():
         base = r["played"]["micro"]["f1"] if "played" in r else None
@@ -386,7 +418,7 @@ def faces_table(result: dict[str, Any]) -> str:
             x = r[v]
             mi = x["micro"]
             d = f"{mi['f1'] - base:+.3f}" if base is not None and v in ("jpeg", "reencode") else ""
-            rows.append(f"| {sp} | {v} | {x['clips']} | {mi['truth']} | {mi['precision']:.3f} | {mi['recall']:.3f} | {mi['f1']:.3f} | {x['macro']['f1']:.3f} | {x['overall']['f1']:.3f} | {d} | {x['update_ms_median']:.3f} |")
+            rows.append(f"| {sp} | {v} | {x['clips']} | {mi['truth']} | {mi['precision']:.3f} | {mi['recall']:.3f} | {mi['f1']:.3f} | {x['macro']['f1']:.3f} | {x['overall']['f1']:.3f} | {d} | {x['blind_share']:.3f} | {x['update_ms_median']:.3f} |")
     lines = ["\n".join(rows), ""]
     for sp, r in result["spotters"].items():
         if "real" in r:

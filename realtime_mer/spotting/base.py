@@ -83,6 +83,12 @@ class Spotter(ABC):
     def calibrating(self) -> bool:
         """True while the per-subject baseline is being learned (nothing is detected then)."""
 
+    @property
+    def blind(self) -> bool:
+        """Nothing new can be detected at this frame (calibrating here; spotters add their busy /
+        re-acquiring states). The benchmark reports the share of such frames (with face-lost ones)."""
+        return self.calibrating
+
     @abstractmethod
     def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
         """Process the frame at ``seq`` (the newest); return the intervals decided now."""
