@@ -58,6 +58,7 @@ class LagSettings:
     noise_clip: float = 3.0  # a sample enters the covariance clipped to this whitened distance (0: unclipped)
     norm: str = "mad"  # region score units: "mad" (by the median |curvature| of all recent samples) | "cov" (whitened)
     top: int = 1  # signal = mean of the top-``top`` region scores
+    ref_every_ms: float = 20.0  # only every this often a frame becomes a reference (its solver rows serve several frames)
     smooth_ms: float = 60.0  # centred average of D (about two source frames of a 25-30 fps video played at 200 fps)
     threshold: float = 2.5  # detection level above the signal's running median (score units; times cfg.threshold / 5)
     release: float = 1.0  # start / end level above that median (times cfg.release / 2)
@@ -95,6 +96,7 @@ class LagFlowSpotter(Spotter):
         super().__init__(fps, cfg)
         self.s = s = settings or DEFAULTS
         self.k = self.frames(s.lag_ms, minimum=2)
+        self._every = self.frames(s.ref_every_ms)
         self.half = self.frames(s.smooth_ms / 2.0, minimum=0)
         self.merge = self.frames(cfg.merge_ms)
         self.calib = self.frames(cfg.calibration_ms)
@@ -178,19 +180,23 @@ class LagFlowSpotter(Spotter):
         motion.prepare(buffer.crop(seq), cur.img)
         ok = False
         w = n % self._win
-        if n >= self.k:
-            d = motion.measure(self._refs[(n - self.k) % len(self._refs)], cur.img)
+        if n >= self.k + self._every - 1:
+            # the reference is the latest frame at or before n - k on the ``ref_every`` grid: each
+            # reference's solver rows serve ``ref_every`` frames in a row (the lag is k .. k + ref_every - 1)
+            ref = n - self.k - (n - self.k) % self._every
+            d = motion.measure(self._refs[ref % len(self._refs)], cur.img)
             ok = bool(np.isfinite(d).all()) and float(np.hypot(*motion.shift)) <= self.s.head_jump_px
             self._raw[w] = d if ok else 0.0
             if not ok:
                 motion.shift = np.zeros(2)  # the head-shift search starts from zero again
-        motion.set_reference(cur)  # frame n becomes the reference of frame n + k
+        if n % self._every == 0:
+            motion.set_reference(cur)  # frame n becomes a reference (of frames n + k ...)
         self._raw_ok[w] = ok
         j = n % len(self._frame)
         self._frame[j] = buffer.frame_index(seq)
         self._ts[j] = buffer.timestamp_ns(seq)
         self._n += 1
-        if n < self.k + self._win - 1:
+        if n < self.k + self._every - 1 + self._win - 1:
             return []
         return self._push_d(n - self.half)
 
@@ -334,6 +340,6 @@ class LagFlowSpotter(Spotter):
         if self._motion is None or self._motion.crop_size != crop_size:
             self._motion = RoiMotion(crop_size)
             self._placer = RegionPlacer(self.fps, crop_size, every=self.frames(20.0))
-            self._refs = [self._motion.blank() for _ in range(self.k + 1)]
+            self._refs = [self._motion.blank() for _ in range(self.k + self._every)]
             self.reset()
         return self._motion
