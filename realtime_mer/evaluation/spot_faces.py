@@ -35,9 +35,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
-from realtime_mer.buffer import RingBuffer
 from realtime_mer.evaluation.spot_bench import Aligned, align_frames, read_video
 from realtime_mer.evaluation.spotting import Span, evaluate
 from realtime_mer.face.aligner import FaceAligner

@@ -14,7 +14,15 @@ import pytest
 
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.evaluation.spot_bench import align_frames, replay
-from realtime_mer.evaluation.spot_faces import FACES, REPORTING, TUNING, FacesConfig, build_face, face_files, load_aligned
+from realtime_mer.evaluation.spot_faces import (
+    FACES,
+    REPORTING,
+    TUNING,
+    FacesConfig,
+    build_face,
+    face_files,
+    load_aligned,
+)
 from realtime_mer.evaluation.spotting import Span, evaluate
 from realtime_mer.face.aligner import FaceAligner
 from realtime_mer.synth.backdrop import VideoBackdrop, load_astronaut
@@ -32,7 +40,7 @@ def single_face(real_faces: Path) -> Path:
 
 def test_split_is_by_person_and_covers_every_face(shared_data: Path) -> None:
     persons = {}
-    for name, (_, person, split) in FACES.items():
+    for _name, (_, person, split) in FACES.items():
         assert split in (TUNING, REPORTING)
         assert persons.setdefault(person, split) == split, f"{person} is on both sides"
     splits = list(persons.values())
