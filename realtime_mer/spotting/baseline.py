@@ -116,6 +116,10 @@ class RunningCovariance:
         self.mean[:, 0], self.mean[:, 1] = sx, sy
         self._inv[0], self._inv[1], self._inv[2] = vyy / det, -cxy / det, vxx / det
 
+    def inner(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Whitened inner product ``u' S^-1 v`` of each channel's (R, 2) vectors (S: running covariance)."""
+        return self._inv[0] * u[:, 0] * v[:, 0] + self._inv[1] * (u[:, 0] * v[:, 1] + u[:, 1] * v[:, 0]) + self._inv[2] * u[:, 1] * v[:, 1]
+
     def distance(self, vectors: np.ndarray) -> np.ndarray:
         """Whitened distance of each channel's vector from its running mean."""
         dx = vectors[:, 0] - self.mean[:, 0]

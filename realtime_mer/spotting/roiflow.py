@@ -102,6 +102,11 @@ class RoiFlowSpotter(Spotter):
         return self._n < self.calib + self.half
 
     @property
+    def blind(self) -> bool:
+        """Calibrating, tracking a movement, waiting after a give-up, or re-acquiring the reference."""
+        return self.calibrating or self._tracker.busy or self._tracker.quiet or self._ref.frozen
+
+    @property
     def blinking(self) -> bool:
         """A blink is under way: the upper face is left out of the signal."""
         return self._blinks.blinking

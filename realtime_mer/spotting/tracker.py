@@ -9,7 +9,8 @@ and offset are then refined outward to where the signal stops falling towards th
 Movements shorter than ``min_len`` (or than two frame steps: onset, apex and offset need
 distinct frames) are dropped, and so is one that starts within ``refractory`` frames of the
 previous one's offset (the tail of that movement, not a new one); one still open after ``max_len`` (a held pose,
-drift) is dropped and nothing new starts until the signal has fallen back. ``cancel`` drops the
+drift) is dropped and nothing new starts until the signal has fallen back (or, with ``rearm``, the
+tracker gives up on it and is ready for a new onset at once). ``cancel`` drops the
 movement under way when its measurements turn out invalid (head jump, blink onset).
 """
 
@@ -39,6 +40,7 @@ class TrackerSettings:
     max_len: int  # longest movement; longer ones are aborted
     lookback: int  # how far the onset may be refined back before the rise
     refractory: int = 0  # frames after an offset in which a new onset counts as the same movement's tail
+    rearm: bool = False  # a movement open longer than max_len is dropped and a new one may start at once
 
 
 class IntervalTracker:
@@ -68,6 +70,11 @@ class IntervalTracker:
     def age(self) -> int:
         """Samples since the movement under way (if any) started."""
         return self._n - self._start
+
+    @property
+    def quiet(self) -> bool:
+        """After a give-up: waiting for the signal to fall back before anything new can start."""
+        return self._quiet
 
     @property
     def busy(self) -> bool:
@@ -109,7 +116,9 @@ class IntervalTracker:
         if self.state == ARMED and value >= high:
             self.state = ACTIVE
         if j - self._start > self.s.max_len:  # too long for an expression (a held pose, drift): drop it
-            self.state, self._quiet = IDLE, True
+            self.state, self._quiet = IDLE, not self.s.rearm
+            if self.s.rearm:
+                self._barrier = self._n  # a new movement's onset is not refined back into this one
             return []
         if self._below >= self.s.merge:
             done = self.state == ACTIVE

@@ -113,3 +113,28 @@ def test_running_covariance_whitens_anisotropic_noise() -> None:
     # whitened noise is Rayleigh(1) in every channel: median sqrt(2 ln 2) = 1.177, whatever its size and shape
     np.testing.assert_allclose(np.median(d, axis=0), 1.177, atol=0.1)
     assert cov.distance(np.array([[5.0, 1.0], [0.0, 0.0], [0.0, -1.0]]))[0] > 15  # 1 along the quiet axis is far out
+
+
+def test_give_up_after_max_len_and_rearm_at_once() -> None:
+    """A movement still open after ``max_len`` is dropped. Without ``rearm`` nothing new starts until
+    the signal falls back; with it the tracker is ready at once, so a new movement that starts while the
+    old signal is still high is found (the spotter is never blind for long)."""
+    sig = np.full(700, FLOOR)
+    sig[50:300] = 10.0  # held far longer than max_len
+    sig[300:330] = 4.0  # drops to just above the start level, never to the floor ...
+    sig[330:360] = 4.0 + 6.0 * np.sin(np.linspace(0, np.pi, 30))  # ... and a real bump rides on it
+    sig[360:400] = 4.0
+
+    def intervals(rearm: bool) -> list[Interval]:
+        tr = IntervalTracker(TrackerSettings(merge=5, min_len=3, max_len=100, lookback=50, rearm=rearm), lambda a, b: "micro")
+        out = []
+        for i, v in enumerate(sig):
+            out += tr.push(i, i, float(v), HIGH, LOW, FLOOR)
+            if i == 200:
+                assert tr.quiet is (not rearm)  # given up on the held pose at 150
+        return out + tr.flush()
+
+    assert intervals(rearm=False) == []  # blind until the signal fell back below LOW
+    got = intervals(rearm=True)
+    assert any(330 <= iv.apex <= 360 for iv in got), got
+    assert all(iv.offset - iv.onset <= 100 for iv in got)

@@ -1,0 +1,354 @@
+"""``lagflow``: online spotting of rise-and-return movements from lagged region motion.
+
+Built for faces that move by themselves (talking, blinking, shifting, smiling), where a frozen
+reference accumulates displacement (``roiflow``). Per frame t:
+
+1. ``D(t)``: each region's displacement of frame t against frame ``t - k`` (``k`` = ``lag_ms``,
+   about half a micro-expression), head translation removed (``roimotion``), smoothed by a short
+   centred average, minus a robust similarity fit over all regions (``globalfit``: rotation,
+   scale and translation left over between the two frames).
+2. The rise-and-return test for the frame ``c = t - k`` (the look-ahead is ``k``):
+   ``r = D(c)`` = p(c) - p(c-k) (how far the region went out) and ``q = -D(c+k)`` = p(c) - p(c+k)
+   (how far it comes back). A micro-expression goes out and comes back: ``r`` and ``q`` point the
+   same way. A slow drift gives ``r = -q``, a step (a held pose, a head shift that stays) gives
+   ``q = 0``, so the region's score is the smaller of the projections of ``r`` and ``q`` on
+   ``r + q`` (``out_and_back``), in units of the region's median curvature ``|r + q|``.
+3. Per-region noise from all recent samples (talking, chewing: regions that move all the time
+   get a high noise level and count less), signal = the largest region score (upper face left
+   out around blinks, seen as the upper lids moving either way), threshold above the signal's
+   running median, and the shared ``IntervalTracker``; a movement still open after
+   ``max_open_ms`` is given up and the tracker re-arms at once (nothing is frozen, so the
+   spotter is never blind for long).
+
+Everything is causal with a fixed look-ahead of ``k + smooth/2 + merge`` frames (290 ms at 200 fps).
+
+Measured (issue 14; ``tools/bench_spotting.py --faces reporting --spotters roiflow,lagflow``,
+REPORTING faces, 22 clips x 8 s, 46 micro truths, MEGC IoU >= 0.5 pooled): micro F1 played 0.060
+(roiflow 0.000), held 0.899 (roiflow 0.911), JPEG q90 0.091, re-encoded 0.030; macro F1 held
+0.308 (roiflow 0.842: a movement longer than the out-and-back window is not seen); 3.75 false
+micro alarms / min over all untouched real clips (25 in 6.66 face minutes; roiflow 5.71). Not the
+default: far from the played target (0.60), and it loses the macro-expressions. What limits it: on
+played real faces the 200 ms curvature of the regions is as large as an injected micro (median
+peak / region median 4.95 over the tuning truths, 27.5 when held).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from realtime_mer.buffer import RingBuffer
+from realtime_mer.config import SpotConfig
+from realtime_mer.spotting.base import Spotter
+from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
+from realtime_mer.spotting.globalfit import similarity_residual
+from realtime_mer.spotting.placement import RegionPlacer
+from realtime_mer.spotting.regions import PROBES, REGIONS
+from realtime_mer.spotting.roimotion import Prepared, RoiMotion
+from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
+from realtime_mer.types import Interval
+
+N_SIGNAL = len(REGIONS)
+
+
+@dataclass(frozen=True)
+class LagSettings:
+    """The knobs of ``lagflow``. smooth_ms, threshold, release and extent_frac were chosen on the
+    TUNING faces only (played and held, ``tools/bench_spotting.py --faces tuning``; issue 14):
+    threshold 2 / 2.5 / 3 / 4 / 5, release 1-2, lag 100 / 150 / 200 ms, smoothing 25 / 60 ms,
+    extent 0.1 / 0.25, top-1 / top-2 regions, blink_z 4 / 8, score sqrt(r.q) / out_and_back; the
+    rest are design values. Tuning faces, 22 clips each: held micro F1 0.932, played 0.062."""
+
+    lag_ms: float = 200.0  # k: out-and-back window (and the look-ahead)
+    noise_ms: float = 2000.0  # window of each region's running covariance of D
+    noise_floor_px: float = 0.02  # added to each region's noise sigma (crop px)
+    noise_all: bool = False  # covariance from every sample (True) or only those scored below the release level
+    noise_clip: float = 3.0  # a sample enters the covariance clipped to this whitened distance (0: unclipped)
+    norm: str = "mad"  # region score units: "mad" (by the median |curvature| of all recent samples) | "cov" (whitened)
+    top: int = 1  # signal = mean of the top-``top`` region scores
+    ref_every_ms: float = 20.0  # only every this often a frame becomes a reference (its solver rows serve several frames)
+    smooth_ms: float = 60.0  # centred average of D (about two source frames of a 25-30 fps video played at 200 fps)
+    threshold: float = 2.5  # detection level above the signal's running median (score units; times cfg.threshold / 5)
+    release: float = 1.0  # start / end level above that median (times cfg.release / 2)
+    head_jump_px: float = 3.0  # head shift between t-k and t beyond this: the sample is invalid
+    blink_px: float = 0.5  # an upper lid moving this far (either way) against t-k is a blink ...
+    blink_ratio: float = 1.5  # ... and this many times more than its brow ...
+    blink_z: float = 4.0  # ... and this many times its own median |curvature| (lids of a talking face move too)
+    blink_margin_ms: float = 50.0  # upper face left out this long around a blink's lid motion
+    armed_max_ms: float = 200.0  # a rise that has not reached the detection level by then is dropped
+    max_open_ms: float = 800.0  # a movement open longer is dropped; the tracker re-arms at once
+    stats_every_ms: float = 25.0
+    floor_every_ms: float = 100.0
+    lookback_ms: float = 100.0  # onset refinement before the rise
+    extent_frac: float = 0.1  # extent: onset / offset where the out / back motion of the apex region falls below this share
+
+
+DEFAULTS = LagSettings()
+
+
+def out_and_back(r: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Per region, how far it went out (``r``) *and* came back (``q``): the smaller of the two
+    projections on their common direction ``r + q``, never below 0. A drift (``q = -r``), a step
+    (``q = 0``) or one large half with noise in the other give about 0; a bump gives its height."""
+    u = r + q
+    n = np.sqrt(np.einsum("ij,ij->i", u, u)) + 1e-12
+    return np.maximum(np.minimum(np.einsum("ij,ij->i", r, u), np.einsum("ij,ij->i", q, u)) / n, 0.0)
+
+
+class LagFlowSpotter(Spotter):
+    """Lagged rise-and-return region-motion spotter. Decision delay: ``lag + smooth/2 + merge``."""
+
+    name = "lagflow"
+
+    def __init__(self, fps: float, cfg: SpotConfig, settings: LagSettings | None = None) -> None:
+        super().__init__(fps, cfg)
+        self.s = s = settings or DEFAULTS
+        self.k = self.frames(s.lag_ms, minimum=2)
+        self._every = self.frames(s.ref_every_ms)
+        self.half = self.frames(s.smooth_ms / 2.0, minimum=0)
+        self.merge = self.frames(cfg.merge_ms)
+        self.calib = self.frames(cfg.calibration_ms)
+        self.lookahead_frames = self.k + self.half + self.merge
+        # the shared --threshold / --release settings scale lagflow's tuned levels (at their defaults: as tuned)
+        self._high = s.threshold * cfg.threshold / SpotConfig.threshold
+        self._low = s.release * cfg.release / SpotConfig.release
+        n_reg = len(REGIONS) + len(PROBES)
+        self._n_reg = n_reg
+        self._cov = RunningCovariance(n_reg, self.frames(s.noise_ms), self.frames(s.stats_every_ms), s.noise_floor_px)
+        self._mad = RunningBaseline(n_reg, self.frames(s.noise_ms), self.frames(s.stats_every_ms), s.noise_floor_px)
+        self._sbase = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(s.floor_every_ms))
+        self._usable = np.arange(n_reg) < N_SIGNAL
+        names = [r.name for r in REGIONS + PROBES]
+        self._lids = np.array([names.index("upper_lid_r"), names.index("upper_lid_l")])
+        self._brows = np.array([[names.index(f"brow_{p}_{side}") for p in ("inner", "outer")] for side in "rl"])
+        self._gated = np.array([r.blinks for r in REGIONS])
+        self._gated_all = np.concatenate([self._gated, np.ones(len(PROBES), bool)])
+        self._blink_margin = self.frames(s.blink_margin_ms, minimum=0)
+        self._armed_max = self.frames(s.armed_max_ms)
+        max_open = self.frames(min(s.max_open_ms, cfg.max_ms))
+        settings_t = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), max_open, self.frames(s.lookback_ms), self.frames(REFRACTORY_MS), rearm=True)
+        self._tracker = IntervalTracker(settings_t, self.kind_of)
+        self._motion: RoiMotion | None = None
+        self._placer: RegionPlacer | None = None
+        self._refs: list[Prepared] = []
+        self._win = 2 * self.half + 1
+        self._raw = np.zeros((self._win, n_reg, 2), np.float32)
+        self._raw_ok = np.zeros(self._win, bool)
+        self._max_open = max_open
+        m = 2 * self.k + 2 * max_open + self.merge + 4  # smoothed D of the last m centre frames (extents look this far)
+        self._d = np.zeros((m, n_reg, 2), np.float64)
+        self._d_ok = np.zeros(m, bool)
+        self._d_frame = np.zeros(m, np.int64)
+        self._d_ts = np.zeros(m, np.int64)
+        self._frame = np.zeros(self._win + self.k + 1, np.int64)
+        self._ts = np.zeros(self._win + self.k + 1, np.int64)
+        self._pending: list[Interval] = []
+        self.reset()
+
+    # -- state ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._n = 0  # frames since the last reset
+        self._m = 0  # smoothed samples D produced since the last reset
+        self._last_blink = -(10**9)  # index (in D samples) of the last lid motion
+        if self._placer is not None:
+            self._placer.reset()
+        self._cov.clear()
+        self._mad.clear()
+        self._sbase.clear()
+        self._tracker.reset()
+        self._raw_ok[:] = False
+        self._d_ok[:] = False
+        self._pending = []
+        self.signal = 0.0
+        self.threshold = 0.0
+
+    @property
+    def calibrating(self) -> bool:
+        return self._n < self.calib + self.lookahead_frames - self.merge
+
+    @property
+    def blind(self) -> bool:
+        """Nothing new can be detected now: calibrating or tracking a movement (after ``max_open_ms``
+        the tracker gives up and re-arms at once, so this never lasts long)."""
+        return self.calibrating or self._tracker.busy or self._tracker.quiet
+
+    @property
+    def blinking(self) -> bool:
+        return self._m - self._last_blink <= 2 * self.k + self._blink_margin
+
+    # -- per frame -----------------------------------------------------------------------------
+    def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
+        motion = self._prepare_motion(buffer.crop_size)
+        assert self._placer is not None
+        new_layout = self._placer.update(buffer.landmarks_at(seq))
+        if new_layout is not None:
+            motion.set_layout(new_layout)
+        n = self._n
+        cur = self._refs[n % len(self._refs)]
+        motion.prepare(buffer.crop(seq), cur.img)
+        ok = False
+        w = n % self._win
+        if n >= self.k + self._every - 1:
+            # the reference is the latest frame at or before n - k on the ``ref_every`` grid: each
+            # reference's solver rows serve ``ref_every`` frames in a row (the lag is k .. k + ref_every - 1)
+            ref = n - self.k - (n - self.k) % self._every
+            d = motion.measure(self._refs[ref % len(self._refs)], cur.img)
+            ok = bool(np.isfinite(d).all()) and float(np.hypot(*motion.shift)) <= self.s.head_jump_px
+            self._raw[w] = d if ok else 0.0
+            if not ok:
+                motion.shift = np.zeros(2)  # the head-shift search starts from zero again
+        if n % self._every == 0:
+            motion.set_reference(cur)  # frame n becomes a reference (of frames n + k ...)
+        self._raw_ok[w] = ok
+        j = n % len(self._frame)
+        self._frame[j] = buffer.frame_index(seq)
+        self._ts[j] = buffer.timestamp_ns(seq)
+        self._n += 1
+        if n < self.k + self._every - 1 + self._win - 1:
+            return []
+        return self._push_d(n - self.half)
+
+    def _push_d(self, t: int) -> list[Interval]:
+        """A new smoothed D(t); scores the centre frame ``t - k`` once D(t) is known."""
+        ok = bool(self._raw_ok.all())
+        i = self._m % len(self._d)
+        if ok:
+            d = np.add.reduce(self._raw, axis=0) * (1.0 / self._win)
+            down = np.abs(d[self._lids, 1])  # blinks: from the motion before the global fit
+            brow = np.hypot(d[self._brows, 0], d[self._brows, 1]).max(axis=1)
+            lid_noise = self.s.blink_z * self._mad.median[self._lids] if self._mad.count else 0.0
+            if bool(((down > self.s.blink_px) & (down > self.s.blink_ratio * brow) & (down > lid_noise)).any()):
+                self._last_blink = self._m
+            usable = self._usable & ~self._gated_all if self._m - self._last_blink <= self.k + self._blink_margin else self._usable
+            self._d[i] = similarity_residual(d, self._motion.centres, usable)  # type: ignore[union-attr]
+        self._d_ok[i] = ok
+        tj = t % len(self._frame)
+        self._d_frame[i], self._d_ts[i] = self._frame[tj], self._ts[tj]
+        self._m += 1
+        if self._m <= self.k:
+            return []
+        c = t - self.k  # the frame scored now
+        ic = (self._m - 1 - self.k) % len(self._d)
+        fj = c % len(self._frame)
+        frame, ts = int(self._frame[fj]), int(self._ts[fj])
+        if ok and self._d_ok[ic]:
+            r = self._d[ic]  # p(c) - p(c-k)
+            q = -self._d[i]  # p(c) - p(c+k)
+            a = r + q  # curvature 2p(c) - p(c-k) - p(c+k): a steady drift cancels in it
+            if self.s.norm == "mad":
+                self._mad.add(np.hypot(a[:, 0], a[:, 1]))
+                scale = self._mad.median + self.s.noise_floor_px
+                e = out_and_back(r, q) / scale
+            else:
+                e = np.sqrt(np.maximum(self._cov.inner(r, q), 0.0))
+            e = e[:N_SIGNAL][~self._gated] if self.blinking else e[:N_SIGNAL]
+            s = float(np.max(e)) if self.s.top <= 1 else float(np.mean(np.partition(e, len(e) - self.s.top)[-self.s.top :]))
+            if not self._tracker.busy:
+                self._sbase.add(np.array([s], np.float32))
+            quiet = not self._tracker.busy and s <= float(self._sbase.median[0]) + self.s.release
+            if self.s.norm == "cov" and (self.s.noise_all or self.calibrating or quiet):
+                self._add_noise(a)
+        else:
+            s = float(self._sbase.median[0])
+        floor = float(self._sbase.median[0])
+        high = floor + self._high
+        self.signal, self.threshold = s, high
+        self._trace.push(frame, s, high)
+        if self.calibrating:
+            return []
+        self._pending += self._tracker.push(frame, ts, s, high, floor + self._low, floor)
+        if self._tracker.state == ARMED and self._tracker.age > self._armed_max:
+            self._tracker.cancel()  # a rise that never reached the detection level: noise, not a movement
+        return self._decide(final=False) if self._pending else []
+
+    def _decide(self, final: bool) -> list[Interval]:
+        """Intervals whose extent is known now (``final``: end of stream, with the data there is)."""
+        out, keep = [], []
+        for iv in self._pending:
+            done = self._extent(iv, final)
+            if done is None:
+                keep.append(iv)
+            elif done is not False:
+                out.append(done)
+        self._pending = keep
+        return out
+
+    def _sample(self, frame: int) -> int | None:
+        """The D sample index of ``frame`` if still held."""
+        n = len(self._d)
+        lo = max(0, self._m - n)
+        hits = np.nonzero(self._d_frame == frame)[0]
+        for h in hits:
+            idx = self._m - 1 - ((self._m - 1 - h) % n)
+            if idx >= lo:
+                return int(idx)
+        return None
+
+    def _extent(self, iv: Interval, final: bool) -> Interval | bool | None:
+        """Onset and offset from the apex region's own out and back motion (None: wait for data; False: drop).
+
+        At the apex c the region with the largest score moved along ``u`` (``r + q``). Onset: walking
+        back, the last frame x where the out motion ``D(x) . u`` (= p(x) - p(x-k)) is still above
+        ``extent_frac`` of its apex value; offset: walking forward, the last frame y where the back
+        motion ``-D(y+k) . u`` (= p(y) - p(y+k)) still is. Both fall to zero where the movement
+        starts and ends, whatever its length (the score itself only spans about k around the apex)."""
+        n = len(self._d)
+        ma = self._sample(iv.apex)
+        if ma is None or ma + self.k > self._m - 1:
+            return None if not final and ma is not None else iv
+        d = self._d
+        r, q = d[ma % n], -d[(ma + self.k) % n]
+        e = out_and_back(r, q)[:N_SIGNAL] / (self._mad.median[:N_SIGNAL] + self.s.noise_floor_px)
+        rho = int(np.argmax(e))
+        u = r[rho] + q[rho]
+        norm = float(np.hypot(*u))
+        if norm <= 0:
+            return iv
+        u = u / norm
+        lo = max(0, self._m - n)
+        f = self.s.extent_frac
+        peak_r = float(d[ma % n, rho] @ u)
+        x = ma
+        while x - 1 >= lo and ma - (x - 1) <= self._max_open and self._d_ok[(x - 1) % n] and float(d[(x - 1) % n, rho] @ u) > f * peak_r:
+            x -= 1
+        peak_q = float(-d[(ma + self.k) % n, rho] @ u)
+        y = ma
+        while (y + 1) - ma <= self._max_open:
+            if y + 1 + self.k > self._m - 1:
+                if not final:
+                    return None
+                break
+            j = (y + 1 + self.k) % n
+            if not self._d_ok[j] or float(-d[j, rho] @ u) <= f * peak_q:
+                break
+            y += 1
+        onset, offset = int(self._d_frame[x % n]), int(self._d_frame[y % n])
+        if offset - onset < 2:
+            return False
+        return Interval(
+            onset=onset, apex=iv.apex, offset=offset, kind=self.kind_of(onset, offset), score=iv.score,
+            onset_ns=int(self._d_ts[x % n]), apex_ns=iv.apex_ns, offset_ns=int(self._d_ts[y % n]),
+        )
+
+    def _add_noise(self, d: np.ndarray) -> None:
+        """D of a scored frame into the regions' covariance, clipped (a movement counts as at most ``noise_clip`` sigma)."""
+        if self.s.noise_clip > 0 and self._cov.count >= self._cov.every:
+            dist = self._cov.distance(d)
+            over = dist > self.s.noise_clip
+            if over.any():
+                mean = self._cov.mean
+                d = np.where(over[:, None], mean + (d - mean) * (self.s.noise_clip / np.maximum(dist, 1e-12))[:, None], d)
+        self._cov.add(d)
+
+    def flush(self) -> list[Interval]:
+        self._pending += self._tracker.flush()
+        return self._decide(final=True)
+
+    def _prepare_motion(self, crop_size: int) -> RoiMotion:
+        if self._motion is None or self._motion.crop_size != crop_size:
+            self._motion = RoiMotion(crop_size)
+            self._placer = RegionPlacer(self.fps, crop_size, every=self.frames(20.0))
+            self._refs = [self._motion.blank() for _ in range(self.k + self._every)]
+            self.reset()
+        return self._motion
