@@ -56,6 +56,57 @@ class FaceConfig:
 
 
 @dataclass
+class RoiflowConfig:
+    """The ``roiflow`` spotter (``spotting/roiflow.py``, the default)."""
+
+    flow_step: int = 0  # reference lag in frames; 0 = derive from ref_ms
+    ref_ms: float = 200.0  # lag of the reference frame (flow_step > 0 overrides it, in frames)
+    smooth_ms: float = 25.0  # centred moving average of the signal (adds half of it to the delay)
+    head_jump_px: float = 1.5  # head shift (crop px) against the reference that invalidates it
+    noise_floor_px: float = 0.02  # added to each region's noise sigma: motions far below a pixel do not count
+    stats_every_ms: float = 25.0  # the regions' noise statistics are refreshed this often ...
+    floor_every_ms: float = 100.0  # ... and the signal's running median this often
+    lookback_ms: float = 250.0  # how far an onset may be refined back from where the signal left the baseline
+    armed_max_ms: float = 400.0  # a rise that has not reached the detection level by then is dropped
+    settle_ms: float = 300.0  # after a movement the reference waits (at most this long) for the signal to fall back
+    blink_onset_ms: float = 80.0  # a movement that started at most this long before a blink was the blink
+    ref_tau_ms: float = 30.0  # time constant of the exponential average that forms the reference
+    ref_every_ms: float = 20.0  # the lagged reference (and the region placement) advance in steps of this
+
+
+@dataclass
+class LagflowConfig:
+    """The ``lagflow`` spotter (``spotting/lagflow.py``). smooth_ms, threshold, release and extent_frac were chosen on the
+    TUNING faces only (played and held, ``tools/bench_spotting.py --faces tuning``; issue 14):
+    threshold 2 / 2.5 / 3 / 4 / 5, release 1-2, lag 100 / 150 / 200 ms, smoothing 25 / 60 ms,
+    extent 0.1 / 0.25, top-1 / top-2 regions, blink_z 4 / 8, score sqrt(r.q) / out_and_back; the
+    rest are design values. Tuning faces, 22 clips each: held micro F1 0.932, played 0.062."""
+
+    lag_ms: float = 200.0  # k: out-and-back window (and the look-ahead)
+    noise_ms: float = 2000.0  # window of each region's running covariance of D
+    noise_floor_px: float = 0.02  # added to each region's noise sigma (crop px)
+    noise_all: bool = False  # covariance from every sample (True) or only those scored below the release level
+    noise_clip: float = 3.0  # a sample enters the covariance clipped to this whitened distance (0: unclipped)
+    norm: str = "mad"  # region score units: "mad" (by the median |curvature| of all recent samples) | "cov" (whitened)
+    top: int = 1  # signal = mean of the top-``top`` region scores
+    ref_every_ms: float = 20.0  # only every this often a frame becomes a reference (its solver rows serve several frames)
+    smooth_ms: float = 60.0  # centred average of D (about two source frames of a 25-30 fps video played at 200 fps)
+    threshold: float = 2.5  # detection level above the signal's running median (score units; times SpotConfig.threshold / 5)
+    release: float = 1.0  # start / end level above that median (times SpotConfig.release / 2)
+    head_jump_px: float = 3.0  # head shift between t-k and t beyond this: the sample is invalid
+    blink_px: float = 0.5  # an upper lid moving this far (either way) against t-k is a blink ...
+    blink_ratio: float = 1.5  # ... and this many times more than its brow ...
+    blink_z: float = 4.0  # ... and this many times its own median |curvature| (lids of a talking face move too)
+    blink_margin_ms: float = 50.0  # upper face left out this long around a blink's lid motion
+    armed_max_ms: float = 200.0  # a rise that has not reached the detection level by then is dropped
+    max_open_ms: float = 800.0  # a movement open longer is dropped; the tracker re-arms at once
+    stats_every_ms: float = 25.0
+    floor_every_ms: float = 100.0
+    lookback_ms: float = 100.0  # onset refinement before the rise
+    extent_frac: float = 0.1  # extent: onset / offset where the out / back motion of the apex region falls below this share
+
+
+@dataclass
 class LbpConfig:
     """The ``lbp`` spotter (Moilanen et al. 2014 feature difference)."""
 
@@ -84,18 +135,17 @@ class GruConfig:
 @dataclass
 class SpotConfig:
     name: str = "roiflow"
-    flow_step: int = 0  # reference lag in frames; 0 = derive from ref_ms
     micro_max_ms: float = MICRO_MAX_MS  # the micro/macro rule: realtime_mer.types.classify_kind
     min_ms: float = 30.0
     max_ms: float = 4000.0
     threshold: float = 5.0  # detection level above the signal's running median, in noise units
     release: float = 2.0  # a movement starts / ends where the signal crosses median + release
-    ref_ms: float = 200.0  # roiflow: lag of the reference frame (flow_step > 0 overrides it, in frames)
-    smooth_ms: float = 25.0  # centred moving average of the signal (adds half of it to the delay)
     merge_ms: float = 60.0  # dips shorter than this merge peaks; also the wait before an offset is final
     calibration_ms: float = 1000.0  # after start / reset: learn the baseline, detect nothing
     baseline_ms: float = 3000.0  # running window of the robust baseline (median / MAD)
     history_s: float = 10.0  # length of history() for the live plot
+    roiflow: RoiflowConfig = field(default_factory=RoiflowConfig)  # --spotter roiflow (default)
+    lagflow: LagflowConfig = field(default_factory=LagflowConfig)  # --spotter lagflow
     lbp: LbpConfig = field(default_factory=LbpConfig)  # --spotter lbp
     gru: GruConfig = field(default_factory=GruConfig)  # --spotter gru
 

@@ -34,8 +34,6 @@ peak / region median 4.95 over the tuning truths, 27.5 when held).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from realtime_mer.buffer import RingBuffer
@@ -52,41 +50,6 @@ from realtime_mer.types import Interval
 N_SIGNAL = len(REGIONS)
 
 
-@dataclass(frozen=True)
-class LagSettings:
-    """The knobs of ``lagflow``. smooth_ms, threshold, release and extent_frac were chosen on the
-    TUNING faces only (played and held, ``tools/bench_spotting.py --faces tuning``; issue 14):
-    threshold 2 / 2.5 / 3 / 4 / 5, release 1-2, lag 100 / 150 / 200 ms, smoothing 25 / 60 ms,
-    extent 0.1 / 0.25, top-1 / top-2 regions, blink_z 4 / 8, score sqrt(r.q) / out_and_back; the
-    rest are design values. Tuning faces, 22 clips each: held micro F1 0.932, played 0.062."""
-
-    lag_ms: float = 200.0  # k: out-and-back window (and the look-ahead)
-    noise_ms: float = 2000.0  # window of each region's running covariance of D
-    noise_floor_px: float = 0.02  # added to each region's noise sigma (crop px)
-    noise_all: bool = False  # covariance from every sample (True) or only those scored below the release level
-    noise_clip: float = 3.0  # a sample enters the covariance clipped to this whitened distance (0: unclipped)
-    norm: str = "mad"  # region score units: "mad" (by the median |curvature| of all recent samples) | "cov" (whitened)
-    top: int = 1  # signal = mean of the top-``top`` region scores
-    ref_every_ms: float = 20.0  # only every this often a frame becomes a reference (its solver rows serve several frames)
-    smooth_ms: float = 60.0  # centred average of D (about two source frames of a 25-30 fps video played at 200 fps)
-    threshold: float = 2.5  # detection level above the signal's running median (score units; times cfg.threshold / 5)
-    release: float = 1.0  # start / end level above that median (times cfg.release / 2)
-    head_jump_px: float = 3.0  # head shift between t-k and t beyond this: the sample is invalid
-    blink_px: float = 0.5  # an upper lid moving this far (either way) against t-k is a blink ...
-    blink_ratio: float = 1.5  # ... and this many times more than its brow ...
-    blink_z: float = 4.0  # ... and this many times its own median |curvature| (lids of a talking face move too)
-    blink_margin_ms: float = 50.0  # upper face left out this long around a blink's lid motion
-    armed_max_ms: float = 200.0  # a rise that has not reached the detection level by then is dropped
-    max_open_ms: float = 800.0  # a movement open longer is dropped; the tracker re-arms at once
-    stats_every_ms: float = 25.0
-    floor_every_ms: float = 100.0
-    lookback_ms: float = 100.0  # onset refinement before the rise
-    extent_frac: float = 0.1  # extent: onset / offset where the out / back motion of the apex region falls below this share
-
-
-DEFAULTS = LagSettings()
-
-
 def out_and_back(r: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Per region, how far it went out (``r``) *and* came back (``q``): the smaller of the two
     projections on their common direction ``r + q``, never below 0. A drift (``q = -r``), a step
@@ -101,9 +64,9 @@ class LagFlowSpotter(Spotter):
 
     name = "lagflow"
 
-    def __init__(self, fps: float, cfg: SpotConfig, settings: LagSettings | None = None) -> None:
+    def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
-        self.s = s = settings or DEFAULTS
+        self.s = s = cfg.lagflow
         self.k = self.frames(s.lag_ms, minimum=2)
         self._every = self.frames(s.ref_every_ms)
         self.half = self.frames(s.smooth_ms / 2.0, minimum=0)
@@ -169,9 +132,10 @@ class LagFlowSpotter(Spotter):
 
     @property
     def blind(self) -> bool:
-        """Nothing new can be detected now: calibrating or tracking a movement (after ``max_open_ms``
-        the tracker gives up and re-arms at once, so this never lasts long)."""
-        return self.calibrating or self._tracker.busy or self._tracker.quiet
+        """Nothing new can be detected now: calibrating or tracking a confirmed movement (after
+        ``max_open_ms`` the tracker gives up and re-arms at once, so this never lasts long). A rise that
+        is only armed can still become a detection: not blind."""
+        return self.calibrating or self._tracker.active or self._tracker.quiet
 
     @property
     def blinking(self) -> bool:

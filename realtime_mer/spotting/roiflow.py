@@ -14,7 +14,7 @@ by ``ref_ms`` while nothing happens and is frozen as soon as the signal leaves t
 so during a movement the signal is the displacement from the face before it: one bump, apex
 at its top, back to baseline at the offset. After the movement the reference restarts from
 the frames since it ended, so the movement is not seen a second time as a lagged reference
-passes through it (``reference``). A head jump larger than ``HEAD_JUMP_PX`` against the
+passes through it (``reference``). A head jump larger than ``roiflow.head_jump_px`` against the
 reference restarts it too and drops the movement under way.
 """
 
@@ -35,16 +35,6 @@ from realtime_mer.spotting.roimotion import RoiMotion
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 
-HEAD_JUMP_PX = 1.5  # head shift (crop px) against the reference that invalidates it
-NOISE_FLOOR_PX = 0.02  # added to each region's noise sigma: motions far below a pixel do not count
-STATS_EVERY_MS = 25.0  # the regions' noise statistics are refreshed this often ...
-FLOOR_EVERY_MS = 100.0  # ... and the signal's running median this often
-LOOKBACK_MS = 250.0  # how far an onset may be refined back from where the signal left the baseline
-ARMED_MAX_MS = 400.0  # a rise that has not reached the detection level by then is dropped
-SETTLE_MS = 300.0  # after a movement the reference waits (at most this long) for the signal to fall back
-BLINK_ONSET_MS = 80.0  # a movement that started at most this long before a blink was the blink
-REF_TAU_MS = 30.0  # time constant of the exponential average that forms the reference
-REF_EVERY_MS = 20.0  # the lagged reference (and the region placement) advance in steps of this
 N_SIGNAL = len(REGIONS)  # the probes after them only detect blinks
 
 
@@ -55,27 +45,28 @@ class RoiFlowSpotter(Spotter):
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
-        lag = cfg.flow_step if cfg.flow_step > 0 else self.frames(cfg.ref_ms)
-        self.half = self.frames(cfg.smooth_ms / 2.0, minimum=0)
+        rc = cfg.roiflow
+        lag = cfg.roiflow.flow_step if cfg.roiflow.flow_step > 0 else self.frames(cfg.roiflow.ref_ms)
+        self.half = self.frames(cfg.roiflow.smooth_ms / 2.0, minimum=0)
         self.merge = self.frames(cfg.merge_ms)
         self.calib = self.frames(cfg.calibration_ms)
         self.lookahead_frames = self.half + self.merge
-        every = self.frames(REF_EVERY_MS)
-        alpha = 1.0 - float(np.exp(-1000.0 / (fps * REF_TAU_MS)))
-        self._ref = LaggedReference(lag, every, alpha, self.frames(2 * REF_TAU_MS, minimum=0))
+        every = self.frames(rc.ref_every_ms)
+        alpha = 1.0 - float(np.exp(-1000.0 / (fps * rc.ref_tau_ms)))
+        self._ref = LaggedReference(lag, every, alpha, self.frames(2 * rc.ref_tau_ms, minimum=0))
         self._every = every
         self._placer: RegionPlacer | None = None
         self._motion: RoiMotion | None = None
         n_reg = len(REGIONS) + len(PROBES)
-        self._base = RunningCovariance(n_reg, self.frames(cfg.baseline_ms), self.frames(STATS_EVERY_MS), NOISE_FLOOR_PX)
-        self._sbase = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(FLOOR_EVERY_MS))
+        self._base = RunningCovariance(n_reg, self.frames(cfg.baseline_ms), self.frames(rc.stats_every_ms), rc.noise_floor_px)
+        self._sbase = RunningBaseline(1, self.frames(cfg.baseline_ms), self.frames(rc.floor_every_ms))
         self._blinks = BlinkGate(fps)
         self._signal = np.arange(n_reg) < N_SIGNAL  # rows that are expression regions (not probes)
-        self._blink_onset = self.frames(BLINK_ONSET_MS)
-        self._armed_max = self.frames(ARMED_MAX_MS)
-        self._settle_max = self.frames(SETTLE_MS)
+        self._blink_onset = self.frames(rc.blink_onset_ms)
+        self._armed_max = self.frames(rc.armed_max_ms)
+        self._settle_max = self.frames(rc.settle_ms)
         self._settle = 0
-        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(LOOKBACK_MS), self.frames(REFRACTORY_MS))
+        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(rc.lookback_ms), self.frames(REFRACTORY_MS))
         self._tracker = IntervalTracker(settings, self.kind_of)
         self._win = 2 * self.half + 1
         self._raw = np.zeros((self._win, n_reg, 2), np.float32)
@@ -103,8 +94,10 @@ class RoiFlowSpotter(Spotter):
 
     @property
     def blind(self) -> bool:
-        """Calibrating, tracking a movement, waiting after a give-up, or re-acquiring the reference."""
-        return self.calibrating or self._tracker.busy or self._tracker.quiet or self._ref.frozen
+        """Calibrating, tracking a confirmed movement, waiting after a give-up, or re-acquiring the
+        reference after a movement (a rise that is only armed can still become a detection: not blind)."""
+        settling = self._ref.frozen and not self._tracker.busy
+        return self.calibrating or self._tracker.active or self._tracker.quiet or settling
 
     @property
     def blinking(self) -> bool:
@@ -121,7 +114,7 @@ class RoiFlowSpotter(Spotter):
         w = self._n % self._win
         self._raw[w] = motion.measure(self._ref.get(seq), cur)
         self._valid[w] = True
-        if float(np.hypot(*motion.shift)) > HEAD_JUMP_PX:
+        if float(np.hypot(*motion.shift)) > self.cfg.roiflow.head_jump_px:
             self._ref.restart(seq)  # the head jumped: the reference starts again from this frame
             self._tracker.cancel()
             self._valid[w] = False

@@ -77,6 +77,11 @@ class IntervalTracker:
         return self._quiet
 
     @property
+    def active(self) -> bool:
+        """A confirmed movement is under way (nothing new can start until it ends or is given up)."""
+        return self.state == ACTIVE
+
+    @property
     def busy(self) -> bool:
         """A movement is possibly under way (armed or active)."""
         return self.state != IDLE
