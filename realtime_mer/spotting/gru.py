@@ -1,7 +1,7 @@
 """``gru``: a learned spotter (after Nag et al.): cheap region-motion features -> small GRU -> intensity -> intervals.
 
 Features (``GruFeatures``, one vector per frame, online): each facial region's displacement
-(``roimotion``, head translation removed) against one lagged reference (``reference``, lag
+(``region_motion``, head translation removed) against one lagged reference (``reference``, lag
 ``LONG_MS``: how far the face is from the face a moment ago) minus a least-squares similarity fit
 over the regions (residual alignment sway; ``globalfit`` without the reweighting), and the change
 of that residual over the last ``SHORT_MS`` (how the face moves now). Each region's magnitude
@@ -40,8 +40,8 @@ from realtime_mer.errors import ModelError, fail
 from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
+from realtime_mer.spotting.region_motion import RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
-from realtime_mer.spotting.roimotion import RoiMotion
 from realtime_mer.spotting.tracker import REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval, IntervalKind, classify_kind
 

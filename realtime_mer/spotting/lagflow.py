@@ -4,7 +4,7 @@ Built for faces that move by themselves (talking, blinking, shifting, smiling), 
 reference accumulates displacement (``roiflow``). Per frame t:
 
 1. ``D(t)``: each region's displacement of frame t against frame ``t - k`` (``k`` = ``lag_ms``,
-   about half a micro-expression), head translation removed (``roimotion``), smoothed by a short
+   about half a micro-expression), head translation removed (``region_motion``), smoothed by a short
    centred average, minus a robust similarity fit over all regions (``globalfit``: rotation,
    scale and translation left over between the two frames).
 2. The rise-and-return test for the frame ``c = t - k`` (the look-ahead is ``k``):
@@ -42,8 +42,8 @@ from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.placement import RegionPlacer
+from realtime_mer.spotting.region_motion import Prepared, RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
-from realtime_mer.spotting.roimotion import Prepared, RoiMotion
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 

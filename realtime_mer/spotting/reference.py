@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from realtime_mer.spotting.roimotion import Prepared, RoiMotion
+from realtime_mer.spotting.region_motion import Prepared, RoiMotion
 
 
 class LaggedReference:

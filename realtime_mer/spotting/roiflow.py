@@ -1,7 +1,7 @@
 """``roiflow``: online spotting from per-region motion against a lagged, freezable reference frame.
 
 Per frame: each facial region's displacement relative to a reference frame (head translation
-removed, eyes masked; ``roimotion``) -> centred moving average -> minus a robust similarity fit
+removed, eyes masked; ``region_motion``) -> centred moving average -> minus a robust similarity fit
 over all regions (residual alignment sway; ``globalfit``) -> per-region distance from its running
 noise distribution (whitened by the running mean and covariance of recent vectors, so noise is
 ~Rayleigh(1) in every region) -> signal = the largest distance (upper face left out during
@@ -30,8 +30,8 @@ from realtime_mer.spotting.blinks import BlinkGate
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
+from realtime_mer.spotting.region_motion import RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
-from realtime_mer.spotting.roimotion import RoiMotion
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.reference import LaggedReference
+from realtime_mer.spotting.region_motion import RoiMotion
 from realtime_mer.spotting.regions import REGIONS, layout
-from realtime_mer.spotting.roimotion import RoiMotion
 from tests.helpers.spotting import Movement, Scenario, make_sequence
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from realtime_mer.errors import DataError
 from realtime_mer.face.geometry import template
+from realtime_mer.spotting.region_motion import gather
 from realtime_mer.spotting.regions import PROBES, REFERENCE, REGIONS, eye_mask, layout
-from realtime_mer.spotting.roimotion import gather
 from tests.helpers.spotting import base_face
 
 FACES = {"template": lambda: template(128).astype(np.float32), "astronaut": lambda: base_face(False)[1]}
