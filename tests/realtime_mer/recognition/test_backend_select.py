@@ -108,6 +108,20 @@ def test_torch_needs_a_checkpoint_and_runs_one(tmp_path: Path) -> None:
     assert fallback.backend == "torch-cpu" and "no ONNX model" in fallback.reason
 
 
+def test_torch_backend_without_the_lab_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime finds --backend torch only through the lab's entry point; without it: one line."""
+    import importlib.metadata
+
+    import realtime_mer.recognition.backend as backend
+
+    ckpt = tmp_path / "m.safetensors"
+    ckpt.write_bytes(b"x")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [])
+    with pytest.raises(ModelError, match="torch backend is not installed") as err:
+        backend.select_runner("apexflow", "torch", checkpoint=ckpt)
+    assert "\n" not in str(err.value) and "realtime-mer[train]" in str(err.value)
+
+
 @pytest.mark.parametrize(("kw", "match"), [
     ({"model_name": "nope"}, "unknown model"),
     ({"model_name": "apexflow", "backend": "cuda"}, "unknown backend"),
