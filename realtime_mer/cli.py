@@ -257,7 +257,7 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
     by = ", ".join(f"{v} {k}" for k, v in s["events_by_type"].items())
     lab = ", ".join(f"{v} {k}" for k, v in s["events_by_label"].items())
     t.add_row("events", f"{ev}" + (f" ({by}; {lab})" if ev else ""))
-    if ev:
+    if s["emit_latency_ms"]:
         t.add_row("emit latency", f"p50 {s['emit_latency_ms']['p50']:.1f} ms, p95 {s['emit_latency_ms']['p95']:.1f} ms")
     t.add_row("model", f"{s['model']} on {s['backend']}, spotter {s['spotter']}")
     con.print(t)

@@ -156,7 +156,8 @@ class RunRecord:
             "events_by_type": dict(collections.Counter(e.type for e in self.events)),
             "events_by_label": dict(collections.Counter(e.label for e in self.events)),
             "stage_latency_ms": stages,
-            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]},
+            # null when nothing was emitted with a known capture time (not a latency of 0)
+            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]} if self.emit_latency else None,
             "blind": self.blind_share(),
             "peak_rss_mb": peak_rss_mb(),
             "backend": st.backend,

@@ -44,6 +44,11 @@ def repeat(name: str, args: list[str], n: int) -> RunResult:
     return r
 
 
+def _median_or_dash(values: list[float]) -> str:
+    """The median, or "-" when no run had a value (no events: no emit latency)."""
+    return f"{statistics.median(values):.1f}" if values else "-"
+
+
 def format_table(results: list[RunResult]) -> str:
     """A Markdown table of medians (what README shows)."""
     stages = ("face", "spotting", "recognition", "total")
@@ -56,7 +61,7 @@ def format_table(results: list[RunResult]) -> str:
             f"{int(r.median('frames_processed'))}",
             f"{r.median('processing_fps'):.0f}",
             *[f"{r.stage_median(s, 'p50'):.3f}/{r.stage_median(s, 'p95'):.3f}" for s in stages],
-            f"{statistics.median(s['emit_latency_ms']['p95'] for s in r.stats):.1f}",
+            _median_or_dash([s["emit_latency_ms"]["p95"] for s in r.stats if s["emit_latency_ms"]]),
             f"{int(r.median('frames_dropped'))}",
             f"{100 * r.median('face_found_ratio'):.1f}",
             f"{r.median('peak_rss_mb'):.0f}",
