@@ -66,7 +66,7 @@ class RoiFlowSpotter(Spotter):
         self._armed_max = self.frames(rc.armed_max_ms)
         self._settle_max = self.frames(rc.settle_ms)
         self._settle = 0
-        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(rc.lookback_ms), self.frames(REFRACTORY_MS))
+        settings = TrackerSettings(self.merge, self.frames(cfg.min_ms, minimum=0), self.frames(cfg.max_ms), self.frames(rc.lookback_ms), self.frames(REFRACTORY_MS), rearm=True)
         self._tracker = IntervalTracker(settings, self.kind_of)
         self._win = 2 * self.half + 1
         self._raw = np.zeros((self._win, n_reg, 2), np.float32)
