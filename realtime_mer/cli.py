@@ -190,7 +190,7 @@ def run(argv: list[str] | None = None) -> int:
         if cfg.output.timeline is not None and trace_csv is not None:
             from realtime_mer.timeline import plot_timeline
 
-            truth = [t.interval for t in getattr(source, "truth", ())]  # the demo knows its injected movements
+            truth = [t.interval for t in source.truth]  # the demo knows its injected movements
             plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
     except OSError as exc:
         raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",

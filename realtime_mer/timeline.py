@@ -10,12 +10,11 @@ outside the data.
 The per-frame trace behind it is streamed to ``<png stem>.trace.csv`` during the run (``TraceWriter``:
 bounded memory however long the run) and read back (``read_trace``) to plot at the end or later with
 ``tools/plot_timeline.py``. Columns: ``frame, time_s, face, signal, threshold, blind`` (face and blind
-0/1; signal and threshold empty on frames without a face).
+0/1; signal and threshold ``nan`` on frames without a face).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +86,8 @@ class TraceWriter:
     def row(self, frame: int, time_s: float, face: bool, signal: float, threshold: float, blind: bool) -> None:
         if self._f is None:
             return
-        sig = "" if not face or not math.isfinite(signal) else f"{signal:.5g}"
-        thr = "" if not face or not math.isfinite(threshold) else f"{threshold:.5g}"
+        sig = f"{signal:.5g}" if face else "nan"
+        thr = f"{threshold:.5g}" if face else "nan"
         self._f.write(f"{frame},{time_s:.6f},{int(face)},{sig},{thr},{int(blind)}\n")
         self.rows += 1
 
@@ -115,26 +114,23 @@ def write_trace(path: Path, trace: Trace) -> None:
 def read_trace(path: Path) -> Trace:
     """A trace CSV as ``TraceWriter`` writes it; a one-line ``DataError`` for anything else."""
     path = Path(path)
+    fix = "pass the .trace.csv written next to a --timeline PNG"
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open(encoding="utf-8") as f:
+            header = f.readline()
+            if tuple(c.strip() for c in header.split(",")) != TRACE_COLUMNS:
+                raise fail(DataError, f"{path} is not a realtime-mer trace (header must be {','.join(TRACE_COLUMNS)})",
+                           f"{fix} by this version")
+            a = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)  # numpy's C reader: hours of frames are fine
     except (OSError, UnicodeDecodeError) as e:
-        raise fail(DataError, f"cannot read trace {path} ({e})", "pass the .trace.csv written next to a --timeline PNG") from None
-    if not lines or tuple(c.strip() for c in lines[0].split(",")) != TRACE_COLUMNS:
-        raise fail(DataError, f"{path} is not a realtime-mer trace (header must be {','.join(TRACE_COLUMNS)})",
-                   "pass the .trace.csv written next to a --timeline PNG by this version")
-    rows = [ln.split(",") for ln in lines[1:] if ln.strip()]
-    if not rows:
-        return Trace.empty()
-    try:
-        if any(len(r) != len(TRACE_COLUMNS) for r in rows):
-            raise ValueError("wrong number of columns")
-        a = np.array([[float(x) if x.strip() else np.nan for x in r] for r in rows], np.float64)
-        if not np.isfinite(a[:, [0, 1, 2, 5]]).all():
-            raise ValueError("frame, time_s, face and blind must be numbers")
+        raise fail(DataError, f"cannot read trace {path} ({e})", fix) from None
     except ValueError as e:
-        line = next((i + 2 for i, r in enumerate(rows) if len(r) != len(TRACE_COLUMNS)), None)
-        where = f" (line {line})" if line else ""
-        raise fail(DataError, f"{path} is not a valid trace{where}: {e}", "pass the .trace.csv written next to a --timeline PNG") from None
+        raise fail(DataError, f"{path} is not a valid trace: {str(e).splitlines()[0]}", fix) from None
+    if a.size == 0:
+        return Trace.empty()
+    if a.shape[1] != len(TRACE_COLUMNS) or not np.isfinite(a[:, [0, 1, 2, 5]]).all():
+        raise fail(DataError, f"{path} is not a valid trace: {len(TRACE_COLUMNS)} columns with numeric frame, time_s, "
+                   "face and blind expected", fix)
     return Trace(a[:, 0].astype(np.int64), a[:, 1], a[:, 2] > 0, a[:, 3], a[:, 4], a[:, 5] > 0)
 
 

@@ -122,10 +122,12 @@ def align_frames(frames: Iterable[np.ndarray], n: int, fps: float, aligner: Face
     return Aligned(crops[:k], marks[:k], present[:k], fps)
 
 
-def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> list[Interval]:
+def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None,
+           blind: list[bool] | None = None) -> list[Interval]:
     """Run a fresh spotter ``name`` over ``aligned`` like the pipeline does; returns its intervals.
 
-    ``times_ms`` (if given) receives the duration of every ``update`` call in milliseconds.
+    ``times_ms`` (if given) receives the duration of every ``update`` call in milliseconds, ``blind``
+    whether the spotter was blind after it (``Spotter.blind``); both once per frame with a face.
     """
     fps = aligned.fps
     spotter = make_spotter(name, fps, spot_cfg or SpotConfig(name=name))
@@ -135,6 +137,8 @@ def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, time
     for _, intervals in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, fps):
         if times_ms is not None:
             times_ms.append(driver.update_ms)
+        if blind is not None:
+            blind.append(bool(spotter.blind))
         out += intervals
     out += driver.flush()
     return out

@@ -35,15 +35,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from mer_lab.evaluation.spot_bench import Aligned, align_frames, read_video
+from mer_lab.evaluation.spot_bench import Aligned, align_frames, read_video, replay
 from mer_lab.evaluation.spotting import evaluate
-from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
 from realtime_mer.face.aligner import FaceAligner
-from realtime_mer.spotting import make_spotter
-from realtime_mer.spotting.driver import SpotDriver, ring_seconds
-from realtime_mer.spotting.driver import replay as replay_clip
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, open_video
 from realtime_mer.synth.clip import Clip, SynthConfig
 from realtime_mer.types import Frame, Interval
@@ -315,20 +311,11 @@ def build_all(cfg: FacesConfig, data: Path, cache: Path, progress: Progress | No
 
 
 def replay_blind(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> tuple[list[Interval], int]:
-    """``spot_bench.replay`` that also counts the blind frames: no face, or ``spotter.blind``
+    """``spot_bench.replay`` and the number of blind frames: no face, or ``spotter.blind``
     (calibrating, busy with a movement, re-acquiring) -- frames where nothing new could be found."""
-    fps = aligned.fps
-    spotter = make_spotter(name, fps, spot_cfg or SpotConfig(name=name))
-    driver = SpotDriver(spotter, RingBuffer.for_seconds(ring_seconds(spotter.cfg.max_ms), fps, aligned.crops.shape[1]))
-    out: list[Interval] = []
-    blind = int((~np.asarray(aligned.present, bool)).sum())  # every frame without a face
-    for _, intervals in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, fps):
-        if times_ms is not None:
-            times_ms.append(driver.update_ms)
-        blind += int(bool(spotter.blind))
-        out += intervals
-    out += driver.flush()
-    return out, blind
+    flags: list[bool] = []
+    found = replay(aligned, name, spot_cfg, times_ms, blind=flags)
+    return found, int((~np.asarray(aligned.present, bool)).sum()) + sum(flags)
 
 
 def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | None = None) -> dict[str, Any]:
@@ -362,7 +349,7 @@ def score_real(reals: Iterable[Path], cache: Path, face: FaceConfig, spotter: st
     total, minutes, macro, per = 0, 0.0, 0, {}
     for p in reals:
         al = real_clip_aligned(p, cache, face)
-        spans = replay_blind(al, spotter, spot_cfg)[0] if al.n_face else []
+        spans = replay(al, spotter, spot_cfg) if al.n_face else []
         m = sum(s.kind == "micro" for s in spans)
         mins = al.n_face / al.fps / 60.0
         total, minutes, macro = total + m, minutes + mins, macro + len(spans) - m

@@ -12,13 +12,17 @@ import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from realtime_mer.errors import MerError, SourceError, fail
 from realtime_mer.types import Frame
+
+if TYPE_CHECKING:
+    from realtime_mer.synth.truth import TruthRow
 
 
 def quiet_opencv() -> None:
@@ -55,6 +59,7 @@ class Source(ABC):
 
     live: bool = False  # True for cameras: drop policy, monotonic timestamps
     name: str = "source"
+    truth: Sequence[TruthRow] = ()  # movements known to be in the stream (the demo's injected ones; else none)
 
     def __init__(self) -> None:
         self.fps: float = 0.0

@@ -113,7 +113,11 @@ def load_classifier(model_cfg: ModelConfig) -> ApexFlowClassifier:
     if model_cfg.name != "apexflow":
         raise fail(ModelError, f"model {model_cfg.name!r} is not available in the live pipeline",
                    "use --model apexflow (the others are offline tools)")
-    if model_cfg.path is not None and Path(model_cfg.path).suffix != ".onnx":
+    suffix = Path(model_cfg.path).suffix if model_cfg.path is not None else ".onnx"
+    if suffix == ".safetensors" and model_cfg.backend != "torch":
+        raise fail(ModelError, f"--model-path {model_cfg.path} is not an .onnx file (a PyTorch checkpoint runs on the torch backend only)",
+                   "add --backend torch, or export an .onnx with tools/export_onnx.py")
+    if suffix not in (".onnx", ".safetensors"):
         raise fail(ModelError, f"--model-path {model_cfg.path} is not an .onnx file", "export one with tools/export_onnx.py")
     runner, choice = runner_for_config(model_cfg)
     return ApexFlowClassifier(runner, backend_reason=str(choice), model_path=model_cfg.path or BUNDLED_MODEL)

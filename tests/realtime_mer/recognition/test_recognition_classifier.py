@@ -158,3 +158,20 @@ def test_live_loader_takes_the_runner_the_backend_chooses(monkeypatch: pytest.Mo
         load_classifier(ModelConfig(name="dynamic", backend="auto"))
     with pytest.raises(ModelError, match=r"is not an \.onnx file"):
         load_classifier(ModelConfig(name="apexflow", path=Path("model.safetensors")))
+
+
+def test_load_classifier_runs_a_checkpoint_on_the_torch_backend(tmp_path: Path) -> None:
+    """--backend torch --model-path X.safetensors runs live (through the lab's plugin); the classes come from
+    the package default, the probabilities from the checkpoint's model."""
+    from mer_lab.training.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "m.safetensors", create_model("apexflow"), {"model": "apexflow"})
+    clf = load_classifier(ModelConfig(name="apexflow", backend="torch", path=ckpt))
+    try:
+        assert clf.backend == "torch-cpu" and clf.classes == CLASSES
+        onset = textured_crop()
+        probs = clf.classify(onset, warp(onset, bump_flow(seed=2)))
+        assert set(probs) == set(CLASSES) and abs(sum(probs.values()) - 1.0) < 1e-6
+    finally:
+        clf.close()
