@@ -60,8 +60,9 @@ class TorchRunner(Runner):
     """Runs an ``nn.Module`` (or a loader returning one) in eval mode under ``torch.inference_mode``."""
 
     def __init__(self, model: Any, contract: InputContract, device: str = "auto", threads: int | None = None,
-                 name: str = "torch") -> None:
+                 name: str = "torch", metadata: dict[str, str] | None = None) -> None:
         super().__init__(name)
+        self._meta = dict(metadata or {})
         self._model_or_loader = model
         self.contract = contract
         self.device = device
@@ -92,6 +93,9 @@ class TorchRunner(Runner):
     def output_metadata_impl(self) -> list[TensorMeta]:
         return [TensorMeta(OUTPUT_NAME, ("batch", len(self.contract.classes)), np.dtype(np.float32))]
 
+    def model_metadata_impl(self) -> dict[str, str]:
+        return dict(self._meta)
+
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
@@ -111,5 +115,16 @@ class TorchRunner(Runner):
 def torch_backend(model_name: str, checkpoint: Path, contract: InputContract,
                   threads: int | None = None) -> tuple[TorchRunner, str]:
     """The ``realtime_mer.backends`` plugin for ``--backend torch``: a runner for a trained checkpoint."""
+    import dataclasses
+    import json
+
+    from mer_lab.training.checkpoint import read_sidecar
+
+    side = read_sidecar(Path(checkpoint))  # the class names, the model name and whether it was trained
+    classes = tuple(side.get("classes") or contract.classes)
+    meta = {"model": str(side.get("model", model_name)), "classes": json.dumps(list(classes)),
+            "trained": "true" if side.get("trained", True) else "false", "class_set": str(side.get("class_set", "megc3"))}
     device = torch_device("auto")
-    return TorchRunner(model_from_checkpoint(Path(checkpoint)), contract, device=device, threads=threads), device
+    runner = TorchRunner(model_from_checkpoint(Path(checkpoint)), dataclasses.replace(contract, classes=classes),
+                         device=device, threads=threads, metadata=meta)
+    return runner, device

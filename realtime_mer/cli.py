@@ -49,8 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop-size", type=int, default=FaceConfig.crop_size, help="aligned crop size in px (default %(default)s)")
     p.add_argument("--landmark-every", type=int, default=FaceConfig.landmark_every, help="run face landmarks every N frames, track in between (default %(default)s)")
     p.add_argument("--spotter", default=SpotConfig.name, help="spotting method (default %(default)s)")
-    p.add_argument("--model", default=ModelConfig.name, help="recognition model (default %(default)s)")
-    p.add_argument("--model-path", type=Path, help="an ONNX model to use instead of the bundled one")
+    p.add_argument("--model", default=ModelConfig.name,
+                   help="recognition model: apexflow (bundled), c3d, convlstm, tcgru, twostream3d, learnet "
+                        "(these need --model-path) (default %(default)s)")
+    p.add_argument("--model-path", type=Path,
+                   help="a trained model: an .onnx exported by the lab, or a .safetensors checkpoint with --backend torch")
+    p.add_argument("--classes", default=None, metavar="SET",
+                   help="class set the model must have been trained on: megc3, casme2-5, casme2-7, samm-5, smic-3, "
+                        "casme-sq-4 (default: the model's own classes, megc3 for the bundled model)")
     p.add_argument("--backend", default=ModelConfig.backend, choices=BACKENDS, help="inference backend (default %(default)s)")
     p.add_argument("--events", type=Path, metavar="PATH.jsonl", help="write every event as one JSON line, fsynced at once")
     p.add_argument("--csv", type=Path, metavar="PATH.csv", help="write events as CSV (same columns)")
@@ -102,9 +108,20 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         source=src,
         face=face,
         spot=SpotConfig(name=a.spotter),
-        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path),
+        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path, classes=_class_set_arg(a.classes)),
         output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
     )
+
+
+def _class_set_arg(name: str | None) -> str | None:
+    """``--classes``: a known class-set name (checked before capture), or None."""
+    if name is None:
+        return None
+    from realtime_mer.recognition.classes import CLASS_SETS
+
+    if name not in CLASS_SETS:
+        raise fail(MerError, f"--classes {name!r} is not a known class set", f"use one of: {', '.join(CLASS_SETS)}")
+    return name
 
 
 def _warn(msg: str) -> None:

@@ -155,6 +155,7 @@ class ModelConfig:
     name: str = "apexflow"
     backend: str = "auto"  # auto | onnxruntime | torch | tensorrt
     path: Path | None = None  # override the bundled model
+    classes: str | None = None  # a class-set name (recognition.classes) the model must have; None: the model's own
 
 
 @dataclass

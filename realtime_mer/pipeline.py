@@ -284,22 +284,38 @@ class Pipeline:
         self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind))
 
     def _hand_off(self, iv: Interval) -> None:
-        """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
+        """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it:
+        the onset / apex pair, or (a classifier with ``needs_clip``) the crops onset..offset."""
         b = self.buffer
         on, ap, off = b.seq_of_frame(iv.onset), b.seq_of_frame(iv.apex), b.seq_of_frame(iv.offset)
-        crops = (b.crop(on).copy(), b.crop(ap).copy()) if on is not None and ap is not None else None
+        crops: tuple[np.ndarray, ...] | None = None
+        if getattr(self._classifier, "needs_clip", False):
+            if on is not None and ap is not None and off is not None and on <= ap <= off:
+                crops = (b.window(on, off - on + 1), np.int64(0), np.int64(ap - on), np.int64(off - on))
+        elif on is not None and ap is not None:
+            crops = (b.crop(on).copy(), b.crop(ap).copy())
         grab = int(self._grab_ns[off % b.capacity]) if off is not None else 0
         self._recog_q.put((iv, crops, grab))
 
-    def _emit(self, iv: Interval, crops: tuple[np.ndarray, np.ndarray] | None, grab: int) -> None:
+    def _emit(self, iv: Interval, crops: tuple[np.ndarray, ...] | None, grab: int) -> None:
         t0 = time.perf_counter()
         clf = self._classifier
         assert clf is not None  # built in prepare()
-        probs = clf.classify(*crops) if crops is not None else {}
+        if crops is None:
+            probs = {}
+        elif len(crops) == 4:  # a clip: frames, onset, apex, offset
+            probs = clf.classify_clip(crops[0], int(crops[1]), int(crops[2]), int(crops[3]))  # type: ignore[attr-defined]
+        else:
+            probs = clf.classify(crops[0], crops[1])
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
                         model=self.state.model, grab_ns=grab)
+        ev.model_sha256 = str(getattr(clf, "model_sha256", ""))
+        intensity = getattr(clf, "last_intensity", None) if crops is not None and len(crops) == 4 else None
+        if intensity is not None and crops is not None:  # clip positions -> source frames (linear over onset..offset)
+            scale = (iv.offset - iv.onset) / max(1, int(crops[3]))
+            self.record.intensity(iv.onset + intensity.frames * scale, intensity.values)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)

@@ -60,6 +60,9 @@ class RunRecord:
         self.emit_latency: list[float] = []
         self.events: list[Event] = []
         self.trace_writer = TraceWriter(trace_path) if trace_path is not None else None  # --timeline: streamed
+        # a model with an intensity head (tcgru): its per-frame trace beside the spotting trace, opened on first use
+        self.intensity_path = Path(trace_path).with_suffix("").with_suffix(".intensity.csv") if trace_path is not None else None
+        self._intensity_fh: Any = None
         self.rate = RateMeter()
         self.t_start = 0.0
         self.t_end = 0.0
@@ -112,9 +115,23 @@ class RunRecord:
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
 
+    def intensity(self, frames: np.ndarray, values: np.ndarray) -> None:
+        """A classified interval's per-frame model intensity (``--timeline``: ``<name>.intensity.csv``,
+        columns ``frame, intensity``; frames are source indices, fractional where the model sampled between frames)."""
+        if self.intensity_path is None:
+            return
+        if self._intensity_fh is None:
+            self._intensity_fh = open(self.intensity_path, "w", encoding="utf-8")  # closed in close_trace
+            self._intensity_fh.write("frame,intensity\n")
+        self._intensity_fh.writelines(f"{f:.2f},{v:.4f}\n" for f, v in zip(frames, values, strict=True))
+        self._intensity_fh.flush()
+
     def close_trace(self) -> None:
         if self.trace_writer is not None:
             self.trace_writer.close()
+        if self._intensity_fh is not None:
+            self._intensity_fh.close()
+            self._intensity_fh = None
 
     def blind_share(self) -> dict[str, Any]:
         """The share of processed frames in which nothing new could be detected, and why."""

@@ -86,6 +86,7 @@ EVENT_FIELDS: tuple[str, ...] = (
     "face_id",
     "model",
     "emit_latency_ms",
+    "model_sha256",
 )
 
 
@@ -108,6 +109,7 @@ class Event:
     face_id: int = 0
     model: str = ""
     emit_latency_ms: float = 0.0
+    model_sha256: str = ""  # SHA-256 of the model file that classified it ("" when unknown)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

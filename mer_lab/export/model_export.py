@@ -8,6 +8,7 @@ and the MEGC 2019 composite flow set), on real inputs.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,11 +94,31 @@ def parity(model: nn.Module, onnx_path: Path, contract: InputContract, data_root
     return Parity(rand, n_random, onnx_max_abs_diff(model, onnx_path, real), len(real))
 
 
+def export_metadata(name: str, checkpoint: Path | None) -> tuple[InputContract, dict[str, str]]:
+    """The contract (with the checkpoint's classes) and the ONNX metadata of an export.
+
+    ``trained`` is ``true`` only for a checkpoint whose sidecar does not say otherwise; the live pipeline
+    refuses ``trained: false`` (random weights exported for parity checks and benchmarks).
+    """
+    contract = input_contract(name)
+    if checkpoint is None:
+        return contract, {"model": name, "weights": "random (no checkpoint)", "trained": "false",
+                          "class_set": "megc3"}
+    from mer_lab.training.checkpoint import read_sidecar
+
+    side = read_sidecar(Path(checkpoint))
+    classes = tuple(side.get("classes") or contract.classes)
+    contract = dataclasses.replace(contract, classes=classes)
+    meta = {"model": name, "weights": str(checkpoint), "trained": "true" if side.get("trained", True) else "false",
+            "class_set": str(side.get("class_set", "megc3")), "recipe_preset": str(side.get("recipe_preset", "")),
+            "git_commit": str(side.get("git_commit", ""))}
+    return contract, meta
+
+
 def export_model(name: str, out: Path, checkpoint: Path | None = None, opset: int = OPSET,
                  data_root: Path | None = None, n_random: int = 16) -> tuple[Path, Parity]:
     """Export registry model ``name`` (trained weights from ``checkpoint`` when given) to ``out`` and check parity."""
-    contract = input_contract(name)
+    contract, meta = export_metadata(name, checkpoint)
     model = load_model(name, checkpoint)
-    meta = {"model": name, "weights": str(checkpoint) if checkpoint is not None else "random (no checkpoint)"}
     path = export_onnx(model, Path(out), contract, opset=opset, metadata=meta)
     return path, parity(model, path, contract, data_root, n_random)

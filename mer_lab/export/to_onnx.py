@@ -18,20 +18,36 @@ IR_VERSION = 8  # the IR that carries opset 17 (ONNX 1.12): ONNX Runtime >= 1.12
 _MAX_OPSET_FOR_IR = 18  # opsets <= 18 are valid under IR 8
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
+INTENSITY_NAME = "intensity"  # second output of a model with ``forward_all`` (tcgru): (batch, T) in [0, 1]
+
+
+class _WithIntensity(nn.Module):
+    """Exports both heads of a model with ``forward_all`` (logits, per-step intensity)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.forward_all(x)  # type: ignore[operator]
 
 
 def export_onnx(model: nn.Module, path: Path, contract: InputContract, opset: int = OPSET,
                 metadata: dict[str, str] | None = None) -> Path:
-    """Export ``model`` to ``path`` with input ``input`` (batch, *contract.shape) and output ``logits`` (batch, C)."""
+    """Export ``model`` to ``path`` with input ``input`` (batch, *contract.shape) and output ``logits`` (batch, C)
+    (plus ``intensity`` (batch, T) for a model with ``forward_all``); ``metadata`` joins ``classes`` and the contract."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(2, *contract.shape, dtype=torch.float32)
+    both = hasattr(model, "forward_all")  # tcgru: the intensity head is exported too (its live per-frame trace)
+    net = _WithIntensity(model) if both else model
+    outputs = [OUTPUT_NAME, INTENSITY_NAME] if both else [OUTPUT_NAME]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model.eval(), (dummy,), str(path), dynamo=False, opset_version=opset, do_constant_folding=True,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            net.eval(), (dummy,), str(path), dynamo=False, opset_version=opset, do_constant_folding=True,
+            input_names=[INPUT_NAME], output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *outputs)},
         )
     proto = onnx.load(str(path))
     if opset <= _MAX_OPSET_FOR_IR:

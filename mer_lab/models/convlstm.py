@@ -1,8 +1,10 @@
 """ConvLSTM: one convolutional-LSTM layer over 9 key frames (Shukla, Rai, Verlekar).
 
 Nine 90x90 grayscale frames (onset, apex, offset and uniform samples in between) pass through
-one ConvLSTM layer (32 kernels 3x3, stride 1, same padding; the cell is implemented here, gates
-i, f, o, g from one convolution of [x_t, h_{t-1}]); the last hidden state is max-pooled 2x2 with
+one ConvLSTM layer (32 kernels 3x3, stride 1, same padding; the cell of Shi et al. 2015 is
+implemented here: gates i, f, o, g from one convolution of [x_t, h_{t-1}] plus the peephole terms
+W_ci * c_{t-1}, W_cf * c_{t-1}, W_co * c_t, Hadamard products with per-channel, per-pixel weights);
+the last hidden state is max-pooled 2x2 with
 stride 1 (89x89), flattened, fed to a 48-unit sigmoid dense layer, dropout 0.3 and a 3-way head
 whose softmax the paper applies (``forward`` returns the logits). The flattened 32x89x89 map makes
 the dense layer hold ~12 M of the ~12.2 M parameters, as in the paper's design.
@@ -30,17 +32,31 @@ CONVLSTM_RECIPE = PaperRecipe(
 
 
 class ConvLSTMCell(nn.Module):
-    """One ConvLSTM step: gates from a conv of [x_t, h]; c' = f*c + i*g, h' = o*tanh(c')."""
+    """One ConvLSTM step (Shi et al. 2015, with peepholes): gates from a conv of [x_t, h] plus W_c* . c;
+    i = s(. + W_ci c), f = s(. + W_cf c), c' = f c + i tanh(g), o = s(. + W_co c'), h' = o tanh(c').
 
-    def __init__(self, cin: int, hidden: int, kernel: int = 3) -> None:
+    ``size`` (H, W) sizes the peephole weights (per channel and pixel, as in the paper's Hadamard
+    products); ``size=None`` leaves them out (the plain cell).
+    """
+
+    def __init__(self, cin: int, hidden: int, kernel: int = 3, size: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.hidden = hidden
         self.conv = nn.Conv2d(cin + hidden, 4 * hidden, kernel, padding=kernel // 2)
+        self.peephole = size is not None
+        if size is not None:
+            self.w_ci = nn.Parameter(torch.zeros(hidden, *size))
+            self.w_cf = nn.Parameter(torch.zeros(hidden, *size))
+            self.w_co = nn.Parameter(torch.zeros(hidden, *size))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, cin, H, W), (N, hidden, H, W) x2 -> new (h, c)."""
         i, f, o, g = torch.chunk(self.conv(torch.cat([x, h], dim=1)), 4, dim=1)
+        if self.peephole:
+            i, f = i + self.w_ci * c, f + self.w_cf * c
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        if self.peephole:
+            o = o + self.w_co * c
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
 
@@ -52,9 +68,10 @@ class ConvLSTMNet(nn.Module):
     contract = CONVLSTM_CONTRACT
     recipe = CONVLSTM_RECIPE
 
-    def __init__(self, hidden: int = 32, dense: int = 48, dropout: float = 0.3, num_classes: int = len(CLASSES)) -> None:
+    def __init__(self, hidden: int = 32, dense: int = 48, dropout: float = 0.3, num_classes: int = len(CLASSES),
+                 peephole: bool = True) -> None:
         super().__init__()
-        self.cell = ConvLSTMCell(1, hidden)
+        self.cell = ConvLSTMCell(1, hidden, size=(CONVLSTM_SIZE, CONVLSTM_SIZE) if peephole else None)
         self.pool = nn.MaxPool2d(2, stride=1)
         side = CONVLSTM_SIZE - 1
         self.dense = nn.Linear(hidden * side * side, dense)

@@ -45,10 +45,11 @@ def save_checkpoint(path: Path, model: nn.Module, meta: dict[str, Any]) -> Path:
     path = Path(path).with_suffix(".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     name = meta["model"]
+    classes = list(meta.get("classes") or input_contract(name).classes)
     full = {
         "format": "realtime-mer-checkpoint/1",
-        "input_contract": input_contract(name).to_dict(),
-        "classes": list(input_contract(name).classes),
+        "input_contract": {**input_contract(name).to_dict(), "classes": classes},
+        "classes": classes,
         "ensemble": _n_members(model),
         "git_commit": git_commit(),
         **meta,

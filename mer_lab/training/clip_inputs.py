@@ -16,6 +16,7 @@ pipeline calls on a spotted interval -- and cached per model and preprocessing c
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -42,7 +43,7 @@ from realtime_mer.recognition.preprocess import PreprocessConfig, clip_input, un
 from realtime_mer.types import CLASSES
 
 SYNTHETIC = "synthetic-clips"
-LICENSED: tuple[str, ...] = ("casme2", "samm", "smic")
+LICENSED: tuple[str, ...] = ("casme2", "samm", "smic", "casme_sq")
 CLIP_DATASETS: tuple[str, ...] = (SYNTHETIC, *LICENSED)
 INPUT_CACHE_VERSION = 1
 
@@ -174,8 +175,9 @@ def _sample_crops(sample: ClipSample, cfg: SyntheticClipConfig, align: bool) -> 
 
 
 def clipset_from_samples(samples: list[ClipSample], cfg: SyntheticClipConfig | None = None,
-                         align: bool = True) -> SyntheticClipSet:
-    """A clip set of dataset clips (onset..offset, at most ``cfg.max_frames`` kept by stride, onset/apex/offset kept)."""
+                         align: bool = True, classes: tuple[str, ...] = CLASSES) -> SyntheticClipSet:
+    """A clip set of dataset clips (onset..offset, at most ``cfg.max_frames`` kept by stride, onset/apex/offset kept);
+    labels are indices into ``classes`` (the class set the samples were labelled with)."""
     cfg = cfg or SyntheticClipConfig()
     parts, on, ap, off = [], [], [], []
     for smp in samples:
@@ -191,30 +193,36 @@ def clipset_from_samples(samples: list[ClipSample], cfg: SyntheticClipConfig | N
         np.concatenate(parts) if parts else np.zeros((0, s, s), np.uint8),
         np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64),
         np.array(on, np.int64), np.array(ap, np.int64), np.array(off, np.int64),
-        np.array([CLASSES.index(x.label) for x in samples], np.int64),
-        [x.subject for x in samples], [x.key for x in samples], ["micro"] * len(samples))
+        np.array([classes.index(x.label) for x in samples], np.int64),
+        [x.subject for x in samples], [x.key for x in samples], ["micro"] * len(samples), tuple(classes))
 
 
-def load_licensed(name: str, root: Path | str, cache_dir: Path | None = None, align: bool = True) -> ClipData:
-    """CASME II / SAMM / SMIC-HS clips (``mer_lab.datasets`` loaders) as a ``ClipData``; crops cached in ``cache_dir``."""
+def load_licensed(name: str, root: Path | str, cache_dir: Path | None = None, align: bool = True,
+                  class_set: str = "megc3") -> ClipData:
+    """CASME II / SAMM / SMIC-HS / CAS(ME)^2 clips (``mer_lab.datasets`` loaders) as a ``ClipData``, labelled in
+    ``class_set`` (``realtime_mer.recognition.classes``); crops cached in ``cache_dir``."""
+    from mer_lab.datasets.megc_classes import class_set_mapping
+    from realtime_mer.recognition.classes import class_set as named_set
+
     if name not in LICENSED:
         raise fail(DataError, f"unknown clip dataset {name!r}", f"use one of {', '.join(CLIP_DATASETS)}")
-    samples = LOADERS[name](root)
+    classes = named_set(class_set).classes
+    samples = LOADERS[name](root, class_set_mapping(class_set, name))
     if not samples:
         raise fail(DataError, f"{name} under {root}: no clip with a MEGC 2019 label", "check the annotation file")
     cfg = SyntheticClipConfig()
-    key = hashlib.sha256(json.dumps({"v": INPUT_CACHE_VERSION, "align": align, "cfg": asdict(cfg),
+    key = hashlib.sha256(json.dumps({"v": INPUT_CACHE_VERSION, "align": align, "cfg": asdict(cfg), "classes": classes,
                                      "clips": [(x.key, [str(f) for f in x.frames], x.onset, x.apex, x.offset, x.label)
                                                for x in samples]}, sort_keys=True).encode()).hexdigest()[:20]
     path = cache_dir / f"{name}-crops-{key}.npz" if cache_dir is not None else None
     clips = None
     if path is not None and path.is_file():
         try:
-            clips = SyntheticClipSet.load(path)[0]
+            clips = dataclasses.replace(SyntheticClipSet.load(path)[0], classes=classes)  # the file keeps label indices only
         except MerError:
             clips = None
     if clips is None:
-        clips = clipset_from_samples(samples, cfg, align)
+        clips = clipset_from_samples(samples, cfg, align, classes)
         if path is not None and _writable(path.parent):
             clips.save(path, {"dataset": name, "root": str(root), "align": align})
     return ClipData(clips, name, Path(root), [name] * len(clips), [x.key for x in samples], cache_dir,

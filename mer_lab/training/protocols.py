@@ -1,7 +1,13 @@
-"""Evaluation protocols as lists of folds over subjects: LOSO, subject k-fold, all (no test).
+"""Evaluation protocols as lists of folds: LOSO, subject-exclusive stratified k-fold, all (no test), and
+the papers' own sample-level splits.
 
-Every split is by subject, so no subject is ever on both sides of a fold. ``inner_split`` draws
-an inner validation set from the *training* subjects of a fold only (for early stopping).
+``loso`` and ``kfold`` split by subject, so no subject is ever on both sides of a fold; ``kfold`` also
+keeps each fold's class mix close to the whole set's (greedy stratified group k-fold, as
+scikit-learn's ``StratifiedGroupKFold``). ``paper-random80`` (a seeded, class-stratified random 80/20
+split of the *samples*) and ``paper-loo`` (leave one sample out) exist only to reproduce a paper's
+table: a subject's clips land on both sides, so their scores are *subject-overlapping* (optimistic)
+and are marked so wherever they are written. ``inner_split`` draws an inner validation set from the
+*training* subjects of a fold only (for early stopping).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import numpy as np
 from realtime_mer.errors import DataError, fail
 
 PROTOCOLS: tuple[str, ...] = ("loso", "kfold", "all")
+PAPER_SPLITS: tuple[str, ...] = ("random80", "loo")  # sample-level, subject-overlapping (tools/train.py --paper-split)
+OVERLAPPING_PROTOCOLS: tuple[str, ...] = tuple(f"paper-{s}" for s in PAPER_SPLITS)
 
 
 @dataclass(frozen=True)
@@ -64,20 +72,87 @@ def subject_kfold(subjects: Sequence[str], k: int = 5, seed: int = 0, strata: Se
     return [_split(s, g, f"kfold{k}-{i}") for i, g in enumerate(_assign_groups(subjects, k, seed, strata))]
 
 
+def stratified_subject_kfold(subjects: Sequence[str], labels: Sequence[int], k: int = 5, seed: int = 0,
+                             strata: Sequence[str] | None = None) -> list[Fold]:
+    """``k`` folds of whole subjects whose class mix follows the whole set's (subject-exclusive, stratified).
+
+    Subjects are taken in a seeded order, those with the most uneven class counts first, and each goes to
+    the fold that keeps the per-class shares across folds most even (ties: the smaller fold). ``strata``
+    (e.g. the sub-dataset) are stratified on together with the class.
+    """
+    n_subjects = len(set(subjects))
+    if not 2 <= k <= n_subjects:
+        raise fail(DataError, f"subject k-fold needs 2 <= k <= {n_subjects} subjects, got k={k}", "pick another --folds")
+    keys = [f"{strata[i] if strata is not None else ''}|{int(y)}" for i, y in enumerate(labels)]
+    names = sorted(set(keys))
+    col = {c: j for j, c in enumerate(names)}
+    subs = sorted(set(subjects))
+    counts = {u: np.zeros(len(names)) for u in subs}
+    for u, key in zip(subjects, keys, strict=True):
+        counts[u][col[key]] += 1
+    total = np.maximum(sum(counts.values()), 1)
+    rng = np.random.default_rng(seed)
+    order = [subs[i] for i in rng.permutation(len(subs))]
+    order.sort(key=lambda u: -float(np.std(counts[u])))  # stable: the seeded order breaks ties
+    per_fold = np.zeros((k, len(names)))
+    groups: list[list[str]] = [[] for _ in range(k)]
+    for u in order:
+        best, best_eval = 0, np.inf
+        for f in range(k):
+            per_fold[f] += counts[u]
+            score = float(np.mean(np.std(per_fold / total, axis=0)))
+            per_fold[f] -= counts[u]
+            if score < best_eval - 1e-12 or (abs(score - best_eval) <= 1e-12 and per_fold[f].sum() < per_fold[best].sum()):
+                best, best_eval = f, score
+        per_fold[best] += counts[u]
+        groups[best].append(u)
+    s = np.asarray(subjects, dtype=object)
+    return [_split(s, g, f"kfold{k}-{i}") for i, g in enumerate(groups)]
+
+
+def _sample_fold(subjects: np.ndarray, test: np.ndarray, name: str) -> Fold:
+    mask = np.zeros(len(subjects), bool)
+    mask[test] = True
+    return Fold(name, np.flatnonzero(~mask), np.flatnonzero(mask), tuple(sorted(set(subjects[mask].tolist()))))
+
+
+def paper_split(split: str, subjects: Sequence[str], labels: Sequence[int], seed: int = 0) -> list[Fold]:
+    """A paper's sample-level split (SUBJECT-OVERLAPPING): ``random80`` (one class-stratified 80/20 split)
+    or ``loo`` (one fold per sample)."""
+    s = np.asarray(subjects, dtype=object)
+    y = np.asarray(labels)
+    if split == "loo":
+        return [_sample_fold(s, np.array([i]), f"loo-{i}") for i in range(len(y))]
+    if split == "random80":
+        rng = np.random.default_rng(seed)
+        test = [idx[: max(1, round(0.2 * len(idx)))] for c in np.unique(y) for idx in [rng.permutation(np.flatnonzero(y == c))]]
+        return [_sample_fold(s, np.sort(np.concatenate(test)), "random80")]
+    raise fail(DataError, f"unknown paper split {split!r}", f"use one of {', '.join(PAPER_SPLITS)}")
+
+
 def all_data(subjects: Sequence[str]) -> list[Fold]:
     """One fold that trains on everything and tests on nothing (the shipped model)."""
     return [Fold("all", np.arange(len(subjects)), np.zeros(0, np.int64), ())]
 
 
 def make_folds(protocol: str, subjects: Sequence[str], *, k: int = 5, seed: int = 0,
-               strata: Sequence[str] | None = None) -> list[Fold]:
-    """The folds of ``protocol`` (``loso``, ``kfold`` or ``all``)."""
+               strata: Sequence[str] | None = None, labels: Sequence[int] | None = None) -> list[Fold]:
+    """The folds of ``protocol`` (``loso``, ``kfold``, ``all``, ``paper-random80``, ``paper-loo``).
+
+    ``kfold`` is stratified by class when ``labels`` are given (else by ``strata`` only).
+    """
     if protocol == "loso":
         return loso(subjects)
     if protocol == "kfold":
+        if labels is not None:
+            return stratified_subject_kfold(subjects, labels, k, seed, strata)
         return subject_kfold(subjects, k, seed, strata)
     if protocol == "all":
         return all_data(subjects)
+    if protocol in OVERLAPPING_PROTOCOLS:
+        if labels is None:
+            raise fail(DataError, f"protocol {protocol} needs the labels", "pass labels=")
+        return paper_split(protocol.removeprefix("paper-"), subjects, labels, seed)
     raise fail(DataError, f"unknown protocol {protocol!r}", f"use one of {', '.join(PROTOCOLS)}")
 
 

@@ -21,8 +21,8 @@ from mer_lab.models import input_contract
 from mer_lab.paths import shared_data
 from mer_lab.training.checkpoint import git_commit, save_checkpoint
 from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
-from mer_lab.training.protocols import Fold, dev_holdout_subjects, make_folds
-from mer_lab.training.recipes import SHORTENED
+from mer_lab.training.protocols import OVERLAPPING_PROTOCOLS, Fold, dev_holdout_subjects, make_folds
+from mer_lab.training.recipes import PAPER_FROM, SHORTENED
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
 from mer_lab.training.trainer import RECIPE_CHOICES, FitResult, Recipe, cross_validate
 from realtime_mer.errors import DataError, OutputError, fail
@@ -47,16 +47,23 @@ class RecognitionTrainConfig:
     onnx: bool = True  # protocol "all": also export model.onnx and check parity
     cache_dir: Path | None = None  # clip datasets: model-input cache (None: next to a .npz / in the generator folder / <out>/cache)
     align: bool = True  # licensed clip datasets: align faces with FaceAligner (False: frames are face crops already)
+    class_set: str = "megc3"  # realtime_mer.recognition.classes; the datasets' own sets need their dataset
+    recipe_preset: str = "cpu"  # paper | cpu (training.recipes); recorded with the results
 
 
-def load_dataset(name: str, root: Path, cache_dir: Path | None = None, align: bool = True) -> Dataset:
-    """The dataset ``name`` under ``root``: the MEGC apex-flow PNG set or a clip dataset (``training.clipdata``)."""
+def load_dataset(name: str, root: Path, cache_dir: Path | None = None, align: bool = True,
+                 class_set: str = "megc3") -> Dataset:
+    """The dataset ``name`` under ``root``: the MEGC apex-flow PNG set or a clip dataset (``training.clipdata``),
+    labelled in ``class_set`` (only the licensed clip datasets have their own emotion sets)."""
+    if name in LICENSED:
+        return load_licensed(name, root, cache_dir, align, class_set)
+    if class_set != "megc3":
+        raise fail(DataError, f"--classes {class_set} needs the dataset's own emotion labels; {name} has the 3 MEGC classes only",
+                   f"use --classes megc3, or --dataset {', '.join(LICENSED)}")
     if name == DATASET_NAME:
         return load_megc_flow(root)
     if name == SYNTHETIC:
         return load_synthetic(root, cache_dir)
-    if name in LICENSED:
-        return load_licensed(name, root, cache_dir, align)
     raise fail(DataError, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
 
 
@@ -104,20 +111,31 @@ def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = No
     ``on_start(n_folds)`` is called once the folds are known, ``on_fold`` after each fold.
     """
     check_out_dir(cfg.out)  # before hours of training, not after
-    data = load_dataset(cfg.dataset, cfg.data_root, default_cache(cfg), cfg.align)
-    contract = input_contract(cfg.model)
+    data = load_dataset(cfg.dataset, cfg.data_root, default_cache(cfg), cfg.align, cfg.class_set)
+    contract = dataclasses.replace(input_contract(cfg.model), classes=tuple(data.classes))
+    if len(data.classes) != len(input_contract(cfg.model).classes):
+        cfg.recipe = dataclasses.replace(cfg.recipe, model_kwargs={**cfg.recipe.model_kwargs, "num_classes": len(data.classes)})
     t_inputs = time.perf_counter()
     x, aux = model_data(data, cfg.model)
     t_inputs = time.perf_counter() - t_inputs
-    folds = make_folds(cfg.protocol, data.subjects, k=cfg.folds, seed=cfg.seed, strata=data.datasets)
+    folds = make_folds(cfg.protocol, data.subjects, k=cfg.folds, seed=cfg.seed, strata=data.datasets,
+                       labels=data.labels.tolist())
+    overlapping = cfg.protocol in OVERLAPPING_PROTOCOLS
     if on_start is not None:
         on_start(len(folds))
     common = {
         "model": cfg.model,
         "data": data_info(cfg, data),
-        "protocol": {"name": cfg.protocol, "folds": len(folds), "k": cfg.folds if cfg.protocol == "kfold" else None},
+        "protocol": {"name": cfg.protocol, "folds": len(folds), "k": cfg.folds if cfg.protocol == "kfold" else None,
+                     "stratified": cfg.protocol == "kfold", "subject_overlapping": overlapping},
+        "subject_overlapping": overlapping,  # True: a paper's sample-level split, subjects on both sides (optimistic)
+        "classes": list(data.classes),
+        "class_set": cfg.class_set,
+        "trained": True,
+        "recipe_preset": cfg.recipe_preset,
         "recipe": cfg.recipe.to_dict(),
-        "recipe_shortened": SHORTENED.get(cfg.model, ""),
+        "recipe_paper_states": PAPER_FROM.get(cfg.model, ""),
+        "recipe_shortened": SHORTENED.get(cfg.model, "") if cfg.recipe_preset == "cpu" else "none (paper preset)",
         "seed": cfg.seed,
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -135,7 +153,9 @@ def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = No
             extra["checkpoint"] = str(path)
             if cfg.onnx:
                 onnx_path = export_onnx(res.model, cfg.out / "model.onnx", contract,
-                                        metadata={"model": cfg.model, "git_commit": git_commit()})
+                                        metadata={"model": cfg.model, "git_commit": git_commit(), "trained": "true",
+                                                  "weights": str(path), "class_set": cfg.class_set,
+                                                  "recipe_preset": cfg.recipe_preset})
                 x = np.random.default_rng(0).random((64, *contract.shape), dtype=np.float32)
                 extra["onnx"] = str(onnx_path)
                 extra["onnx_max_abs_diff"] = onnx_max_abs_diff(res.model, onnx_path, x)
@@ -145,7 +165,7 @@ def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = No
             on_fold(i, fold, res)
 
     cv = cross_validate(x, data.labels, data.subjects, folds, cfg.recipe, cfg.seed, cfg.model,
-                        strata=data.datasets, on_fold=_on_fold, aux=aux)
+                        strata=data.datasets, on_fold=_on_fold, aux=aux, n_classes=len(data.classes))
     if cfg.protocol == "all":
         summary = {**common, "seconds": cv.seconds, "seconds_inputs": t_inputs, "epochs_run": fold_epochs.get(0), "git_commit": git_commit(), **extra}
         (cfg.out / "train.json").write_text(json.dumps(summary, indent=2) + "\n")

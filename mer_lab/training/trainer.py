@@ -32,7 +32,7 @@ from realtime_mer.recognition.features import to_model_input
 
 # the recipe fields that take one of a few words, and those words (checked before any data is read)
 RECIPE_CHOICES: dict[str, tuple[str, ...]] = {
-    "optimizer": ("adamw", "adam", "sgd"),
+    "optimizer": ("adamw", "adam", "sgd", "rmsprop"),
     "schedule": ("cosine", "constant", "plateau"),
     "class_weighting": ("none", "inverse", "sqrt", "inverse-dataset", "logit-adjust"),
 }
@@ -76,6 +76,13 @@ class Recipe:
     max_val_samples: int = 0  # 0: all; else a class-stratified subsample of the inner validation split
     cutout: int = 0  # apexflow: side of a square patch set to the image's per-channel median (no motion), p = 0.5
     member_fraction: float = 1.0  # < 1: each ensemble member trains on its own class-stratified share of the samples
+    # -- added for the paper recipes (issue 15; defaults: off) --
+    rotate_deg: float = 0.0  # random rotation in [-rotate_deg, rotate_deg] (the same for every frame of a clip)
+    scale: float = 0.0  # random zoom factor in [1 - scale, 1 + scale]
+    translate: float = 0.0  # random shift of up to this share of the side, in x and y
+    hist_eq: float = 0.0  # probability of histogram-equalising the image / dynamic-image channels of a sample
+    device: str = "cpu"  # cpu | cuda | cuda:N (tools/train.py --device resolves auto)
+    amp: bool = True  # mixed precision (bfloat16/float16 autocast + loss scaling) when training on CUDA; ignored on CPU
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -163,6 +170,61 @@ def _image_mask(x: torch.Tensor, model_name: str) -> torch.Tensor | None:
     return m
 
 
+HISTEQ_CHANNELS = (*IMAGE_CHANNELS, "di_onset_offset", "di_onset_apex", "di_apex_offset")
+
+
+def affine_augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator, model_name: str) -> torch.Tensor:
+    """Random rotation / zoom / shift of the last two (spatial) axes, one transform per sample (all frames alike).
+
+    Borders are replicated. Flow channels (``flow_u`` / ``flow_v``, encoded 0.5 + px / 8) are moved with the
+    image and their vectors turned and scaled with it, so the motion stays consistent with the frames.
+    """
+    n, h, w = x.shape[0], x.shape[-2], x.shape[-1]
+    ang = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(recipe.rotate_deg)
+    zoom = 1.0 + (torch.rand(n, generator=gen) * 2 - 1) * recipe.scale
+    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * 2.0 * recipe.translate  # normalised coords span 2
+    cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
+    lin = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)  # output -> input, (N, 2, 2)
+    theta = torch.cat([lin, shift[:, :, None]], dim=2).to(x.dtype)
+    flat = x.reshape(n, -1, h, w)
+    grid = F.affine_grid(theta.to(x.device), list(flat.shape), align_corners=False)
+    out = F.grid_sample(flat, grid, mode="bilinear", padding_mode="border", align_corners=False).reshape(x.shape)
+    cu, cv = channel_index(model_name, ("flow_u",)), channel_index(model_name, ("flow_v",))
+    if cu and cv:
+        axis = channel_axis(model_name)
+        inv = torch.linalg.inv(lin).to(x.device, x.dtype)  # an input displacement d appears as inv @ d in the output
+        u, v = out.select(axis, cu[0]) - 0.5, out.select(axis, cv[0]) - 0.5
+        view = (n,) + (1,) * (u.ndim - 1)
+        u2 = inv[:, 0, 0].view(view) * u + inv[:, 0, 1].view(view) * v
+        v2 = inv[:, 1, 0].view(view) * u + inv[:, 1, 1].view(view) * v
+        out = out.clone()
+        out.select(axis, cu[0]).copy_((u2 + 0.5).clamp(0, 1))
+        out.select(axis, cv[0]).copy_((v2 + 0.5).clamp(0, 1))
+    return out
+
+
+def equalize(x: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation of each (H, W) plane of ``x`` in [0, 1]: every value becomes its rank / (n - 1)."""
+    flat = x.reshape(-1, x.shape[-2] * x.shape[-1])
+    ranks = flat.argsort(dim=1).argsort(dim=1).to(x.dtype)
+    return (ranks / max(1, flat.shape[1] - 1)).reshape(x.shape)
+
+
+def hist_eq_augment(x: torch.Tensor, p: float, gen: torch.Generator, model_name: str) -> torch.Tensor:
+    """With probability ``p`` per sample, histogram-equalise its image / dynamic-image channels."""
+    chans = channel_index(model_name, HISTEQ_CHANNELS)
+    if not chans:
+        return x
+    n, axis = x.shape[0], channel_axis(model_name)
+    on = (torch.rand(n, generator=gen) < p).to(x.device)
+    out = x.clone()
+    for c in chans:
+        plane = x.select(axis, c)
+        view = (n,) + (1,) * (plane.ndim - 1)
+        out.select(axis, c).copy_(torch.where(on.view(view), equalize(plane), plane))
+    return out
+
+
 def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator, model_name: str = "apexflow",
             which: torch.Tensor | None = None) -> torch.Tensor:
     """Random horizontal flip (u negated), brightness, salt-and-pepper, cutout and translation of a training batch.
@@ -200,6 +262,10 @@ def augment(x: torch.Tensor, recipe: Recipe, gen: torch.Generator, model_name: s
         in_x = (cols[None, :] >= xs[:, None]) & (cols[None, :] < xs[:, None] + c)
         patch = (in_y[:, :, None] & in_x[:, None, :] & on[:, None, None])[:, None]
         x = torch.where(patch, med, x)
+    if recipe.hist_eq > 0:
+        x = hist_eq_augment(x, recipe.hist_eq, gen, model_name)
+    if recipe.rotate_deg > 0 or recipe.scale > 0 or recipe.translate > 0:
+        x = affine_augment(x, recipe, gen, model_name)
     s = recipe.max_shift
     if s > 0:
         if x.ndim != 4:
@@ -283,7 +349,8 @@ def predict_proba(model: nn.Module, images: np.ndarray, batch: int | None = None
     x = torch.from_numpy(as_input(images))
     if batch is None:
         batch = int(max(1, min(1024, 2**21 // max(1, int(np.prod(x.shape[1:]))))))
-    out = [F.softmax(model(x[i : i + batch]), dim=1) for i in range(0, len(x), batch)]
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    out = [F.softmax(model(x[i : i + batch].to(dev)).float(), dim=1).cpu() for i in range(0, len(x), batch)]
     return torch.cat(out).double().numpy() if out else np.zeros((0, 0))
 
 
@@ -297,7 +364,9 @@ def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
                                foreach=True)
-    raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adamw | adam | sgd)")
+    if recipe.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=recipe.lr, weight_decay=recipe.weight_decay, foreach=True)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r} (adamw | adam | sgd | rmsprop)")
 
 
 def stratified_subsample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -337,10 +406,13 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
     used when ``recipe.intensity_weight`` > 0.
     """
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = create_model(model_name, **recipe.model_kwargs)
+    gen = torch.Generator().manual_seed(seed)  # augmentation and batch order: on the CPU, identical on every device
+    dev = torch.device(recipe.device)
+    use_amp = dev.type == "cuda" and recipe.amp
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    model = create_model(model_name, **recipe.model_kwargs).to(dev)
     opt = make_optimizer(model, recipe)
-    n_classes = len(input_contract(model_name).classes)
+    n_classes = int(recipe.model_kwargs.get("num_classes", len(input_contract(model_name).classes)))
     adjust = None
     if recipe.class_weighting == "logit-adjust":
         adjust, weights = logit_adjustment(y.numpy(), n_classes), torch.ones(n_classes)
@@ -372,33 +444,37 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
             if len(idx) < 2:  # BatchNorm needs >= 2 samples
                 continue
             yb = y[idx]
-            xb = augment(x[idx], recipe, gen, model_name, None if minority is None else minority[yb])
+            xb = augment(x[idx], recipe, gen, model_name, None if minority is None else minority[yb]).to(dev)
+            yb = yb.to(dev)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, warm, recipe.lr) if recipe.schedule == "cosine" else lr_now
             target = F.one_hot(yb, weights.numel()).float()
             if beta is not None:
                 lam = float(beta.sample())
-                perm = torch.randperm(len(idx), generator=gen)
+                perm = torch.randperm(len(idx), generator=gen).to(dev)
                 xb = lam * xb + (1 - lam) * xb[perm]
                 target = lam * target + (1 - lam) * target[perm]
-            if use_aux:
-                logits, intensity = model.forward_all(xb)  # type: ignore[operator]
-                extra = recipe.intensity_weight * F.l1_loss(intensity, aux[idx])  # type: ignore[index]
-            else:
-                logits, extra = model(xb), 0.0
+            with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                if use_aux:
+                    logits, intensity = model.forward_all(xb)  # type: ignore[operator]
+                    extra = recipe.intensity_weight * F.l1_loss(intensity.float(), aux[idx].to(dev))  # type: ignore[index]
+                else:
+                    logits, extra = model(xb), 0.0
+            logits = logits.float()
             if adjust is not None:
-                logits = logits + adjust
+                logits = logits + adjust.to(dev)
             if sample_w is None:
-                ce = F.cross_entropy(logits, target, weight=weights, label_smoothing=recipe.label_smoothing)
+                ce = F.cross_entropy(logits, target, weight=weights.to(dev), label_smoothing=recipe.label_smoothing)
             else:
                 ce = (F.cross_entropy(logits, target, reduction="none", label_smoothing=recipe.label_smoothing)
-                      * sample_w[idx]).mean()
+                      * sample_w[idx].to(dev)).mean()
             loss = ce + extra
             epoch_loss += float(loss.detach()) * len(idx)
             epoch_n += len(idx)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()  # a no-op scaler on the CPU
+            scaler.step(opt)
+            scaler.update()
             step += 1
             if averaged is not model:
                 with torch.no_grad():
@@ -424,8 +500,8 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
                 break
     if recipe.early_stopping and val is not None and best[2] is not None:
         averaged.load_state_dict(best[2])
-        return averaged.eval(), best[1]
-    return averaged.eval(), recipe.epochs
+        return averaged.cpu().eval(), best[1]
+    return averaged.cpu().eval(), recipe.epochs
 
 
 def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model_name: str = "apexflow",
@@ -491,6 +567,36 @@ class CVResult:
     seconds: float
 
 
+def resolve_device(device: str = "auto") -> str:
+    """``cuda`` for ``auto`` when torch sees a GPU, else ``cpu``; ``cuda`` requested without one: one-line DataError."""
+    from realtime_mer.errors import DataError, fail
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise fail(DataError, f"--device {device} requested but torch sees no CUDA GPU",
+                   "use --device cpu (or auto), or install a CUDA build of torch on a machine with a GPU")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise fail(DataError, f"unknown device {device!r}", "use --device auto, cpu or cuda")
+    return device
+
+
+def make_deterministic(seed: int, device: str) -> None:
+    """Seed torch and numpy and, on CUDA, ask for deterministic kernels (cuDNN without autotuning, cuBLAS
+    workspace pinned), so the same seed gives the same run on the same machine and software."""
+    import os
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if device.startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
 def fold_seed(seed: int, fold_index: int) -> int:
     """The seed of one fold, derived from the run seed."""
     return seed * 100_003 + fold_index
@@ -499,11 +605,13 @@ def fold_seed(seed: int, fold_index: int) -> int:
 def cross_validate(images: np.ndarray, labels: np.ndarray, subjects: list[str], folds: list[Fold], recipe: Recipe,
                    seed: int, model_name: str = "apexflow", strata: list[str] | None = None,
                    on_fold: Callable[[int, Fold, FitResult], None] | None = None,
-                   aux: np.ndarray | None = None) -> CVResult:
-    """Train one model per fold on its training samples and predict its held-out samples."""
+                   aux: np.ndarray | None = None, n_classes: int | None = None) -> CVResult:
+    """Train one model per fold on its training samples and predict its held-out samples (``n_classes``:
+    the class set's size; default: the labels' range, at least 3)."""
     t0 = time.perf_counter()
-    n_classes = int(labels.max()) + 1 if len(labels) else 0
-    probs = np.full((len(labels), max(n_classes, 3)), np.nan)
+    if n_classes is None:
+        n_classes = max(int(labels.max()) + 1 if len(labels) else 0, 3)
+    probs = np.full((len(labels), n_classes), np.nan)
     fold_of = np.full(len(labels), -1, np.int64)
     for i, fold in enumerate(folds):
         tr = fold.train_idx

@@ -42,7 +42,7 @@ def event_from_dict(d: Mapping[str, Any], where: str = "event") -> Event:
     if d["type"] not in ("micro", "macro"):
         raise fail(DataError, f"{where}: type {d['type']!r} is not micro or macro", _FIX)
     kw: dict[str, Any] = {"type": d["type"], "wall_time": str(d.get("wall_time") or ""), "label": str(d.get("label") or "unknown"),
-                          "model": str(d.get("model") or "")}
+                          "model": str(d.get("model") or ""), "model_sha256": str(d.get("model_sha256") or "")}
     try:
         for k in _INTS:
             kw[k] = int(d.get(k) or 0)

@@ -15,6 +15,8 @@ import numpy as np
 
 from realtime_mer.config import ModelConfig
 from realtime_mer.errors import ModelError, fail
+from realtime_mer.recognition.classes import class_set
+from realtime_mer.recognition.clip_classifier import ClipClassifier, check_trained, file_sha256
 from realtime_mer.recognition.features import DEFAULT_FLOW_METHOD, FLOW_METHODS, apex_flow_image, to_model_input
 from realtime_mer.runners.base import Runner
 from realtime_mer.types import CLASSES
@@ -33,6 +35,7 @@ class ApexFlowClassifier:
     """
 
     name = "apexflow"
+    needs_clip = False  # only the onset / apex pair is used
 
     def __init__(self, model: Runner | Path | str | None = None, flow_method: str = DEFAULT_FLOW_METHOD, *,
                  backend_reason: str | None = None, model_path: Path | str | None = None) -> None:
@@ -51,6 +54,7 @@ class ApexFlowClassifier:
                            "reinstall realtime-mer or pass an apexflow .onnx exported by tools/train.py")
             runner = OnnxRuntimeRunner(self.model_path, [CPU], threads=1)
         self._where = str(self.model_path) if self.model_path is not None else f"the {runner.name} model"
+        self.model_sha256 = file_sha256(self.model_path) if self.model_path is not None and self.model_path.is_file() else ""
         runner.activate()  # a corrupt file: one-line ModelError from the runner
         try:
             self._input, self._output, self.classes = self._check(runner)
@@ -73,6 +77,7 @@ class ApexFlowClassifier:
             raise fail(ModelError, f"{self._where} expects input {shape}, not (N, 3, 28, 28)", "pass an apexflow model")
         out = next(iter(outputs.values()))
         meta = runner.model_metadata()
+        self.metadata: dict[str, str] = meta
         try:
             classes = tuple(json.loads(meta["classes"])) if "classes" in meta else CLASSES
         except (json.JSONDecodeError, TypeError) as e:
@@ -104,15 +109,29 @@ class ApexFlowClassifier:
         """Softmax probabilities keyed by class name for one onset/apex pair of aligned grayscale crops."""
         return self.classify_batch(self.features(onset_crop, apex_crop))[0]
 
+    def classify_clip(self, frames: np.ndarray, onset: int, apex: int, offset: int) -> dict[str, float]:
+        """``classify`` of ``frames[onset]`` and ``frames[apex]`` (the clip form every live classifier has)."""
+        return self.classify(frames[onset], frames[apex])
 
-def load_classifier(model_cfg: ModelConfig) -> ApexFlowClassifier:
-    """The live pipeline's recognition model for ``model_cfg``: the bundled (or given) apexflow .onnx on the
-    runner ``auto`` picks (TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime)."""
+
+def load_classifier(model_cfg: ModelConfig) -> ApexFlowClassifier | ClipClassifier:
+    """The live pipeline's recognition model for ``model_cfg`` on the runner ``auto`` (or the requested
+    backend) picks: TensorRT when a GPU and an engine exist or can be built, else ONNX Runtime; a
+    ``.safetensors`` checkpoint on ``--backend torch``.
+
+    ``apexflow`` ships its weights; every other model needs ``--model-path`` (an .onnx exported by the lab,
+    or a checkpoint with ``--backend torch``) holding trained weights. ``model_cfg.classes`` (a class-set
+    name) is checked against the model's own classes.
+    """
     from realtime_mer.recognition.backend import runner_for_config
+    from realtime_mer.recognition.contracts import available_contracts
 
-    if model_cfg.name != "apexflow":
-        raise fail(ModelError, f"model {model_cfg.name!r} is not available in the live pipeline",
-                   "use --model apexflow (the others are offline tools)")
+    if model_cfg.name not in available_contracts():
+        raise fail(ModelError, f"unknown model {model_cfg.name!r}", f"use one of: {', '.join(available_contracts())}")
+    if model_cfg.path is None and model_cfg.name != "apexflow":
+        raise fail(ModelError, f"model {model_cfg.name!r} has no bundled weights",
+                   f"pass --model-path MODEL.onnx (tools/train.py --model {model_cfg.name} --protocol all writes one) "
+                   "or --model-path MODEL.safetensors --backend torch")
     suffix = Path(model_cfg.path).suffix if model_cfg.path is not None else ".onnx"
     if suffix == ".safetensors" and model_cfg.backend != "torch":
         raise fail(ModelError, f"--model-path {model_cfg.path} is not an .onnx file (a PyTorch checkpoint runs on the torch backend only)",
@@ -120,4 +139,22 @@ def load_classifier(model_cfg: ModelConfig) -> ApexFlowClassifier:
     if suffix not in (".onnx", ".safetensors"):
         raise fail(ModelError, f"--model-path {model_cfg.path} is not an .onnx file", "export one with tools/export_onnx.py")
     runner, choice = runner_for_config(model_cfg)
-    return ApexFlowClassifier(runner, backend_reason=str(choice), model_path=model_cfg.path or BUNDLED_MODEL)
+    clf: ApexFlowClassifier | ClipClassifier
+    if model_cfg.name == "apexflow":
+        clf = ApexFlowClassifier(runner, backend_reason=str(choice), model_path=model_cfg.path or BUNDLED_MODEL)
+    else:
+        clf = ClipClassifier(runner, model_cfg.name, backend_reason=str(choice), model_path=model_cfg.path)
+    try:
+        check_trained(clf.metadata, str(model_cfg.path or BUNDLED_MODEL))
+    except ModelError:
+        clf.close()
+        raise
+    want = getattr(model_cfg, "classes", None)
+    if want is not None:
+        wanted = class_set(want)
+        if tuple(clf.classes) != wanted.classes:
+            clf.close()
+            raise fail(ModelError, f"--classes {want} ({', '.join(wanted.classes)}), but {model_cfg.path or BUNDLED_MODEL} "
+                       f"was trained on {', '.join(clf.classes)}",
+                       "drop --classes (the model's own classes are shown) or pass a model trained on that set")
+    return clf

@@ -134,11 +134,11 @@ TWOSTREAM_CONTRACT = InputContract(
     dtype="float32",
     value_range=(0.0, 1.0),
     layout="NCDHW",
-    channels=("magnified", "flow_u", "flow_v"),
+    channels=("gray", "flow_u", "flow_v"),
     sampling=(
         "9 positions uniform over onset..offset of aligned grayscale crops (linear interpolation), 64x64 "
-        "(area), phase-based magnification alpha=20 w.r.t. the onset (complex steerable pyramid); channel 0 = "
-        "magnified frames 1..8 /255, channels 1-2 = TV-L1 flow between consecutive magnified frames encoded "
+        "(area); channel 0 = the original frames 1..8 /255 (stream 1); phase-based magnification alpha=20 "
+        "w.r.t. the onset (complex steerable pyramid), channels 1-2 = TV-L1 flow between consecutive magnified frames encoded "
         "clip(0.5 + flow_px / 8, 0, 1) (realtime_mer.recognition.preprocess.clip_input('twostream3d', ...))"
     ),
     classes=CLASSES,

@@ -150,3 +150,40 @@ def test_spotter_error_surfaces_without_hanging_and_keeps_earlier_events() -> No
 @pytest.mark.parametrize(("capacity", "expected"), [(4, 2), (72, 18), (300, 32), (600, 32)])
 def test_spot_ahead_stays_small_against_the_buffer(capacity: int, expected: int) -> None:
     assert spot_ahead(capacity) == expected
+
+
+class FakeClipClassifier(FakeClassifier):
+    """A clip model: records the clips it is handed (on which thread) and reports a per-step intensity."""
+
+    needs_clip = True
+    model_sha256 = "ab" * 32
+
+    def __init__(self) -> None:
+        self.clips: list[tuple[np.ndarray, int, int, int]] = []
+        self.threads: set[str] = set()
+        self.last_intensity = None
+
+    def classify_clip(self, frames: np.ndarray, onset: int, apex: int, offset: int) -> dict[str, float]:
+        from realtime_mer.recognition.clip_classifier import Intensity
+
+        self.threads.add(threading.current_thread().name)
+        self.clips.append((frames.copy(), onset, apex, offset))
+        self.last_intensity = Intensity(np.array([0.0, float(offset)]), np.array([0.1, 0.9]))
+        return {"negative": 0.1, "positive": 0.1, "surprise": 0.8}
+
+
+def test_a_clip_model_gets_onset_to_offset_from_the_ring_buffer_on_the_recognition_thread(tmp_path) -> None:
+    clf = FakeClipClassifier()
+    p = Pipeline(PipelineConfig(), CountSource(60), aligner=FakeAligner(set()), spotter=FakeSpotter(),
+                 classifier=clf, trace_path=tmp_path / "t.trace.csv")
+    p.run()
+    assert clf.threads == {"recognition"} and len(clf.clips) == len(p.events) == 7  # 6 during the run + the flush
+    for (frames, on, ap, off), ev in zip(clf.clips, p.events, strict=True):
+        # the crops carry their frame index: exactly onset..offset, in order, with apex / offset relative to onset
+        assert [int(f[0, 0]) for f in frames] == list(range(ev.onset_frame, ev.offset_frame + 1))
+        assert (on, ap, off) == (0, ev.apex_frame - ev.onset_frame, ev.offset_frame - ev.onset_frame)
+        assert ev.label == "surprise" and ev.model_sha256 == "ab" * 32
+    rows = (tmp_path / "t.intensity.csv").read_text().splitlines()
+    assert rows[0] == "frame,intensity" and len(rows) == 1 + 2 * 7
+    first = next(e for e in p.events if e.onset_frame == 1)
+    assert rows[1:3] == ["1.00,0.1000", f"{first.offset_frame:.2f},0.9000"]  # clip positions -> source frames

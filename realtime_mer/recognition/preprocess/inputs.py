@@ -11,8 +11,8 @@ Per model (see each model module for the architecture):
 * ``c3d``: 18 frames linearly interpolated over onset..offset, 64x64 -> (1, 18, 64, 64).
 * ``convlstm``: onset, apex, offset + uniform positions in between (9), 90x90 -> (9, 1, 90, 90).
 * ``tcgru``: 9 uniform positions, 64x64; step k = frames k, k+1 and their DIS flow -> (8, 4, 64, 64).
-* ``twostream3d``: 9 uniform positions, 64x64, phase magnification (alpha 20, reference = onset),
-  TV-L1 flow between consecutive magnified frames -> (3, 8, 64, 64).
+* ``twostream3d``: 9 uniform positions, 64x64; original frames 1..8 and the TV-L1 flow between
+  consecutive phase-magnified frames (alpha 20, reference = onset) -> (3, 8, 64, 64).
 * ``learnet``: dynamic images of onset..offset, onset..apex, apex..offset (each segment resampled
   to 16 positions), 112x112 -> (3, 112, 112).
 """
@@ -96,7 +96,7 @@ def _twostream3d(f: np.ndarray, onset: int, apex: int, offset: int, cfg: Preproc
     g = _sampled(f, uniform_positions(onset, offset, 9), 64)
     mag = to_uint8(magnify_phase(g, cfg.magnify, ref=0))
     flow = encode_flow_unit(consecutive_flows(mag, cfg.twostream_flow_method), cfg.flow_clip_px)  # (8, H, W, 2)
-    img = mag[1:].astype(np.float32) / np.float32(255.0)
+    img = g[1:] / np.float32(255.0)  # stream 1: the original frames (Yan & Li); only the flow sees magnification
     return np.concatenate([img[None], flow.transpose(3, 0, 1, 2)], axis=0)
 
 

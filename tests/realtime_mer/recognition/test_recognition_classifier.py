@@ -154,8 +154,10 @@ def test_live_loader_takes_the_runner_the_backend_chooses(monkeypatch: pytest.Mo
     assert clf.classify(onset, warp(onset, bump_flow(seed=4))) == pytest.approx(
         ApexFlowClassifier().classify(onset, warp(onset, bump_flow(seed=4))), abs=1e-7)
     clf.close()
-    with pytest.raises(ModelError, match="not available in the live pipeline"):
+    with pytest.raises(ModelError, match="unknown model 'dynamic'"):
         load_classifier(ModelConfig(name="dynamic", backend="auto"))
+    with pytest.raises(ModelError, match=r"model 'learnet' has no bundled weights.*--model-path"):
+        load_classifier(ModelConfig(name="learnet", backend="auto"))
     with pytest.raises(ModelError, match=r"is not an \.onnx file"):
         load_classifier(ModelConfig(name="apexflow", path=Path("model.safetensors")))
 

@@ -60,12 +60,18 @@ def test_static_clip_gives_neutral_motion_channels() -> None:
     np.testing.assert_allclose(ln, 0.5)  # dynamic images of no change
 
 
-def test_magnified_stream_moves_more_than_the_plain_frames() -> None:
+def test_twostream_frames_are_original_and_the_flow_is_of_magnified_frames() -> None:
+    """Stream 1 sees the original frames (Yan & Li); the flow channels move more than plain frames' flow would."""
+    from realtime_mer.recognition.preprocess import consecutive_flows, encode_flow_unit, uniform_positions
+    from realtime_mer.recognition.preprocess.sampling import interpolate_frames, to_uint8
+
     slow = moving_clip(20, step=0.05)
     ts = clip_input("twostream3d", slow, 0, 10, 19)
     plain = resize_frames(slow[19:20].astype(np.float32), 64)[0] / 255
-    first = resize_frames(slow[0:1].astype(np.float32), 64)[0] / 255
-    assert np.abs(ts[0, -1] - first).mean() > 3 * np.abs(plain - first).mean()
+    np.testing.assert_allclose(ts[0, -1], plain, atol=1e-6)
+    g = to_uint8(resize_frames(interpolate_frames(slow, uniform_positions(0, 19, 9)), 64))
+    plain_flow = encode_flow_unit(consecutive_flows(g, "tvl1-fast"))
+    assert np.abs(ts[1:] - 0.5).mean() > 3 * np.abs(plain_flow - 0.5).mean()
 
 
 def test_bad_clips_and_names(clip: np.ndarray) -> None:
