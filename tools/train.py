@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         per = "  ".join(f"{d} UF1 {v['uf1']:.3f} UAR {v['uar']:.3f}" for d, v in result["per_dataset"].items())
         console.print(f"{mark}{protocol} seed {args.seed}: UF1 {result['uf1']:.3f} UAR {result['uar']:.3f} "
-                      f"acc {result['accuracy']:.3f}  |  {per}  ->  {args.out}/metrics.json")
+                      f"acc {result['accuracy']:.3f}  |  {per}  ->  {args.out}/metrics.json", soft_wrap=True)
     return 0
 
 

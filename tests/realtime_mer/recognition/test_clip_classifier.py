@@ -114,3 +114,14 @@ def test_a_clip_checkpoint_runs_on_the_torch_backend_with_its_class_set(tmp_path
         assert list(probs) == list(names) and abs(sum(probs.values()) - 1) < 1e-6
     finally:
         clf.close()
+
+
+def test_cli_maps_model_and_classes_and_refuses_an_unknown_class_set() -> None:
+    from realtime_mer.cli import build_parser, config_from_args
+    from realtime_mer.errors import MerError
+
+    cfg = config_from_args(build_parser().parse_args(["--model", "tcgru", "--model-path", "t.onnx", "--classes", "samm-5"]))
+    assert (cfg.model.name, cfg.model.path, cfg.model.classes) == ("tcgru", Path("t.onnx"), "samm-5")
+    assert config_from_args(build_parser().parse_args([])).model.classes is None  # the model's own classes
+    with pytest.raises(MerError, match="--classes 'casme9' is not a known class set; use one of: megc3"):
+        config_from_args(build_parser().parse_args(["--classes", "casme9"]))
