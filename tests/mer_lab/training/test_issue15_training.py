@@ -99,7 +99,7 @@ def test_devices() -> None:
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(DataError, match="sees no CUDA GPU.*--device cpu"):
+        with pytest.raises(DataError, match=r"sees no CUDA GPU.*--device cpu"):
             resolve_device("cuda")
 
 
