@@ -4,7 +4,8 @@ implementation only needs the members, no base class).
 - source: ``capture.Source`` (an ABC: the grabber thread drives its ``open`` / ``read`` / ``close``);
 - face stage: ``FaceStage`` (``face.aligner.FaceAligner``);
 - spotter: ``SpotterStage`` (every ``spotting.base.Spotter``; driven by ``spotting.driver.SpotDriver``);
-- classifier: ``ClassifierStage`` (``recognition.classifier.ApexFlowClassifier`` on any Runner);
+- classifier: ``ClassifierStage`` (``recognition.classifier.ApexFlowClassifier`` on any Runner), and
+  ``ClipClassifierStage`` for the clip form every live model has (``recognition.clip_classifier.ClipClassifier``);
 - sinks: ``events.sinks.EventSink`` (JSONL, CSV).
 """
 
@@ -70,4 +71,15 @@ class ClassifierStage(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["ClassifierStage", "EventSink", "FaceStage", "Source", "SpotterStage"]
+@runtime_checkable
+class ClipClassifierStage(ClassifierStage, Protocol):
+    """A classifier that can take a spotted interval's crops onset..offset (every live model does). With
+    ``needs_clip`` the pipeline copies the whole interval out of the ring buffer, else the onset / apex pair."""
+
+    @property
+    def needs_clip(self) -> bool: ...
+
+    def classify_clip(self, frames: np.ndarray, onset: int, apex: int, offset: int) -> dict[str, float]: ...
+
+
+__all__ = ["ClassifierStage", "ClipClassifierStage", "EventSink", "FaceStage", "Source", "SpotterStage"]

@@ -125,3 +125,20 @@ def test_cli_maps_model_and_classes_and_refuses_an_unknown_class_set() -> None:
     assert config_from_args(build_parser().parse_args([])).model.classes is None  # the model's own classes
     with pytest.raises(MerError, match="--classes 'casme9' is not a known class set; use one of: megc3"):
         config_from_args(build_parser().parse_args(["--classes", "casme9"]))
+
+
+def test_both_live_classifiers_are_clip_classifier_stages(tmp_path: Path) -> None:
+    from realtime_mer.protocols import ClassifierStage, ClipClassifierStage
+    from realtime_mer.recognition.classifier import ApexFlowClassifier
+
+    _, path = export("tcgru", tmp_path / "t.onnx")
+    clip_clf = ClipClassifier(OnnxRuntimeRunner(path, [CPU]), "tcgru", model_path=path)
+    apex = ApexFlowClassifier()
+    try:
+        for clf, clip in ((clip_clf, True), (apex, False)):
+            assert isinstance(clf, ClipClassifierStage) and isinstance(clf, ClassifierStage) and clf.needs_clip is clip
+        frames = moving_clip()
+        assert apex.classify_clip(frames, 0, 12, 23) == apex.classify(frames[0], frames[12])
+    finally:
+        clip_clf.close()
+        apex.close()
