@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
-from realtime_mer.timeline import TraceWriter
+from realtime_mer.timeline import TraceWriter, intensity_path
 from realtime_mer.types import CLASSES, Event
 
 
@@ -61,7 +61,7 @@ class RunRecord:
         self.events: list[Event] = []
         self.trace_writer = TraceWriter(trace_path) if trace_path is not None else None  # --timeline: streamed
         # a model with an intensity head (tcgru): its per-frame trace beside the spotting trace, opened on first use
-        self.intensity_path = Path(trace_path).with_suffix("").with_suffix(".intensity.csv") if trace_path is not None else None
+        self.intensity_path = intensity_path(trace_path) if trace_path is not None else None
         self._intensity_fh: Any = None
         self.rate = RateMeter()
         self.t_start = 0.0

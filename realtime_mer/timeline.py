@@ -172,9 +172,11 @@ def plot(
     truth: Sequence[Interval] = (),
     title: str = "",
     anchor: tuple[np.ndarray, np.ndarray] | None = None,
+    intensity: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Draw the timeline PNG. Frames are placed in time by the trace, else by ``anchor`` (frame, seconds)
-    pairs (e.g. ``anchors(events)``); with neither, the x axis is frames."""
+    pairs (e.g. ``anchors(events)``); with neither, the x axis is frames. ``intensity`` (frames, values in
+    [0, 1]): a recognition model's per-frame intensity (tcgru), drawn on a right-hand axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -215,12 +217,21 @@ def plot(
         c = LABEL_COLOURS.get(label, "tab:gray")
         ax.axvspan(sec(s.onset), sec(s.offset + 1), color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
         ax.text(sec(s.onset), top * 1.02, f"{s.kind[:2]}:{label[:3]}", fontsize=7, color=c)
+    if intensity is not None and len(intensity[0]):
+        right = ax.twinx()
+        (hi,) = right.plot([sec(f) for f in intensity[0]], intensity[1], ".", ms=3, color="tab:orange",
+                           label="model intensity (0 onset, .5 apex, 1 offset)")
+        right.set_ylim(0, 1.05)
+        right.set_ylabel("model intensity", fontsize=8)
+        handles.append(hi)
     handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items()
                 if any(label == k for _, label in detected)]
     if truth:
         handles.append(Patch(color="tab:purple", alpha=0.6, label="ground truth"))
     if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0.0)
+        right_axis = intensity is not None and len(intensity[0]) > 0  # leave room for its tick labels
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.07 if right_axis else 1.01, 1.0), fontsize=8,
+                  borderaxespad=0.0)
     ax.set_xlabel("time (s)" if in_seconds else "frame")
     ax.set_ylabel("signal (noise units)")
     ax.set_ylim(0, top * 1.12)
@@ -242,5 +253,20 @@ def trace_path(png: Path) -> Path:
 
 def plot_timeline(trace_csv: Path, events: Sequence[Event], out: Path, title: str = "",
                   truth: Sequence[Interval] = ()) -> Path:
-    """Plot a run's streamed trace and its events (what ``--timeline`` does at the end of a run)."""
-    return plot(Path(out), read_trace(trace_csv), labelled(events), truth, title, anchor=anchors(events))
+    """Plot a run's streamed trace and its events (what ``--timeline`` does at the end of a run), with the
+    model's per-frame intensity when the run wrote one (``<name>.intensity.csv`` beside the trace)."""
+    return plot(Path(out), read_trace(trace_csv), labelled(events), truth, title, anchor=anchors(events),
+                intensity=read_intensity(intensity_path(trace_csv)))
+
+
+def intensity_path(trace_csv: Path) -> Path:
+    """Where a run's per-frame model intensity goes: ``<name>.intensity.csv`` beside ``<name>.trace.csv``."""
+    return Path(trace_csv).with_suffix("").with_suffix(".intensity.csv")
+
+
+def read_intensity(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(frames, values) of an intensity CSV (``frame, intensity``), or None when the file is absent or empty."""
+    if not Path(path).is_file():
+        return None
+    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    return (data[:, 0], data[:, 1]) if data.size else None

@@ -89,3 +89,18 @@ def test_blind_and_face_lost_stretches_are_shaded_where_they_are(tmp_path: Path)
     assert len(grey) and len(red)
     assert grey.min() < 3 and grey.max() > 238 and all(-2 <= g <= 102 or 198 <= g <= 242 for g in grey), grey
     assert abs(red.min() - 300) <= 3 and abs(red.max() - 340) <= 3, (red.min(), red.max())
+
+
+def test_a_model_intensity_is_drawn_over_its_frames(tmp_path: Path) -> None:
+    from realtime_mer.timeline import intensity_path, read_intensity
+
+    csv = intensity_path(tmp_path / "run.trace.csv")
+    assert csv.name == "run.intensity.csv" and read_intensity(csv) is None
+    csv.write_text("frame,intensity\n60.00,0.2000\n80.00,0.5000\n100.00,0.9000\n")
+    frames, values = read_intensity(csv)  # type: ignore[misc]
+    assert frames.tolist() == [60, 80, 100] and values.tolist() == [0.2, 0.5, 0.9]
+    n = 200
+    img = cv2.imread(str(plot(tmp_path / "i.png", _trace(n, np.ones(n)), [], [], intensity=(frames, values))))
+    orange = (14, 127, 255)  # tab:orange markers, as BGR
+    plain = cv2.imread(str(plot(tmp_path / "p.png", _trace(n, np.ones(n)), [], [])))
+    assert len(columns(img, orange, tol=30, min_pixels=2)) > len(columns(plain, orange, tol=30, min_pixels=2))
