@@ -67,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     console = Console(stderr=True)
     check_out_dir(args.out)
-    cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic") else None)
-    data = load_dataset(args.dataset, args.data_root, cache, not args.no_align)
+    cache = args.cache_dir or (args.out / "cache" if args.dataset in ("casme2", "samm", "smic", "casme_sq") else None)
+    side = args.checkpoint.with_suffix(".json")
+    class_set = "megc3"  # a checkpoint trained on a dataset's own emotion set is scored in that set
+    if args.checkpoint.suffix == ".safetensors" and side.is_file():
+        from mer_lab.training.checkpoint import read_sidecar
+
+        class_set = str(read_sidecar(args.checkpoint).get("class_set", "megc3"))
+    data = load_dataset(args.dataset, args.data_root, cache, not args.no_align, class_set)
     probs, meta = probabilities(args.checkpoint, data)
     seen = seen_subjects(meta, args.dataset, data.subjects)
     if args.subjects == "unseen":

@@ -146,3 +146,7 @@ def test_train_tool_class_set_paper_split_and_export(tmp_path: Path, capsys: pyt
                         "--out", str(tmp_path / "re.onnx")]) == 0
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "re.onnx")).metadata_props}
     assert meta["trained"] == "true" and json.loads(meta["classes"]) == m["classes"]
+    evaluate = load_tool("evaluate")  # scored in the checkpoint's own class set
+    assert evaluate.main(["--checkpoint", str(full / "model.safetensors"), "--dataset", "casme2", "--data-root",
+                          str(root), "--no-align", "--subjects", "all", "--out", str(tmp_path / "ev")]) == 0
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["classes"] == m["classes"]
