@@ -125,7 +125,9 @@ class TCGRUNet(nn.Module):
         """(N, T, 4, 64, 64) -> ((N, num_classes) logits, (N, T) phase intensities in [0, 1])."""
         out = self._steps(x)
         logits = self.head(self.dropout(out[:, -1]))
-        return logits, torch.sigmoid(self.intensity(out)).squeeze(-1)
+        # per step through a 2-D Linear (Gemm): the 3-D MatMul form crashed ONNX Runtime's CPU session on the FP16 graph
+        steps = self.intensity(out.reshape(-1, out.shape[-1])).reshape(out.shape[0], out.shape[1])
+        return logits, torch.sigmoid(steps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, 4, 64, 64) -> (N, num_classes) class logits."""
