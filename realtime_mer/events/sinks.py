@@ -110,10 +110,10 @@ def open_sinks(events: Path | None, csv_path: Path | None, classes: tuple[str, .
     return sinks
 
 
-def check_new(path: Path, what: str, flag: str, overwrite: bool) -> None:
+def check_new(path: Path, what: str, flag: str, overwrite: bool, how: str = "add --overwrite") -> None:
     """Refuse to replace an existing file (before capture starts) unless ``overwrite``; a device or pipe
     (``/dev/stdout``) is not a file to keep and is always allowed."""
     path = Path(path)
     if not overwrite and path.is_file():
         raise fail(OutputError, f"{flag} {path}: the {what} file exists and would be overwritten",
-                   "choose a new path, or add --overwrite to replace it")
+                   f"choose a new path, or {how} to replace it")
