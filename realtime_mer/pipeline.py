@@ -116,7 +116,7 @@ class Pipeline:
         self.source_label = source_label(src)
         self.provenance = collect(self.cfg, src, model=clf.name, model_path=getattr(clf, "model_path", None),
                                   backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
-                                  time_source=self.time_source)
+                                  time_source=self.time_source, classes=tuple(clf.classes))
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:

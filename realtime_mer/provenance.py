@@ -104,7 +104,7 @@ def settings(cfg: PipelineConfig) -> dict[str, Any]:
 
 
 def collect(cfg: PipelineConfig, source: Source, *, model: str, model_path: Path | None, backend: str,
-            backend_reason: str, spotter: str, time_source: str) -> dict[str, Any]:
+            backend_reason: str, spotter: str, time_source: str, classes: tuple[str, ...] = ()) -> dict[str, Any]:
     """The provenance record of a run about to start."""
     spot = _plain(dataclasses.asdict(cfg.spot))
     own = {k: v for k, v in spot.items() if not isinstance(v, dict)}  # the common settings ...
@@ -116,6 +116,7 @@ def collect(cfg: PipelineConfig, source: Source, *, model: str, model_path: Path
         "time_source": time_source,
         "model": {"name": model, "path": str(model_path) if model_path is not None else None,
                   "sha256": sha256_file(model_path) if model_path is not None else None},
+        "classes": list(classes),
         "backend": backend,
         "backend_reason": backend_reason,
         "spotter": {"name": spotter, "settings": own},
