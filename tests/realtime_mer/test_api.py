@@ -4,6 +4,7 @@ and closed mid-run, the CLI's config and outputs; in a subprocess that proves to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,13 @@ def test_existing_output_is_refused_before_the_source_opens(tmp_path: Path) -> N
     with pytest.raises(OutputError, match=r"output\.events .*exists .*pass overwrite=True"):
         api.analyse(tmp_path / "missing.mp4", cfg)  # the output is checked first: no SourceError for the missing video
     assert cfg.output.events.read_text() == "kept\n"
+
+
+def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Python API", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "micro" in proc.stdout and "frames; model sha256" in proc.stdout and "live: micro" in proc.stdout, proc.stdout
