@@ -273,6 +273,7 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
 
 def add_export_options(p: argparse.ArgumentParser) -> None:
     """Options of the event exports; ``realtime-mer batch`` is a subcommand of its own (``batch.command``)."""
+    p.epilog = "Many recordings at once: realtime-mer batch PATHS_OR_GLOBS... --out DIR (see realtime-mer batch --help)."
     p.add_argument("--overwrite", action="store_true", help="replace existing --events / --csv / --eaf / --bids files (default: refuse)")
     p.add_argument("--eaf", type=Path, metavar="PATH.eaf", help="at the end, write the events as an ELAN document (tiers micro / macro, the video linked); needs the [elan] extra")
     p.add_argument("--bids", type=Path, metavar="PATH_events.tsv", help="at the end, write the events as a BIDS events.tsv and its events.json")

@@ -84,9 +84,11 @@ def batch_main(argv: list[str]) -> int:
     cfg = config_from_args(a)
     items = discover(a.paths)
     out = a.out.resolve()
+    if out.exists() and not out.is_dir():
+        raise fail(OutputError, f"--out {out} is a file", "pass a folder for the batch's outputs")
+    engine: Engine = RayEngine(a.ray, a.jobs) if a.ray else LocalEngine(a.jobs or min(default_jobs(), len(items)))
     _prepare_out(out)
     clean_partial(out)
-    engine: Engine = RayEngine(a.ray, a.jobs) if a.ray else LocalEngine(a.jobs or min(default_jobs(), len(items)))
     where = f"Ray at {a.ray}" if a.ray else "local processes"
     if not a.quiet:
         print(f"{PROG}: {len(items)} inputs → {out} · {engine.slots} at once on {where}", file=sys.stderr, flush=True)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-import time
+from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from realtime_mer.batch.inputs import BatchInput
@@ -41,35 +44,41 @@ def _worker_init() -> None:
 
 
 class LocalEngine:
-    """A ``multiprocessing`` pool of ``jobs`` fresh (spawned) processes on this machine."""
+    """A pool of ``jobs`` fresh (spawned) processes on this machine (``concurrent.futures``). A worker that dies
+    (a crash in native code, the OOM killer) fails the inputs under way and the pool is started again for the rest."""
 
     name = "local"
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, fn: Callable[..., dict[str, Any]] = run_input) -> None:
         self.slots = jobs
-        self._pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_worker_init)
+        self._fn = fn
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
 
     def submit(self, item: BatchInput, out: str, cfg: PipelineConfig) -> Any:
-        return self._pool.apply_async(run_input, (item, out, cfg))
+        try:
+            return self._pool.submit(self._fn, item, out, cfg)
+        except BrokenProcessPool:  # a worker died earlier: its inputs failed; a new pool runs the rest
+            self._pool.shutdown(wait=False)
+            self._pool = self._new_pool()
+            return self._pool.submit(self._fn, item, out, cfg)
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
-        end = time.monotonic() + timeout
-        while True:
-            ready = [h for h in handles if h.ready()]
-            if ready or time.monotonic() >= end:
-                return ready
-            time.sleep(0.05)
+        done, _ = futures.wait(handles, timeout=timeout, return_when=futures.FIRST_COMPLETED)
+        return list(done)
 
     def result(self, handle: Any) -> dict[str, Any]:
-        return handle.get()
+        return handle.result()
 
     def terminate(self, handles: list[Any]) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        for proc in multiprocessing.active_children():  # the pool's workers (the only children of a batch)
+            proc.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        self._pool.close()
-        self._pool.join()
+        self._pool.shutdown(wait=True)
 
 
 class RayEngine:
