@@ -71,6 +71,7 @@ class Pipeline:
         self._first_wall = 0.0
         self._clock_origin: float | None = None  # the source's own wall time of its first frame, when known
         self.time_source = "processing_clock"
+        self.source_label = getattr(source, "name", "")
         self.provenance: dict[str, Any] = {}
 
     # -- setup -------------------------------------------------------------------------------
