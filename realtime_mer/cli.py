@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ui", action="store_true", help="headless: no live overlay (a progress bar for files)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_export_options(p)
     return p
 
 
@@ -136,6 +137,7 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
     _check_outputs(cfg.output)  # refused before capture starts
+    check_export_outputs(args)
 
     from realtime_mer.capture import open_source
     from realtime_mer.events.sinks import open_sinks
@@ -148,7 +150,8 @@ def run(argv: list[str] | None = None) -> int:
     pipe = Pipeline(cfg, source, trace_path=trace_csv)
     try:
         pipe.prepare()
-        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
+        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv, pipe.state.classes)
+        write_provenance_sidecars(cfg.output, pipe.provenance)
     except BaseException:
         source.close()
         raise
@@ -156,7 +159,8 @@ def run(argv: list[str] | None = None) -> int:
         _warn(w)
     if not args.quiet:
         st = pipe.state
-        print(f"{PROG}: {st.source} · model {st.model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        model = f"{st.model} ({cfg.model.path})" if cfg.model.path is not None else st.model
+        print(f"{PROG}: {st.source} · model {model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
 
     got: dict[str, int] = {}
 
@@ -192,6 +196,7 @@ def run(argv: list[str] | None = None) -> int:
 
             truth = [t.interval for t in source.truth]  # the demo knows its injected movements
             plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
+        write_exports(args, cfg, pipe)
     except OSError as exc:
         raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",
                    "choose a writable path (the events are written already)") from exc
@@ -263,8 +268,71 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
     con.print(t)
 
 
+# ---- exports, provenance, --overwrite and the batch subcommand (issue 16: items 2, 4, 7) ------------------------------
+
+
+def add_export_options(p: argparse.ArgumentParser) -> None:
+    """Options of the event exports; ``realtime-mer batch`` is a subcommand of its own (``batch.command``)."""
+    p.epilog = "Many recordings at once: realtime-mer batch PATHS_OR_GLOBS... --out DIR (see realtime-mer batch --help)."
+    p.add_argument("--overwrite", action="store_true", help="replace existing --events / --csv / --eaf / --bids files (default: refuse)")
+    p.add_argument("--eaf", type=Path, metavar="PATH.eaf", help="at the end, write the events as an ELAN document (tiers micro / macro, the video linked); needs the [elan] extra")
+    p.add_argument("--bids", type=Path, metavar="PATH_events.tsv", help="at the end, write the events as a BIDS events.tsv and its events.json")
+
+
+def check_export_outputs(args: argparse.Namespace) -> None:
+    """Before capture: no existing events / export file is replaced without --overwrite; the exports' names,
+    writability and (for ELAN) pympi-ling are checked."""
+    from realtime_mer.events.sinks import check_new, check_writable
+
+    for flag, path in (("--events", args.events), ("--csv", args.csv), ("--eaf", args.eaf), ("--bids", args.bids)):
+        if path is not None:
+            check_new(path, flag.lstrip("-"), flag, args.overwrite)
+    taken = {Path(os.path.abspath(p)) for p in (args.events, args.csv, args.stats, args.timeline) if p is not None}
+    if args.eaf is not None:
+        from realtime_mer.events.eaf import check_eaf_path, require_pympi
+
+        check_eaf_path(args.eaf)
+        require_pympi()
+        check_writable(args.eaf, "ELAN")
+    if args.bids is not None:
+        from realtime_mer.events.bids import bids_json_path, check_bids_path
+
+        check_bids_path(args.bids)
+        check_writable(args.bids, "BIDS events")
+        check_new(bids_json_path(args.bids), "BIDS sidecar", "--bids", args.overwrite)
+    for flag, path in (("--eaf", args.eaf), ("--bids", args.bids)):
+        if path is not None and Path(os.path.abspath(path)) in taken:
+            raise fail(OutputError, f"{flag} {path} is already another output", "give each output its own file")
+
+
+def write_provenance_sidecars(out: OutputConfig, provenance: dict[str, Any]) -> None:
+    """The provenance of the run beside each events file (``events.sidecar``), before the first event."""
+    from realtime_mer.events.sidecar import write_sidecar
+
+    for path in (out.events, out.csv):
+        if path is not None:
+            write_sidecar(path, provenance)
+
+
+def write_exports(args: argparse.Namespace, cfg: PipelineConfig, pipe: Any) -> None:
+    """The end-of-run exports (ELAN, BIDS) of every event of the run."""
+    if args.eaf is not None:
+        from realtime_mer.events.eaf import write_eaf
+
+        write_eaf(pipe.events, args.eaf, media=cfg.source.path if cfg.source.kind == "video" else None)
+    if args.bids is not None:
+        from realtime_mer.events.bids import write_bids
+
+        write_bids(pipe.events, args.bids, classes=pipe.state.classes)
+
+
 @command_main(PROG)
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["batch"]:  # a subcommand; every other command line is the single run, as before
+        from realtime_mer.batch.command import batch_main
+
+        return batch_main(args[1:])
     return run(argv)
 
 

@@ -27,6 +27,7 @@ from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
+from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.types import Interval
@@ -68,6 +69,10 @@ class Pipeline:
         self._worker: threading.Thread | None = None
         self._first_ts: int | None = None
         self._first_wall = 0.0
+        self._clock_origin: float | None = None  # the source's own wall time of its first frame, when known
+        self.time_source = "processing_clock"
+        self.source_label = getattr(source, "name", "")
+        self.provenance: dict[str, Any] = {}
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -108,6 +113,11 @@ class Pipeline:
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
             spotter=spotter.name)
+        self._clock_origin, self.time_source = source_clock(src)
+        self.source_label = source_label(src)
+        self.provenance = collect(self.cfg, src, model=clf.name, model_path=getattr(clf, "model_path", None),
+                                  backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
+                                  time_source=self.time_source, classes=tuple(clf.classes))
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -211,7 +221,7 @@ class Pipeline:
             lat.add("capture_wait", (t1 - t0) * 1e3)
             if self._first_ts is None:
                 self._first_ts = frame.timestamp_ns
-                self._first_wall = frame.wall_time
+                self._first_wall = frame.wall_time if self._clock_origin is None else self._clock_origin
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
@@ -299,7 +309,7 @@ class Pipeline:
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
-                        model=self.state.model, grab_ns=grab)
+                        model=self.state.model, grab_ns=grab, time_source=self.time_source, source=self.source_label)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
@@ -311,8 +321,8 @@ class Pipeline:
         return self.record.achieved_fps
 
     def summary(self) -> dict[str, Any]:
-        """The run summary (see ``run_state.RunRecord.summary``)."""
-        return self.record.summary()
+        """The run summary (see ``run_state.RunRecord.summary``) with the run's ``provenance``."""
+        return {**self.record.summary(), "provenance": self.provenance}
 
 
 __all__ = ["Pipeline", "spot_ahead"]
