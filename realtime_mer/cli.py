@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ui", action="store_true", help="headless: no live overlay (a progress bar for files)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_lab_options(p)  # issue 16: --config / --print-config, --frames-csv, --lsl; help names every default
     return p
 
 
@@ -135,6 +136,12 @@ def _check_outputs(out: OutputConfig) -> None:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
+    cfg = effective_config(args, sys.argv[1:] if argv is None else argv, cfg)
+    if args.print_config:
+        from realtime_mer.config_file import config_toml
+
+        sys.stdout.write(config_toml(cfg))
+        return 0
     _check_outputs(cfg.output)  # refused before capture starts
 
     from realtime_mer.capture import open_source
@@ -261,6 +268,127 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
         t.add_row("emit latency", f"p50 {s['emit_latency_ms']['p50']:.1f} ms, p95 {s['emit_latency_ms']['p95']:.1f} ms")
     t.add_row("model", f"{s['model']} on {s['backend']}, spotter {s['spotter']}")
     con.print(t)
+
+
+# ---- issue 16: config files, per-frame output, LSL, help text (one block; the options are added by add_lab_options) ----
+
+# CLI option (argparse dest) -> the config fields it sets; with --config, only options given on the command line
+# replace the file's values
+OPTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "demo": ("source.kind", "source.path"),
+    "camera": ("source.kind", "source.camera", "source.path"),
+    "video": ("source.kind", "source.path"),
+    "frames": ("source.kind", "source.path"),
+    "fps": ("source.fps",),
+    "width": ("source.width",),
+    "height": ("source.height",),
+    "no_mjpg": ("source.mjpg",),
+    "realtime": ("source.realtime",),
+    "demo_seconds": ("source.demo_seconds",),
+    "seed": ("source.demo_seed",),
+    "crop_size": ("face.crop_size",),
+    "landmark_every": ("face.landmark_every",),
+    "spotter": ("spot.name",),
+    "model": ("model.name",),
+    "model_path": ("model.path",),
+    "backend": ("model.backend",),
+    "events": ("output.events",),
+    "csv": ("output.csv",),
+    "stats": ("output.stats",),
+    "timeline": ("output.timeline",),
+    "no_ui": ("output.ui",),
+}
+
+# what an option means when its default is None (the help line names it)
+_NONE_DEFAULTS = {
+    "fps": "the source's own rate; 200 for --frames",
+    "model_path": "the bundled model",
+    "config": "none, the built-in settings",
+}
+_SOURCES = ("demo", "camera", "video", "frames")  # one of them; none given means --demo
+
+
+def add_lab_options(p: argparse.ArgumentParser) -> None:
+    """Options of issue 16, and help text that names the spotters, the models and every default."""
+    g = p.add_argument_group("settings and lab outputs")
+    g.add_argument("--config", type=Path, metavar="RUN.toml",
+                   help="load settings from a TOML file (every spotter and face setting; see --print-config); "
+                        "options given on the command line override it")
+    g.add_argument("--print-config", action="store_true",
+                   help="print the effective settings as TOML (loadable with --config) and exit")
+    _describe_options(p)
+
+
+def _describe_options(p: argparse.ArgumentParser) -> None:
+    from realtime_mer.recognition.contracts import available_contracts
+    from realtime_mer.spotting import SPOTTERS
+
+    spot_help = {
+        "roiflow": "regional optical flow against a frozen reference",
+        "gru": "learned GRU over region-motion features",
+        "lagflow": "out-and-back motion over 200 ms",
+        "lbp": "LBP feature difference (Moilanen et al.)",
+    }
+    for a in p._actions:  # argparse keeps no public list; help text only
+        if a.dest == "spotter":
+            a.help = "spotting method: " + "; ".join(f"{n}: {spot_help.get(n, n)}" for n in SPOTTERS) + " (default %(default)s)"
+        elif a.dest == "model":
+            a.help = (f"recognition model, one of {', '.join(available_contracts())}; the live pipeline runs "
+                      f"{ModelConfig.name} (default %(default)s)")
+        if a.help in (None, argparse.SUPPRESS) or "default" in a.help or a.dest in ("help", "version", *_SOURCES):
+            continue
+        if a.default is None and a.dest in _NONE_DEFAULTS:
+            a.help += f" (default: {_NONE_DEFAULTS[a.dest]})"
+        elif a.default is None or a.default is False:
+            a.help += " (default: off)"
+        elif a.default is not None:
+            a.help += " (default %(default)s)"
+
+
+def explicit_options(argv: list[str]) -> set[str]:
+    """The argparse dests the user gave on the command line (not left at their defaults)."""
+    p = build_parser()
+    for a in p._actions:  # a default of SUPPRESS leaves an option that was not given out of the namespace
+        a.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(obj: Any, dotted: str, value: Any) -> None:
+    *head, last = dotted.split(".")
+    for part in head:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def effective_config(args: argparse.Namespace, argv: list[str], cli_cfg: PipelineConfig) -> PipelineConfig:
+    """``cli_cfg`` (what the options say) or, with ``--config``, the file's settings with the options that were
+    given on the command line on top; then the spotter name and the config's own checks."""
+    from realtime_mer.config_file import ConfigError, load_config, validate
+
+    cfg = cli_cfg
+    if args.config is not None:
+        cfg = load_config(args.config)
+        given = explicit_options(argv)
+        for dest, fields in OPTION_FIELDS.items():
+            if dest in given:
+                for f in fields:
+                    _set(cfg, f, _get(cli_cfg, f))
+        from realtime_mer.spotting import SPOTTERS
+
+        if cfg.spot.name not in SPOTTERS:
+            raise fail(ConfigError, f"{args.config}: spot.name: unknown spotter {cfg.spot.name!r}", f"use one of: {', '.join(SPOTTERS)}")
+        if cfg.model.backend not in BACKENDS:
+            raise fail(ConfigError, f"{args.config}: model.backend: unknown backend {cfg.model.backend!r}", f"use one of: {', '.join(BACKENDS)}")
+        if cfg.source.kind not in ("camera", "video", "frames", "demo"):
+            raise fail(ConfigError, f"{args.config}: source.kind: unknown source {cfg.source.kind!r}", "use camera, video, frames or demo")
+    validate(cfg)
+    return cfg
 
 
 @command_main(PROG)
