@@ -136,6 +136,7 @@ def _check_outputs(out: OutputConfig) -> None:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
+    cfg.output.frames_csv, cfg.output.frames_landmarks, cfg.output.lsl = args.frames_csv, args.frames_csv_landmarks, args.lsl
     cfg = effective_config(args, sys.argv[1:] if argv is None else argv, cfg)
     if args.print_config:
         from realtime_mer.config_file import config_toml
@@ -143,6 +144,8 @@ def run(argv: list[str] | None = None) -> int:
         sys.stdout.write(config_toml(cfg))
         return 0
     _check_outputs(cfg.output)  # refused before capture starts
+    check_lab_outputs(cfg.output)
+    frame_sinks = open_frame_sinks(cfg.output)
 
     from realtime_mer.capture import open_source
     from realtime_mer.events.sinks import open_sinks
@@ -152,7 +155,7 @@ def run(argv: list[str] | None = None) -> int:
     from realtime_mer.timeline import trace_path
 
     trace_csv = trace_path(cfg.output.timeline) if cfg.output.timeline is not None else None
-    pipe = Pipeline(cfg, source, trace_path=trace_csv)
+    pipe = Pipeline(cfg, source, trace_path=trace_csv, frame_sinks=frame_sinks)
     try:
         pipe.prepare()
         pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
@@ -297,6 +300,9 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "stats": ("output.stats",),
     "timeline": ("output.timeline",),
     "no_ui": ("output.ui",),
+    "frames_csv": ("output.frames_csv",),
+    "frames_csv_landmarks": ("output.frames_landmarks",),
+    "lsl": ("output.lsl",),
 }
 
 # what an option means when its default is None (the help line names it)
@@ -316,6 +322,14 @@ def add_lab_options(p: argparse.ArgumentParser) -> None:
                         "options given on the command line override it")
     g.add_argument("--print-config", action="store_true",
                    help="print the effective settings as TOML (loadable with --config) and exit")
+    g.add_argument("--frames-csv", type=Path, metavar="PATH.csv",
+                   help="write one row per frame, streamed: frame, timestamp_s, face_id, success, confidence, keyframe, "
+                        "head pose pose_Rx/Ry/Rz (radians), spotting signal, threshold, spotter_state (README lists them)")
+    g.add_argument("--frames-csv-landmarks", action="store_true",
+                   help="with --frames-csv: add the 468 landmarks in image pixels (x_0..x_467, y_0..y_467)")
+    g.add_argument("--lsl", action="store_true",
+                   help="publish Lab Streaming Layer outlets: the events (Markers) and the spotting signal "
+                        "(needs the [lsl] extra: pip install 'realtime-mer[lsl]')")
     _describe_options(p)
 
 
@@ -343,6 +357,31 @@ def _describe_options(p: argparse.ArgumentParser) -> None:
             a.help += " (default: off)"
         elif a.default is not None:
             a.help += " (default %(default)s)"
+
+
+def check_lab_outputs(out: OutputConfig) -> None:
+    """--frames-csv: writable, and not the path of another output (refused before capture)."""
+    from realtime_mer.events.sinks import check_writable
+
+    if out.frames_landmarks and out.frames_csv is None:
+        raise fail(OutputError, "--frames-csv-landmarks adds columns to --frames-csv, which is not given", "add --frames-csv PATH.csv")
+    if out.frames_csv is None:
+        return
+    others = {"events": out.events, "csv": out.csv, "stats": out.stats, "timeline": out.timeline}
+    for what, path in others.items():
+        if path is not None and os.path.abspath(path) == os.path.abspath(out.frames_csv):
+            raise fail(OutputError, f"--frames-csv and --{what} both write {path}", "give each output its own file")
+    check_writable(out.frames_csv, "frames csv")
+
+
+def open_frame_sinks(out: OutputConfig) -> list[Any]:
+    """The per-frame outputs the settings ask for (opened before capture starts)."""
+    sinks: list[Any] = []
+    if out.frames_csv is not None:
+        from realtime_mer.frames_csv import FramesWriter
+
+        sinks.append(FramesWriter(out.frames_csv, landmarks=out.frames_landmarks))
+    return sinks
 
 
 def explicit_options(argv: list[str]) -> set[str]:
