@@ -21,6 +21,8 @@ from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summariz
 from realtime_mer.timeline import TraceWriter
 from realtime_mer.types import CLASSES, Event
 
+SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
+
 
 @dataclass
 class RunState:
@@ -47,8 +49,10 @@ class RunState:
     spotter: str = ""
     events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
     n_events: int = 0
-    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
     finished: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -102,6 +106,7 @@ class RunRecord:
         """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
         count and the streamed ``--timeline`` trace."""
         st = self.state
+        st.signal_t.append(time_s)
         st.signal.append(signal)
         st.threshold.append(threshold)
         st.calibrating = calibrating
@@ -116,6 +121,10 @@ class RunRecord:
 
     def trace_no_face(self, frame_index: int, time_s: float) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
+        st = self.state
+        st.signal_t.append(time_s)  # a gap in the overlay's graph
+        st.signal.append(float("nan"))
+        st.threshold.append(float("nan"))
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
         for s in self.frame_sinks:
