@@ -209,6 +209,8 @@ def run(argv: list[str] | None = None) -> int:
         raise pipe.error  # a MerError becomes one line in main(); events so far are on disk
     if not args.quiet:
         _print_summary(summary, interrupted=bool(got))
+        if source.truth:
+            print(f"{PROG}: {truth_report(source.truth, pipe.events)}", file=sys.stderr, flush=True)
     if got:
         return 128 + got["sig"]
     return 0
@@ -357,6 +359,16 @@ def _describe_options(p: argparse.ArgumentParser) -> None:
             a.help += " (default: off)"
         elif a.default is not None:
             a.help += " (default %(default)s)"
+
+
+def truth_report(truth: Any, events: list[Any]) -> str:
+    """How many of the movements known to be in the stream (the demo's injected ones) the run found, MEGC-style."""
+    from realtime_mer.spotting.match import IOU_THRESHOLD, found_by_type
+
+    rows = [t.interval for t in truth]
+    found = found_by_type(rows, [e.interval() for e in events])
+    return (f"found {found} of the {len(rows)} injected movements (an event of the same type with IoU >= "
+            f"{IOU_THRESHOLD:g}, as MEGC counts); {len(events) - found} other events")
 
 
 def check_lab_outputs(out: OutputConfig) -> None:
