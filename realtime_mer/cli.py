@@ -159,6 +159,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         pipe.prepare()
         pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
+        attach_lsl(pipe, cfg.output)
     except BaseException:
         source.close()
         raise
@@ -372,9 +373,13 @@ def truth_report(truth: Any, events: list[Any]) -> str:
 
 
 def check_lab_outputs(out: OutputConfig) -> None:
-    """--frames-csv: writable, and not the path of another output (refused before capture)."""
+    """--frames-csv: writable, and not the path of another output; --lsl: pylsl importable (refused before capture)."""
     from realtime_mer.events.sinks import check_writable
 
+    if out.lsl:  # a missing [lsl] extra is refused before capture
+        from realtime_mer.events.lsl import import_pylsl
+
+        import_pylsl()
     if out.frames_landmarks and out.frames_csv is None:
         raise fail(OutputError, "--frames-csv-landmarks adds columns to --frames-csv, which is not given", "add --frames-csv PATH.csv")
     if out.frames_csv is None:
@@ -394,6 +399,17 @@ def open_frame_sinks(out: OutputConfig) -> list[Any]:
 
         sinks.append(FramesWriter(out.frames_csv, landmarks=out.frames_landmarks))
     return sinks
+
+
+def attach_lsl(pipe: Any, out: OutputConfig) -> None:
+    """--lsl: the events and the per-frame signal also go to LSL outlets (after prepare(): the source's rate is known)."""
+    if not out.lsl:
+        return
+    from realtime_mer.events.lsl import LslOutlets
+
+    lsl = LslOutlets(pipe.source.name, pipe.source.fps or 0.0, origin=lambda: pipe.record.origin_grab_ns)
+    pipe.sinks.append(lsl)
+    pipe.record.frame_sinks.append(lsl)
 
 
 def explicit_options(argv: list[str]) -> set[str]:

@@ -214,6 +214,7 @@ class Pipeline:
             if self._first_ts is None:
                 self._first_ts = frame.timestamp_ns
                 self._first_wall = frame.wall_time
+                self.record.origin_grab_ns = frame.grab_ns
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)

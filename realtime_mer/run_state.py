@@ -62,6 +62,7 @@ class RunRecord:
 
     def __init__(self, trace_path: Path | None = None, frame_sinks: Sequence[FrameSink] = ()) -> None:
         self.frame_sinks = list(frame_sinks)  # --frames-csv, --lsl: one row per processed frame
+        self.origin_grab_ns: int | None = None  # time.monotonic_ns() when the first frame was grabbed (--lsl's clock)
         self.state = RunState()
         self.latency = LatencyRecorder()
         self.emit_latency: list[float] = []
