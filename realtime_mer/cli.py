@@ -162,6 +162,7 @@ def run(argv: list[str] | None = None) -> int:
         attach_lsl(pipe, cfg.output)
     except BaseException:
         source.close()
+        pipe.record.close_trace()  # the per-frame files opened so far
         raise
     for w in pipe.state.warnings:
         _warn(w)
