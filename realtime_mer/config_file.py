@@ -11,7 +11,7 @@ value is ``None`` (unset) is printed as a comment and left out when loading.
 Reading uses the standard library's ``tomllib`` (``tomli``, the same parser, on Python 3.10); the
 writer only needs scalars and tables, so it is the few lines below. Range rules (a positive fps, a
 threshold above its release level) are the config objects' own; ``load_config`` calls their
-``validate()`` when they have one.
+checks (``validate``) where they exist.
 """
 
 from __future__ import annotations
@@ -199,10 +199,17 @@ def loads(text: str, where: str = "config", base: PipelineConfig | None = None) 
 
 
 def validate(cfg: Any) -> None:
-    """Run the config's own range checks, where it has them (``validate()``)."""
-    check = getattr(cfg, "validate", None)
+    """Run the settings' own range checks where they exist: ``realtime_mer.config.validate(cfg)`` or a
+    ``cfg.validate()`` method. The rules live there, once, for the command line and files alike."""
+    from realtime_mer import config
+
+    check = getattr(config, "validate", None)
     if callable(check):
-        check()
+        check(cfg)
+        return
+    method = getattr(cfg, "validate", None)
+    if callable(method):
+        method()
 
 
 def load_config(path: Path, base: PipelineConfig | None = None) -> PipelineConfig:

@@ -129,3 +129,22 @@ def test_settings_from_the_file_reach_the_run(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["frames_processed"] == 300  # 1.5 s at 200 fps, from the file
+
+
+def test_the_settings_own_checks_run_after_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Range rules are not the loader's: whatever ``realtime_mer.config.validate`` says is what a file gets."""
+    from realtime_mer import config
+
+    seen: list[PipelineConfig] = []
+
+    def check(cfg: PipelineConfig) -> None:
+        seen.append(cfg)
+        if cfg.spot.threshold > 100:
+            raise ConfigError("spot.threshold = 500 is out of range")
+
+    monkeypatch.setattr(config, "validate", check, raising=False)
+    run = tmp_path / "run.toml"
+    run.write_text("[spot]\nthreshold = 500.0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="out of range"):
+        cli.run(["--config", str(run), "--print-config"])
+    assert seen and seen[-1].spot.threshold == 500.0
