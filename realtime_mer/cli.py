@@ -309,6 +309,9 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "lsl": ("output.lsl",),
 }
 
+# options that set no config field (every other option must be in OPTION_FIELDS, or --config would override it)
+NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config")
+
 # what an option means when its default is None (the help line names it)
 _NONE_DEFAULTS = {
     "fps": "the source's own rate; 200 for --frames",
@@ -350,9 +353,8 @@ def _describe_options(p: argparse.ArgumentParser) -> None:
     for a in p._actions:  # argparse keeps no public list; help text only
         if a.dest == "spotter":
             a.help = "spotting method: " + "; ".join(f"{n}: {spot_help.get(n, n)}" for n in SPOTTERS) + " (default %(default)s)"
-        elif a.dest == "model":
-            a.help = (f"recognition model, one of {', '.join(available_contracts())}; the live pipeline runs "
-                      f"{ModelConfig.name} (default %(default)s)")
+        elif a.dest == "model" and a.help and not all(m in a.help for m in available_contracts()):
+            a.help = a.help.replace(" (default %(default)s)", "") + f": one of {', '.join(available_contracts())} (default %(default)s)"
         if a.help in (None, argparse.SUPPRESS) or "default" in a.help or a.dest in ("help", "version", *_SOURCES):
             continue
         if a.default is None and a.dest in _NONE_DEFAULTS:

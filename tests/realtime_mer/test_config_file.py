@@ -106,6 +106,9 @@ def test_cli_print_config_round_trips_and_options_override_the_file(tmp_path: Pa
 def test_every_option_mapped_to_config_sets_those_fields() -> None:
     dests = {a.dest for a in cli.build_parser()._actions}
     assert set(cli.OPTION_FIELDS) <= dests
+    unmapped = dests - set(cli.OPTION_FIELDS) - set(cli.NON_CONFIG_OPTIONS)
+    assert not unmapped, (f"options {sorted(unmapped)} are in neither cli.OPTION_FIELDS (the config fields they set, so that "
+                          "they override --config) nor cli.NON_CONFIG_OPTIONS")
     fields = {f for fs in cli.OPTION_FIELDS.values() for f in fs}
     flat = json.dumps(to_dict(PipelineConfig()))
     for f in fields:  # every target is a real setting
