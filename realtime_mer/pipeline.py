@@ -26,6 +26,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
+from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
@@ -54,6 +55,7 @@ class Pipeline:
         spotter: SpotterStage | None = None,
         classifier: ClassifierStage | None = None,
         trace_path: Path | None = None,
+        frame_sinks: list[FrameSink] | None = None,
     ) -> None:
         self.cfg = cfg
         self.source = source
@@ -61,7 +63,7 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
-        self.record = RunRecord(trace_path)
+        self.record = RunRecord(trace_path, frame_sinks or ())
         self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
@@ -222,19 +224,24 @@ class Pipeline:
             if self._first_ts is None:
                 self._first_ts = frame.timestamp_ns
                 self._first_wall = frame.wall_time if self._clock_origin is None else self._clock_origin
+                self.record.origin_grab_ns = frame.grab_ns
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
             self.record.frame(has_face=face is not None)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns))  # the spotter resets once
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
                 continue
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns))  # waits while spot_ahead behind
+            sample = None
+            if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
+                h, w = frame.image.shape[:2]
+                sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
+            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
         st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
@@ -248,7 +255,7 @@ class Pipeline:
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms, timestamp_ns)`` (seq -1: a frame without a face: the driver
+        Queue items are ``(seq, frame_index, face_ms, timestamp_ns, face_sample)`` (seq -1: a frame without a face: the driver
         resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
@@ -262,7 +269,7 @@ class Pipeline:
             if failed:
                 continue
             try:
-                seq, frame_index, face_ms, ts_ns = item
+                seq, frame_index, face_ms, ts_ns, sample = item
                 time_s = (ts_ns - (self._first_ts or 0)) / 1e9
                 if seq < 0:
                     driver.face_lost()
@@ -272,7 +279,7 @@ class Pipeline:
                 t0 = time.perf_counter()
                 intervals = driver.update(seq)
                 lat.add("spotting", driver.update_ms)
-                self._trace(frame_index, time_s)
+                self._trace(frame_index, time_s, sample)
                 for iv in intervals:
                     self._hand_off(iv)
                 lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
@@ -289,9 +296,10 @@ class Pipeline:
                 if self.error is None:
                     self.error = exc
 
-    def _trace(self, frame_index: int, time_s: float) -> None:
+    def _trace(self, frame_index: int, time_s: float, sample: FaceSample | None = None) -> None:
         sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
-        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind))
+        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind),
+                          sample)
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it."""
