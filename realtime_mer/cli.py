@@ -20,6 +20,7 @@ from realtime_mer.config import (
     PipelineConfig,
     SourceConfig,
     SpotConfig,
+    validate,
 )
 from realtime_mer.errors import MerError, OutputError, command_main, fail
 
@@ -71,12 +72,6 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         kind = "frames"
     else:
         kind = "demo"
-    if a.fps is not None and a.fps <= 0:
-        raise fail(MerError, f"--fps {a.fps:g} is not a positive rate", "pass e.g. --fps 200")
-    if a.realtime and kind == "camera":
-        raise fail(MerError, "--realtime paces files; a camera is already real time", "drop --realtime")
-    if a.demo_seconds <= 0:
-        raise fail(MerError, f"--demo-seconds {a.demo_seconds:g} must be positive", "pass e.g. --demo-seconds 12")
     src = SourceConfig(
         kind=kind,
         camera=a.camera if a.camera is not None else 0,
@@ -93,18 +88,14 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
 
     if a.spotter not in SPOTTERS:
         raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    if a.landmark_every < 1:
-        raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
     face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every)
-    if a.crop_size < 64 or a.crop_size > 512:
-        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", f"use 64..512 (default {FaceConfig.crop_size})")
-    return PipelineConfig(
+    return validate(PipelineConfig(  # ranges, finiteness and types: one place for the CLI and config files
         source=src,
         face=face,
         spot=SpotConfig(name=a.spotter),
         model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path),
         output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
-    )
+    ))
 
 
 def _warn(msg: str) -> None:
