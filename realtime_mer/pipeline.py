@@ -215,7 +215,8 @@ class Pipeline:
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            self.record.frame(has_face=face is not None)
+            self.record.frame(face is not None, frame.index, (frame.timestamp_ns - (self._first_ts or 0)) / 1e9,
+                              face.box if face is not None else None, face.faces_seen if face is not None else 1)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
                 self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns))  # the spotter resets once
@@ -226,14 +227,24 @@ class Pipeline:
             lat.add("buffer", (t3 - t2) * 1e3)
             self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
-        st.captured, st.dropped = g.captured, g.dropped
+        self._report_input(g)
         if g.error is not None:
             raise g.error
         declared = self.source.total_frames or 0
-        if g.ended_early and declared - g.captured > max(5, 0.05 * declared):  # containers often over-declare a little
-            st.warnings.append(
-                f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
-            )
+        if g.ended_early and declared - g.captured - g.skipped > max(5, 0.05 * declared):  # containers often over-declare a little
+            st.incomplete = f"{self.source.name} ended at frame {g.captured + g.skipped} of {declared} declared (truncated file?)"
+            st.warnings.append(f"{st.incomplete}; events so far are saved")
+
+    def _report_input(self, g: Grabber) -> None:
+        """What the grabber and source counted: drops, unreadable frames skipped, camera stalls."""
+        st, src = self.state, self.source
+        st.captured, st.dropped, st.skipped = g.captured, g.dropped, g.skipped
+        st.stalls, st.stall_s = src.stalls, src.stall_s
+        if g.skipped:
+            st.incomplete = f"{g.skipped} unreadable frame(s) of {src.name} skipped"
+            st.warnings.append(f"{st.incomplete}: {'; '.join(g.skip_notes)}" + (" ..." if g.skipped > len(g.skip_notes) else ""))
+        if src.stalls:
+            st.warnings.append(f"{src.name} stalled {src.stalls} time(s), {src.stall_s:.1f} s without frames in all; it recovered")
 
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.

@@ -55,7 +55,7 @@ def test_nested_settings_are_checked_too() -> None:
         validate(cfg)
     cfg = PipelineConfig()
     cfg.spot.min_ms = cfg.spot.max_ms
-    with pytest.raises(ConfigError, match="below spot.max_ms"):
+    with pytest.raises(ConfigError, match=r"below spot\.max_ms"):
         validate(cfg)
 
 
