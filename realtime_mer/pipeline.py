@@ -168,6 +168,8 @@ class Pipeline:
             if self.error is None:
                 self.error = exc
         finally:
+            if self._grabber is not None:  # also when the source was lost: what it counted goes into the stats
+                self._report_input(self._grabber)
             # the spotter finishes the frames queued to it and flushes; then recognition finishes
             # every interval already decided; then the end is reported
             self._spot_q.put(_END)
@@ -227,7 +229,6 @@ class Pipeline:
             lat.add("buffer", (t3 - t2) * 1e3)
             self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
-        self._report_input(g)
         if g.error is not None:
             raise g.error
         declared = self.source.total_frames or 0
@@ -241,8 +242,9 @@ class Pipeline:
         st.captured, st.dropped, st.skipped = g.captured, g.dropped, g.skipped
         st.stalls, st.stall_s = src.stalls, src.stall_s
         if g.skipped:
-            st.incomplete = f"{g.skipped} unreadable frame(s) of {src.name} skipped"
-            st.warnings.append(f"{st.incomplete}: {'; '.join(g.skip_notes)}" + (" ..." if g.skipped > len(g.skip_notes) else ""))
+            why = f"{g.skipped} unreadable frame(s) of {src.name} skipped"
+            st.incomplete = f"{st.incomplete}; {why}" if st.incomplete else why
+            st.warnings.append(f"{why}: {'; '.join(g.skip_notes)}" + (" ..." if g.skipped > len(g.skip_notes) else ""))
         if src.stalls:
             st.warnings.append(f"{src.name} stalled {src.stalls} time(s), {src.stall_s:.1f} s without frames in all; it recovered")
 
