@@ -51,7 +51,7 @@ def event_from_dict(d: Mapping[str, Any], where: str = "event") -> Event:
         probs = d.get("probabilities") or {}
         probs = json.loads(probs) if isinstance(probs, str) else probs
         kw["probabilities"] = {str(c): float(p) for c, p in dict(probs).items()}
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # OverflowError: an infinite frame number
         raise fail(DataError, f"{where}: a field has the wrong type ({exc})", _FIX) from None
     if not 0 <= kw["onset_frame"] <= kw["apex_frame"] <= kw["offset_frame"]:
         raise fail(DataError, f"{where}: frames onset {kw['onset_frame']}, apex {kw['apex_frame']}, offset {kw['offset_frame']} "
