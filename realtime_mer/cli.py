@@ -180,15 +180,20 @@ def run(argv: list[str] | None = None) -> int:
             _warn(w)
         error = pipe.error or main_error
         summary = _save_stats(cfg.output.stats, pipe, signum=stops.signum, error=error)
-        if cfg.output.timeline is not None and trace_csv is not None and pipe.error is None:
+        if cfg.output.timeline is not None and trace_csv is not None:  # also after a lost camera: up to the loss
             try:
                 from realtime_mer.timeline import plot_timeline
 
                 truth = [t.interval for t in source.truth]  # the demo knows its injected movements
                 plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
-            except OSError as exc:
-                raise fail(OutputError, f"cannot write {exc.filename or cfg.output.timeline}: {exc.strerror or exc}",
-                           "choose a writable path (the events and stats are written already)") from exc
+            except (OSError, MerError) as exc:
+                if error is not None:  # the run's own error is the one line; the missing picture is a warning
+                    _warn(f"no timeline picture: {' '.join(str(exc).split())}")
+                elif isinstance(exc, MerError):
+                    raise
+                else:
+                    raise fail(OutputError, f"cannot write {exc.filename or cfg.output.timeline}: {exc.strerror or exc}",
+                               "choose a writable path (the events and stats are written already)") from exc
     if error is not None:
         raise error  # a MerError becomes one line in main() (exit 2, or 3 when the source was lost); events are on disk
     if not args.quiet:

@@ -93,6 +93,18 @@ def test_a_later_signal_leaves_at_once_after_writing_the_stats(tmp_path: Path, m
     assert left.value.args == (130,) and saved == [signal.SIGINT]
 
 
+def test_exit_codes() -> None:
+    from realtime_mer.cli import exit_code
+    from realtime_mer.errors import OutputError, SourceLost
+
+    assert exit_code(None, None, False) == 0
+    assert exit_code(None, None, True) == 3  # completed, the input did not
+    assert exit_code(signal.SIGTERM, None, True) == 143 and exit_code(signal.SIGINT, None, False) == 130
+    assert exit_code(None, SourceLost("camera lost"), False) == 3
+    assert exit_code(None, OutputError("disk full"), False) == 2 and exit_code(None, OSError("disk"), False) == 2
+    assert exit_code(signal.SIGINT, RuntimeError("a bug"), False) == 1  # an error outranks the signal
+
+
 # -- the camera ----------------------------------------------------------------------------------
 def test_camera_that_stalls_recovers_then_is_lost(tmp_path: Path) -> None:
     """The scripted camera (REALTIME_MER_FAKE_CAMERA) stalls for 1 s at frame 120 and is unplugged at frame 330."""
