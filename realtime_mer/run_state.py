@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from realtime_mer.frames_csv import FaceSample, FrameSink, spotter_state
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.timeline import TraceWriter
 from realtime_mer.types import CLASSES, Event
+
+SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
 
 
 @dataclass
@@ -45,8 +49,10 @@ class RunState:
     spotter: str = ""
     events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
     n_events: int = 0
-    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
     finished: bool = False
     warnings: list[str] = field(default_factory=list)
     incomplete: str = ""  # why the input ended before it should have (truncated file, unreadable frames); "" when whole
@@ -64,7 +70,9 @@ MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the
 class RunRecord:
     """A run's state, latencies, events and trace; ``summary()`` is the run summary."""
 
-    def __init__(self, trace_path: Path | None = None) -> None:
+    def __init__(self, trace_path: Path | None = None, frame_sinks: Sequence[FrameSink] = ()) -> None:
+        self.frame_sinks = list(frame_sinks)  # --frames-csv, --lsl: one row per processed frame
+        self.origin_grab_ns: int | None = None  # time.monotonic_ns() when the first frame was grabbed (--lsl's clock)
         self.state = RunState()
         self.latency = LatencyRecorder()
         self.emit_latency: list[float] = []
@@ -140,10 +148,11 @@ class RunRecord:
             self.state.warnings.append(f"face lost at frame {index} ({time_s:.2f} s), no face {until}")
 
     def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
-              blind: bool) -> None:
+              blind: bool, face: FaceSample | None = None) -> None:
         """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
         count and the streamed ``--timeline`` trace."""
         st = self.state
+        st.signal_t.append(time_s)
         st.signal.append(signal)
         st.threshold.append(threshold)
         st.calibrating = calibrating
@@ -151,15 +160,27 @@ class RunRecord:
         st.blind_frames += int(blind)
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
+        if self.frame_sinks:
+            state = spotter_state(calibrating, blind)
+            for s in self.frame_sinks:
+                s.row(frame_index, time_s, face, signal, threshold, state)
 
     def trace_no_face(self, frame_index: int, time_s: float) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
+        st = self.state
+        st.signal_t.append(time_s)  # a gap in the overlay's graph
+        st.signal.append(float("nan"))
+        st.threshold.append(float("nan"))
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
+        for s in self.frame_sinks:
+            s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
 
     def close_trace(self) -> None:
         if self.trace_writer is not None:
             self.trace_writer.close()
+        for s in self.frame_sinks:
+            s.close()
 
     def blind_share(self) -> dict[str, Any]:
         """The share of processed frames in which nothing new could be detected, and why."""

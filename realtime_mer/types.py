@@ -87,7 +87,14 @@ EVENT_FIELDS: tuple[str, ...] = (
     "face_id",
     "model",
     "emit_latency_ms",
+    "time_source",
+    "source",
 )
+
+# what ``wall_time`` was counted from (``Event.time_source``): the capture's own clock (a camera's frames),
+# the source file's modification time (a recorded file or image folder), or the time it was processed
+# (no time of its own is known: the demo, or a file whose time could not be read)
+TIME_SOURCES: tuple[str, ...] = ("capture_clock", "file_mtime", "processing_clock")
 
 
 @dataclass(slots=True)
@@ -109,6 +116,8 @@ class Event:
     face_id: int = 0
     model: str = ""
     emit_latency_ms: float = 0.0
+    time_source: str = ""  # one of TIME_SOURCES: what wall_time was counted from ("" in logs older than the field)
+    source: str = ""  # the source it came from (video path, image folder, "camera 0", "demo"), so merged logs keep it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

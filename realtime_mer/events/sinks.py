@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Protocol
 
 from realtime_mer.errors import OutputError, fail
-from realtime_mer.types import EVENT_FIELDS, Event
+from realtime_mer.events.table import columns, flat_row
+from realtime_mer.types import CLASSES, Event
 
 
 class EventSink(Protocol):
@@ -117,19 +118,21 @@ class JsonlSink:
 
 
 class CsvSink:
-    """The same columns as the JSONL log; ``probabilities`` is a JSON object in its cell."""
+    """The JSONL log's columns with ``probabilities`` spread into one ``p_<class>`` column per class of the
+    model (``events.table``); an unclassified event leaves them empty."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, classes: tuple[str, ...] = CLASSES) -> None:
         self.path = Path(path)
+        self.classes = tuple(classes)
+        self._cols = columns(self.classes)
         self._fh = _open(self.path, "csv")
         self._w = csv.writer(self._fh)  # one write() per row: a row is a whole record
-        self._w.writerow(EVENT_FIELDS)
+        self._w.writerow(self._cols)
         _durable(self._fh)
 
     def write(self, event: Event) -> None:
-        d = event.to_dict()
-        d["probabilities"] = json.dumps(d["probabilities"], sort_keys=False)
-        self._w.writerow([d[k] for k in EVENT_FIELDS])
+        row = flat_row(event, self.classes)
+        self._w.writerow(["" if row[k] is None else row[k] for k in self._cols])
         _durable(self._fh)
 
     def close(self) -> None:
@@ -138,10 +141,19 @@ class CsvSink:
             self._fh.close()
 
 
-def open_sinks(events: Path | None, csv_path: Path | None) -> list[EventSink]:
+def open_sinks(events: Path | None, csv_path: Path | None, classes: tuple[str, ...] = CLASSES) -> list[EventSink]:
     sinks: list[EventSink] = []
     if events is not None:
         sinks.append(JsonlSink(events))
     if csv_path is not None:
-        sinks.append(CsvSink(csv_path))
+        sinks.append(CsvSink(csv_path, classes))
     return sinks
+
+
+def check_new(path: Path, what: str, flag: str, overwrite: bool, how: str = "add --overwrite") -> None:
+    """Refuse to replace an existing file (before capture starts) unless ``overwrite``; a device or pipe
+    (``/dev/stdout``) is not a file to keep and is always allowed."""
+    path = Path(path)
+    if not overwrite and path.is_file():
+        raise fail(OutputError, f"{flag} {path}: the {what} file exists and would be overwritten",
+                   f"choose a new path, or {how} to replace it")
