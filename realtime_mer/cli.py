@@ -230,6 +230,7 @@ def _end_output_failed(exc: BaseException, error: BaseException | None, what: st
 
 
 GRACE_S = 2.0  # a second stop signal this soon after the first is the same stop (a shell or `timeout` signals the group too)
+SETTLE_S = 0.25  # a run stopped by a signal ends no sooner than this after it (duplicates come within milliseconds)
 
 
 class StopSignals:
@@ -242,17 +243,32 @@ class StopSignals:
         self.signum: int | None = None
         self._t = 0.0
         self._old: dict[int, Any] = {}
+        self._done = False
 
     def __enter__(self) -> StopSignals:
         self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.signum is None:
+            self._restore()
+        else:  # stay installed: a duplicate of the stop signal arriving after a quick stop is still the same stop
+            self._done = True
+            # the interpreter's exit restores the default handlers: wait out the moment in which a shell's or a
+            # supervisor's duplicate arrives, so it cannot kill the exit (and change its status) once the stats are saved
+            time.sleep(max(0.0, self._t + SETTLE_S - time.monotonic()))
+
+    def _restore(self) -> None:
         for s, h in self._old.items():
             signal.signal(s, h)
 
     def _handle(self, signum: int, _frame: Any) -> None:
         now = time.monotonic()
+        if self._done:  # the run is over
+            if now - self._t >= GRACE_S:  # a new request: what would have happened without us
+                self._restore()
+                signal.raise_signal(signum)
+            return
         if self.signum is None:
             self.signum, self._t = signum, now
             self.pipe.stop()
