@@ -101,3 +101,10 @@ def test_megc_labels_csv(header: list[str], rows: list[list[str]]) -> None:
             if r and 0 < len(r[0]) < 50 and "/" not in r[0] and r[0] not in (".", ".."):
                 shutil.copyfile(Path(__file__).with_name("__init__.py"), root / "flow" / r[0])
         _check(load_megc_flow, root)
+
+
+def test_a_huge_offset_is_one_line_not_a_memory_bomb(tmp_path: Path) -> None:
+    """Found by the fuzzing above: an offset of 10**12 used to list every frame number up to it (out of memory)."""
+    root = make_casme2(tmp_path / "casme2", rows=[["01", "EP02_01f", 46, 59, 10**12, "12", "happiness"]])
+    with pytest.raises(MerError, match=r"frame 70 is missing .* 999999999931 of 46\.\.1000000000000 missing"):
+        load_casme2(root)
