@@ -135,19 +135,26 @@ def test_events_on_a_full_disk_are_one_line(tmp_path: Path) -> None:
     assert json.loads(st.read_text())["error"] in line
 
 
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs resource.prlimit (Linux)")
 def test_file_size_limit_mid_run_leaves_only_whole_lines(tmp_path: Path) -> None:
-    """RLIMIT_FSIZE trips while an event line is being written: the log is cut back to its last whole line."""
+    """RLIMIT_FSIZE set on the running process (the disk "fills up" mid-run) trips while an event line is being
+    written: the log is cut back to its last whole line and the run ends in one line."""
     ev = tmp_path / "e.jsonl"
     limit = 600  # one event line (about 400 bytes), not two
-
-    def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-
-    proc = subprocess.run([sys.executable, "-m", "realtime_mer.cli", "--demo", "--demo-seconds", "5", "--no-ui",
-                           "--quiet", "--events", str(ev)], cwd=REPO, capture_output=True, text=True, timeout=180,
-                          preexec_fn=small_files)
-    assert proc.returncode == 2, proc.stderr
-    (line,) = _errors(proc.stderr)
+    proc = subprocess.Popen([sys.executable, "-m", "realtime_mer.cli", "--demo", "--demo-seconds", "6", "--no-ui",
+                             "--quiet", "--events", str(ev)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        sidecar = Path(f"{ev}.meta.json")  # the run's provenance, written with the (empty) log before capture
+        deadline = time.monotonic() + 120
+        while not (ev.exists() and sidecar.exists()) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        _out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err
+    (line,) = _errors(err)
     assert "cannot write events to" in line and "written before are intact" in line
     events = _events(ev)
     assert events and ev.stat().st_size <= limit
