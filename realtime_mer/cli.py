@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,18 @@ from realtime_mer.config import (
     PipelineConfig,
     SourceConfig,
     SpotConfig,
+    validate,
 )
-from realtime_mer.errors import MerError, OutputError, command_main, fail
+from realtime_mer.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    MerError,
+    OutputError,
+    SourceLost,
+    command_main,
+    fail,
+)
 
 PROG = "realtime-mer"
 
@@ -73,12 +84,6 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         kind = "frames"
     else:
         kind = "demo"
-    if a.fps is not None and a.fps <= 0:
-        raise fail(MerError, f"--fps {a.fps:g} is not a positive rate", "pass e.g. --fps 200")
-    if a.realtime and kind == "camera":
-        raise fail(MerError, "--realtime paces files; a camera is already real time", "drop --realtime")
-    if a.demo_seconds <= 0:
-        raise fail(MerError, f"--demo-seconds {a.demo_seconds:g} must be positive", "pass e.g. --demo-seconds 12")
     src = SourceConfig(
         kind=kind,
         camera=a.camera if a.camera is not None else 0,
@@ -95,18 +100,14 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
 
     if a.spotter not in SPOTTERS:
         raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    if a.landmark_every < 1:
-        raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
     face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every)
-    if a.crop_size < 64 or a.crop_size > 512:
-        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", f"use 64..512 (default {FaceConfig.crop_size})")
-    return PipelineConfig(
+    return validate(PipelineConfig(  # ranges, finiteness and types: one place for the CLI and config files
         source=src,
         face=face,
         spot=SpotConfig(name=a.spotter),
         model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path),
         output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
-    )
+    ))
 
 
 def _warn(msg: str) -> None:
@@ -174,53 +175,151 @@ def run(argv: list[str] | None = None) -> int:
         model = f"{st.model} ({cfg.model.path})" if cfg.model.path is not None else st.model
         print(f"{PROG}: {st.source} · model {model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
 
-    got: dict[str, int] = {}
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        if got:  # second signal: events are already fsynced, leave now
-            os._exit(128 + signum)
-        got["sig"] = signum
-        pipe.stop()
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stops = StopSignals(pipe, lambda signum: _save_stats(cfg.output.stats, pipe, signum=signum, error=None, forced=True))
     n_warn = len(pipe.state.warnings)
-    try:
-        pipe.start()
-        if cfg.output.ui and sys.stdout.isatty() and not args.quiet:
-            _run_overlay(pipe)
-        elif not args.quiet:
-            _run_progress(pipe)
-        else:
-            while not pipe.wait(0.2):
-                pass
-    finally:
-        pipe.close()
-        for s, h in old.items():
-            signal.signal(s, h)
-    for w in pipe.state.warnings[n_warn:]:
-        _warn(w)
-    summary = pipe.summary()
-    try:  # checked before capture, but a disk can still fill up; the events are on disk already
-        if cfg.output.stats is not None:
-            Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        if cfg.output.timeline is not None and trace_csv is not None:
-            from realtime_mer.timeline import plot_timeline
+    main_error: BaseException | None = None
+    with stops:  # held until the stats are written: a signal during the plot is still the same stop
+        try:
+            pipe.start()
+            if cfg.output.ui and sys.stdout.isatty() and not args.quiet:
+                _run_overlay(pipe)
+            elif not args.quiet:
+                _run_progress(pipe)
+            else:
+                while not pipe.wait(0.2):
+                    pass
+        except Exception as exc:  # e.g. the overlay failing: the run still ends cleanly and says why
+            main_error = exc
+        finally:
+            pipe.close()
+        for w in pipe.state.warnings[n_warn:]:
+            _warn(w)
+        error = pipe.error or main_error
+        summary = _save_stats(cfg.output.stats, pipe, signum=stops.signum, error=error)
+        if cfg.output.timeline is not None and trace_csv is not None:  # also after a lost camera: up to the loss
+            try:
+                from realtime_mer.timeline import plot_timeline
 
-            truth = [t.interval for t in source.truth]  # the demo knows its injected movements
-            plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
-        write_exports(args, cfg, pipe)
-    except OSError as exc:
-        raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",
-                   "choose a writable path (the events are written already)") from exc
-    if pipe.error is not None:
-        raise pipe.error  # a MerError becomes one line in main(); events so far are on disk
+                truth = [t.interval for t in source.truth]  # the demo knows its injected movements
+                plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
+            except (OSError, MerError) as exc:
+                _end_output_failed(exc, error, str(cfg.output.timeline))
+        try:
+            write_exports(args, cfg, pipe)  # ELAN / BIDS of the events decided, also after a lost camera
+        except (OSError, MerError) as exc:
+            _end_output_failed(exc, error, "the exports")
+    if error is not None:
+        raise error  # a MerError becomes one line in main() (exit 2, or 3 when the source was lost); events are on disk
     if not args.quiet:
-        _print_summary(summary, interrupted=bool(got))
+        _print_summary(summary, interrupted=stops.signum is not None)
         if source.truth:
             print(f"{PROG}: {truth_report(source.truth, pipe.events)}", file=sys.stderr, flush=True)
-    if got:
-        return 128 + got["sig"]
-    return 0
+    return int(summary["exit_code"])
+
+
+def _end_output_failed(exc: BaseException, error: BaseException | None, what: str) -> None:
+    """An end-of-run output (timeline picture, exports) failed: after a run error (the one line already) it is a
+    warning; otherwise it is the run's one line."""
+    if error is not None:
+        _warn(f"{what} not written: {' '.join(str(exc).split())}")
+    elif isinstance(exc, MerError):
+        raise exc
+    elif isinstance(exc, OSError):
+        raise fail(OutputError, f"cannot write {exc.filename or what}: {exc.strerror or exc}",
+                   "choose a writable path (the events and stats are written already)") from exc
+
+
+GRACE_S = 2.0  # a second stop signal this soon after the first is the same stop (a shell or `timeout` signals the group too)
+SETTLE_S = 0.25  # a run stopped by a signal ends no sooner than this after it (duplicates come within milliseconds)
+
+
+class StopSignals:
+    """SIGINT / SIGTERM while a run is under way. The first stops the pipeline cleanly (every decided event is
+    written, the stats too); another within ``GRACE_S`` is the same stop; a later one leaves at once, after
+    ``on_force`` (which writes the stats) — events are fsynced as they are decided, so none is lost either way."""
+
+    def __init__(self, pipe: Any, on_force: Callable[[int], object]) -> None:
+        self.pipe, self.on_force = pipe, on_force
+        self.signum: int | None = None
+        self._t = 0.0
+        self._old: dict[int, Any] = {}
+        self._done = False
+
+    def __enter__(self) -> StopSignals:
+        self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.signum is None:
+            self._restore()
+        else:  # stay installed: a duplicate of the stop signal arriving after a quick stop is still the same stop
+            self._done = True
+            # the interpreter's exit restores the default handlers: wait out the moment in which a shell's or a
+            # supervisor's duplicate arrives, so it cannot kill the exit (and change its status) once the stats are saved
+            time.sleep(max(0.0, self._t + SETTLE_S - time.monotonic()))
+
+    def _restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        now = time.monotonic()
+        if self._done:  # the run is over
+            if now - self._t >= GRACE_S:  # a new request: what would have happened without us
+                self._restore()
+                signal.raise_signal(signum)
+            return
+        if self.signum is None:
+            self.signum, self._t = signum, now
+            self.pipe.stop()
+        elif now - self._t >= GRACE_S:  # asked again, later: leave now
+            try:
+                self.on_force(signum)
+                print(f"{PROG}: stopped at once by a second {signal.Signals(signum).name}; the events and stats are saved",
+                      file=sys.stderr, flush=True)
+            finally:
+                os._exit(128 + signum)
+
+
+def exit_code(signum: int | None, error: BaseException | None, incomplete: bool) -> int:
+    """The exit status (README, "Exit codes"): 0 complete; 2 bad input or output (a ``MerError``); 3 the input ended
+    early, a camera was lost or frames were unreadable; 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
+    1 an unexpected error (a bug)."""
+    if error is not None:
+        if isinstance(error, MerError):
+            return int(error.exit_code)
+        return EXIT_BAD_INPUT if isinstance(error, OSError) else 1
+    if signum is not None:
+        return 128 + signum
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _save_stats(path: Path | None, pipe: Any, *, signum: int | None, error: BaseException | None,
+                forced: bool = False) -> dict[str, Any]:
+    """The run summary with how the run ended, written to ``--stats`` (whole or not at all: a temporary file renamed)."""
+    summary = pipe.summary()
+    code = exit_code(signum, error, not summary["input_complete"])
+    if signum is not None:
+        stopped_by = signal.Signals(signum).name + (" (second signal: left at once)" if forced else "")
+    elif error is not None:
+        stopped_by = "source lost" if isinstance(error, SourceLost) else "error"
+    else:
+        stopped_by = "end of input"
+    summary.update({"interrupted": signum is not None, "stopped_by": stopped_by,
+                    "error": " ".join(str(error).split()) or type(error).__name__ if error is not None else None,
+                    "exit_code": code})
+    if path is not None:
+        tmp = Path(f"{path}.tmp{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:  # checked before capture, but a disk can still fill up; the events are on disk already
+            tmp.unlink(missing_ok=True)
+            if error is None and not forced:
+                raise fail(OutputError, f"cannot write the stats to {path}: {exc.strerror or exc}",
+                           "free some space or choose a writable path (the events are written already)") from exc
+            _warn(f"cannot write the stats to {path}: {exc.strerror or exc}")
+    return summary
 
 
 def _run_overlay(pipe: Any) -> None:

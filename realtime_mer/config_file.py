@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.config import PipelineConfig
-from realtime_mer.errors import MerError, fail
+from realtime_mer.errors import ConfigError, fail
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,8 +37,8 @@ else:  # pragma: no cover - Python 3.10
 FIX = "run realtime-mer --print-config for every setting, its type and default"
 
 
-class ConfigError(MerError):
-    """A config file that cannot be read, or a key / value in it that does not fit the settings."""
+# ConfigError (realtime_mer.errors): a config file that cannot be read, or a key / value in it that does not fit the
+# settings; the same type config.validate raises for a value out of range, so both end the same way (one line, exit 2)
 
 
 # ---- dataclass <-> dict ------------------------------------------------------------------------

@@ -180,6 +180,8 @@ class Pipeline:
             if self.error is None:
                 self.error = exc
         finally:
+            if self._grabber is not None:  # also when the source was lost: what it counted goes into the stats
+                self._report_input(self._grabber)
             # the spotter finishes the frames queued to it and flushes; then recognition finishes
             # every interval already decided; then the end is reported
             self._spot_q.put(_END)
@@ -228,7 +230,8 @@ class Pipeline:
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            self.record.frame(has_face=face is not None)
+            self.record.frame(face is not None, frame.index, (frame.timestamp_ns - (self._first_ts or 0)) / 1e9,
+                              face.box if face is not None else None, face.faces_seen if face is not None else 1)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
                 self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
@@ -243,14 +246,24 @@ class Pipeline:
                 sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
             self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
-        st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
             raise g.error
         declared = self.source.total_frames or 0
-        if g.ended_early and declared - g.captured > max(5, 0.05 * declared):  # containers often over-declare a little
-            st.warnings.append(
-                f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
-            )
+        if g.ended_early and declared - g.captured - g.skipped > max(5, 0.05 * declared):  # containers often over-declare a little
+            st.incomplete = f"{self.source.name} ended at frame {g.captured + g.skipped} of {declared} declared (truncated file?)"
+            st.warnings.append(f"{st.incomplete}; events so far are saved")
+
+    def _report_input(self, g: Grabber) -> None:
+        """What the grabber and source counted: drops, unreadable frames skipped, camera stalls."""
+        st, src = self.state, self.source
+        st.captured, st.dropped, st.skipped = g.captured, g.dropped, g.skipped
+        st.stalls, st.stall_s = src.stalls, src.stall_s
+        if g.skipped:
+            why = f"{g.skipped} unreadable frame(s) of {src.name} skipped"
+            st.incomplete = f"{st.incomplete}; {why}" if st.incomplete else why
+            st.warnings.append(f"{why}: {'; '.join(g.skip_notes)}" + (" ..." if g.skipped > len(g.skip_notes) else ""))
+        if src.stalls:
+            st.warnings.append(f"{src.name} stalled {src.stalls} time(s), {src.stall_s:.1f} s without frames in all; it recovered")
 
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.

@@ -55,6 +55,16 @@ class RunState:
     signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
     finished: bool = False
     warnings: list[str] = field(default_factory=list)
+    incomplete: str = ""  # why the input ended before it should have (truncated file, unreadable frames); "" when whole
+    skipped: int = 0  # unreadable frames skipped
+    stalls: int = 0  # the camera stopped delivering for a while and came back
+    stall_s: float = 0.0
+    faces_seen_max: int = 0  # most faces seen in one frame (the largest is tracked)
+    face_losses: int = 0  # times a tracked face was lost
+    face_switches: int = 0  # frame-to-frame jumps of the tracked face's box by more than half its width
+
+
+MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the warnings; the rest are counted
 
 
 class RunRecord:
@@ -71,13 +81,23 @@ class RunRecord:
         self.rate = RateMeter()
         self.t_start = 0.0
         self.t_end = 0.0
+        self._lost_from: tuple[int, int, float] | None = None  # (processed count, frame index, time) of a face loss
+        self._box: tuple[int, int, int, int] | None = None  # the tracked face's box in the previous frame
 
     def begin(self) -> None:
         self.t_start = time.perf_counter()
 
     def end(self) -> None:
         self.t_end = time.perf_counter()
-        self.state.finished = True
+        st = self.state
+        if self._lost_from is not None:
+            self._face_loss_warning(f"to the end ({st.processed - self._lost_from[0]} frames)")
+        if st.face_losses > MAX_FACE_LOSS_WARNINGS:
+            st.warnings.append(f"the face was lost {st.face_losses} times in all (the first {MAX_FACE_LOSS_WARNINGS} are listed)")
+        if st.processed and not st.with_face:
+            st.warnings.append(f"no face found in any of the {st.processed} frames; check the lighting and that a face "
+                               "is in view (frontal, at least ~80 px wide)")
+        st.finished = True
 
     def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
                  total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
@@ -88,19 +108,44 @@ class RunRecord:
         st.warnings = list(warnings)
         st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
 
-    def frame(self, has_face: bool) -> None:
-        """One more frame through the face stage, with or without a face."""
+    def frame(self, has_face: bool, index: int = -1, time_s: float = 0.0,
+              box: tuple[int, int, int, int] | None = None, faces_seen: int = 1) -> None:
+        """One more frame through the face stage, with or without a face (``index`` / ``time_s``: where it is in the
+        stream; ``box`` / ``faces_seen``: the tracked face's box and the faces seen when it was acquired). Face losses
+        and several faces become warnings, so a headless run reports them in its stats too."""
         st = self.state
         st.processed += 1
         self.rate.tick()
         if has_face:
             if not st.face_present:
                 st.face_status = "face found"
+                if self._lost_from is not None:
+                    self._face_loss_warning(f"to frame {index} ({time_s:.2f} s)")
             st.face_present = True
             st.with_face += 1
+            if faces_seen > st.faces_seen_max:
+                if faces_seen > 1 and st.faces_seen_max <= 1:
+                    st.warnings.append(f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); the largest is tracked "
+                                       "(face_id 0), the others are ignored")
+                st.faces_seen_max = faces_seen
+            if box is not None and self._box is not None:
+                (x, y, w, h), (px, py, pw, ph) = box, self._box
+                jump = np.hypot(x + w / 2 - px - pw / 2, y + h / 2 - py - ph / 2)
+                st.face_switches += int(jump > 0.5 * max(w, pw))
+            self._box = box
         else:
+            if st.face_present:
+                st.face_losses += 1
+                self._lost_from = (st.processed - 1, index, time_s)
             st.face_present = False
             st.face_status = "no face"
+            self._box = None
+
+    def _face_loss_warning(self, until: str) -> None:
+        _n, index, time_s = self._lost_from or (0, 0, 0.0)
+        self._lost_from = None
+        if self.state.face_losses <= MAX_FACE_LOSS_WARNINGS:
+            self.state.warnings.append(f"face lost at frame {index} ({time_s:.2f} s), no face {until}")
 
     def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
               blind: bool, face: FaceSample | None = None) -> None:
@@ -186,6 +231,12 @@ class RunRecord:
             "spotter": st.spotter,
             "classes": list(st.classes),
             "warnings": list(st.warnings),
+            # how complete the input was, and what happened to the face (issue 17)
+            "input_complete": not st.incomplete,
+            "incomplete_reason": st.incomplete or None,
+            "frames_skipped": int(st.skipped),
+            "source_stalls": {"count": int(st.stalls), "seconds": round(st.stall_s, 3)},
+            "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches)},
         }
 
 

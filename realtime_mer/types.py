@@ -43,6 +43,7 @@ class AlignedFace:
     box: tuple[int, int, int, int]  # x, y, w, h of the face in the frame
     face_id: int = 0
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
+    faces_seen: int = 1  # faces in the frame when the tracked one was (re)acquired; the largest is tracked
 
 
 def classify_kind(onset: int, offset: int, fps: float, micro_max_ms: float = MICRO_MAX_MS) -> IntervalKind:

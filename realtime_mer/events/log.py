@@ -58,7 +58,7 @@ def event_from_dict(d: Mapping[str, Any], where: str = "event") -> Event:
         if not probs:  # a CSV since per-class columns: p_negative, p_positive, ... (empty: unclassified)
             probs = {k[len(PROB_PREFIX):]: v for k, v in d.items() if k.startswith(PROB_PREFIX) and v not in (None, "")}
         kw["probabilities"] = {str(c): float(p) for c, p in dict(probs).items()}
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # OverflowError: an infinite frame number
         raise fail(DataError, f"{where}: a field has the wrong type ({exc})", _FIX) from None
     if not 0 <= kw["onset_frame"] <= kw["apex_frame"] <= kw["offset_frame"]:
         raise fail(DataError, f"{where}: frames onset {kw['onset_frame']}, apex {kw['apex_frame']}, offset {kw['offset_frame']} "
