@@ -47,6 +47,9 @@ def write_text_atomic(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a file-size limit: one line naming the file
+        Path(tmp).unlink(missing_ok=True)
+        raise fail(OutputError, f"cannot write {path}: {exc.strerror or exc}", "free space or choose another path") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

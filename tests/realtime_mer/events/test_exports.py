@@ -85,6 +85,23 @@ def test_sidecar_round_trip_and_atomic_replace(tmp_path: Path, monkeypatch: pyte
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("realtime_mer.events.sidecar.os.fsync", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match=r"cannot write .*t\.txt: No space left"):  # one line naming the file
         write_text_atomic(target, "new")
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["e.jsonl.meta.json", "t.txt"]
+
+
+def test_sidecar_write_failure_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """A full disk or a file-size limit while writing a sidecar: an OutputError naming the file, no temporary left."""
+    import resource
+    import signal
+
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of killing us
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10, old[1]))
+    try:
+        with pytest.raises(OutputError, match=r"cannot write .*run\.jsonl\.meta\.json: File too large"):
+            write_text_atomic(tmp_path / "run.jsonl.meta.json", "y" * 100)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert list(tmp_path.iterdir()) == []
