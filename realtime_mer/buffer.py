@@ -9,9 +9,28 @@ frames while spotting looks back at most a few hundred ms).
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
+
+from realtime_mer.errors import ConfigError, fail
+
+MAX_RING_BYTES = 2 << 30  # the ring buffer never takes more than 2 GiB, nor more than a quarter of the RAM
+
+
+def ring_budget_bytes() -> int:
+    """The most memory a ring buffer may take: ``MAX_RING_BYTES`` or a quarter of the physical memory if less."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not every platform reports it
+        return MAX_RING_BYTES
+    return min(MAX_RING_BYTES, ram // 4) if ram > 0 else MAX_RING_BYTES
+
+
+def slot_bytes(crop_size: int, n_landmarks: int = 468) -> int:
+    """Bytes one ring-buffer entry takes: crop, landmarks, timestamp and frame index."""
+    return crop_size * crop_size + n_landmarks * 2 * 4 + 16
 
 
 class RingBuffer:
@@ -35,8 +54,16 @@ class RingBuffer:
 
     @classmethod
     def for_seconds(cls, seconds: float, fps: float, crop_size: int = 128, n_landmarks: int = 468) -> RingBuffer:
-        """A buffer holding at least ``seconds`` of frames at ``fps``."""
-        return cls(max(2, int(np.ceil(seconds * fps)) + 1), crop_size, n_landmarks)
+        """A buffer holding at least ``seconds`` of frames at ``fps``; refused in one line (``ConfigError``) when that
+        would take more than ``ring_budget_bytes()`` (a huge or infinite rate), so memory, not a number, bounds it."""
+        need = seconds * fps
+        budget = ring_budget_bytes()
+        per = slot_bytes(crop_size, n_landmarks)
+        if not np.isfinite(need) or need < 0 or (need + 1) * per > budget:
+            raise fail(ConfigError, f"{seconds:g} s of frames at {fps:g} fps with {crop_size}x{crop_size} crops would take "
+                       f"{(need + 1) * per / 2**30:.3g} GiB of ring buffer, more than the {budget / 2**30:.3g} GiB allowed",
+                       "lower --fps (or the stream's rate) or --crop-size")
+        return cls(max(2, int(np.ceil(need)) + 1), crop_size, n_landmarks)
 
     def __len__(self) -> int:
         return min(self._next, self.capacity)

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,18 @@ from realtime_mer.config import (
     PipelineConfig,
     SourceConfig,
     SpotConfig,
+    validate,
 )
-from realtime_mer.errors import MerError, OutputError, command_main, fail
+from realtime_mer.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    MerError,
+    OutputError,
+    SourceLost,
+    command_main,
+    fail,
+)
 
 PROG = "realtime-mer"
 
@@ -65,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ui", action="store_true", help="headless: no live overlay (a progress bar for files)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_export_options(p)
+    add_lab_options(p)  # issue 16: --config / --print-config, --frames-csv, --lsl; help names every default
     return p
 
 
@@ -77,12 +90,6 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         kind = "frames"
     else:
         kind = "demo"
-    if a.fps is not None and a.fps <= 0:
-        raise fail(MerError, f"--fps {a.fps:g} is not a positive rate", "pass e.g. --fps 200")
-    if a.realtime and kind == "camera":
-        raise fail(MerError, "--realtime paces files; a camera is already real time", "drop --realtime")
-    if a.demo_seconds <= 0:
-        raise fail(MerError, f"--demo-seconds {a.demo_seconds:g} must be positive", "pass e.g. --demo-seconds 12")
     src = SourceConfig(
         kind=kind,
         camera=a.camera if a.camera is not None else 0,
@@ -99,18 +106,14 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
 
     if a.spotter not in SPOTTERS:
         raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    if a.landmark_every < 1:
-        raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
     face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every)
-    if a.crop_size < 64 or a.crop_size > 512:
-        raise fail(MerError, f"--crop-size {a.crop_size} is out of range", f"use 64..512 (default {FaceConfig.crop_size})")
-    return PipelineConfig(
+    return validate(PipelineConfig(  # ranges, finiteness and types: one place for the CLI and config files
         source=src,
         face=face,
         spot=SpotConfig(name=a.spotter),
         model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path, classes=_class_set_arg(a.classes)),
         output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
-    )
+    ))
 
 
 def _class_set_arg(name: str | None) -> str | None:
@@ -152,7 +155,17 @@ def _check_outputs(out: OutputConfig) -> None:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
+    cfg.output.frames_csv, cfg.output.frames_landmarks, cfg.output.lsl = args.frames_csv, args.frames_csv_landmarks, args.lsl
+    cfg = effective_config(args, sys.argv[1:] if argv is None else argv, cfg)
+    if args.print_config:
+        from realtime_mer.config_file import config_toml
+
+        sys.stdout.write(config_toml(cfg))
+        return 0
     _check_outputs(cfg.output)  # refused before capture starts
+    check_export_outputs(args, cfg.output)
+    check_lab_outputs(cfg.output)
+    frame_sinks = open_frame_sinks(cfg.output)
 
     from realtime_mer.capture import open_source
     from realtime_mer.events.sinks import open_sinks
@@ -162,63 +175,168 @@ def run(argv: list[str] | None = None) -> int:
     from realtime_mer.timeline import trace_path
 
     trace_csv = trace_path(cfg.output.timeline) if cfg.output.timeline is not None else None
-    pipe = Pipeline(cfg, source, trace_path=trace_csv)
+    pipe = Pipeline(cfg, source, trace_path=trace_csv, frame_sinks=frame_sinks)
     try:
         pipe.prepare()
-        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv)
+        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv, pipe.state.classes)
+        write_provenance_sidecars(cfg.output, pipe.provenance)
+        attach_lsl(pipe, cfg.output)
     except BaseException:
         source.close()
+        pipe.record.close_trace()  # the per-frame files opened so far
         raise
     for w in pipe.state.warnings:
         _warn(w)
     if not args.quiet:
         st = pipe.state
-        print(f"{PROG}: {st.source} · model {st.model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        model = f"{st.model} ({cfg.model.path})" if cfg.model.path is not None else st.model
+        print(f"{PROG}: {st.source} · model {model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
 
-    got: dict[str, int] = {}
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        if got:  # second signal: events are already fsynced, leave now
-            os._exit(128 + signum)
-        got["sig"] = signum
-        pipe.stop()
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stops = StopSignals(pipe, lambda signum: _save_stats(cfg.output.stats, pipe, signum=signum, error=None, forced=True))
     n_warn = len(pipe.state.warnings)
-    try:
-        pipe.start()
-        if cfg.output.ui and sys.stdout.isatty() and not args.quiet:
-            _run_overlay(pipe)
-        elif not args.quiet:
-            _run_progress(pipe)
-        else:
-            while not pipe.wait(0.2):
-                pass
-    finally:
-        pipe.close()
-        for s, h in old.items():
-            signal.signal(s, h)
-    for w in pipe.state.warnings[n_warn:]:
-        _warn(w)
-    summary = pipe.summary()
-    try:  # checked before capture, but a disk can still fill up; the events are on disk already
-        if cfg.output.stats is not None:
-            Path(cfg.output.stats).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        if cfg.output.timeline is not None and trace_csv is not None:
-            from realtime_mer.timeline import plot_timeline
+    main_error: BaseException | None = None
+    with stops:  # held until the stats are written: a signal during the plot is still the same stop
+        try:
+            pipe.start()
+            if cfg.output.ui and sys.stdout.isatty() and not args.quiet:
+                _run_overlay(pipe)
+            elif not args.quiet:
+                _run_progress(pipe)
+            else:
+                while not pipe.wait(0.2):
+                    pass
+        except Exception as exc:  # e.g. the overlay failing: the run still ends cleanly and says why
+            main_error = exc
+        finally:
+            pipe.close()
+        for w in pipe.state.warnings[n_warn:]:
+            _warn(w)
+        error = pipe.error or main_error
+        summary = _save_stats(cfg.output.stats, pipe, signum=stops.signum, error=error)
+        if cfg.output.timeline is not None and trace_csv is not None:  # also after a lost camera: up to the loss
+            try:
+                from realtime_mer.timeline import plot_timeline
 
-            truth = [t.interval for t in source.truth]  # the demo knows its injected movements
-            plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
-    except OSError as exc:
-        raise fail(OutputError, f"cannot write {exc.filename or 'the run summary'}: {exc.strerror or exc}",
-                   "choose a writable path (the events are written already)") from exc
-    if pipe.error is not None:
-        raise pipe.error  # a MerError becomes one line in main(); events so far are on disk
+                truth = [t.interval for t in source.truth]  # the demo knows its injected movements
+                plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
+            except (OSError, MerError) as exc:
+                _end_output_failed(exc, error, str(cfg.output.timeline))
+        try:
+            write_exports(args, cfg, pipe)  # ELAN / BIDS of the events decided, also after a lost camera
+        except (OSError, MerError) as exc:
+            _end_output_failed(exc, error, "the exports")
+    if error is not None:
+        raise error  # a MerError becomes one line in main() (exit 2, or 3 when the source was lost); events are on disk
     if not args.quiet:
-        _print_summary(summary, interrupted=bool(got))
-    if got:
-        return 128 + got["sig"]
-    return 0
+        _print_summary(summary, interrupted=stops.signum is not None)
+        if source.truth:
+            print(f"{PROG}: {truth_report(source.truth, pipe.events)}", file=sys.stderr, flush=True)
+    return int(summary["exit_code"])
+
+
+def _end_output_failed(exc: BaseException, error: BaseException | None, what: str) -> None:
+    """An end-of-run output (timeline picture, exports) failed: after a run error (the one line already) it is a
+    warning; otherwise it is the run's one line."""
+    if error is not None:
+        _warn(f"{what} not written: {' '.join(str(exc).split())}")
+    elif isinstance(exc, MerError):
+        raise exc
+    elif isinstance(exc, OSError):
+        raise fail(OutputError, f"cannot write {exc.filename or what}: {exc.strerror or exc}",
+                   "choose a writable path (the events and stats are written already)") from exc
+
+
+GRACE_S = 2.0  # a second stop signal this soon after the first is the same stop (a shell or `timeout` signals the group too)
+SETTLE_S = 0.25  # a run stopped by a signal ends no sooner than this after it (duplicates come within milliseconds)
+
+
+class StopSignals:
+    """SIGINT / SIGTERM while a run is under way. The first stops the pipeline cleanly (every decided event is
+    written, the stats too); another within ``GRACE_S`` is the same stop; a later one leaves at once, after
+    ``on_force`` (which writes the stats) — events are fsynced as they are decided, so none is lost either way."""
+
+    def __init__(self, pipe: Any, on_force: Callable[[int], object]) -> None:
+        self.pipe, self.on_force = pipe, on_force
+        self.signum: int | None = None
+        self._t = 0.0
+        self._old: dict[int, Any] = {}
+        self._done = False
+
+    def __enter__(self) -> StopSignals:
+        self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.signum is None:
+            self._restore()
+        else:  # stay installed: a duplicate of the stop signal arriving after a quick stop is still the same stop
+            self._done = True
+            # the interpreter's exit restores the default handlers: wait out the moment in which a shell's or a
+            # supervisor's duplicate arrives, so it cannot kill the exit (and change its status) once the stats are saved
+            time.sleep(max(0.0, self._t + SETTLE_S - time.monotonic()))
+
+    def _restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        now = time.monotonic()
+        if self._done:  # the run is over
+            if now - self._t >= GRACE_S:  # a new request: what would have happened without us
+                self._restore()
+                signal.raise_signal(signum)
+            return
+        if self.signum is None:
+            self.signum, self._t = signum, now
+            self.pipe.stop()
+        elif now - self._t >= GRACE_S:  # asked again, later: leave now
+            try:
+                self.on_force(signum)
+                print(f"{PROG}: stopped at once by a second {signal.Signals(signum).name}; the events and stats are saved",
+                      file=sys.stderr, flush=True)
+            finally:
+                os._exit(128 + signum)
+
+
+def exit_code(signum: int | None, error: BaseException | None, incomplete: bool) -> int:
+    """The exit status (README, "Exit codes"): 0 complete; 2 bad input or output (a ``MerError``); 3 the input ended
+    early, a camera was lost or frames were unreadable; 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM);
+    1 an unexpected error (a bug)."""
+    if error is not None:
+        if isinstance(error, MerError):
+            return int(error.exit_code)
+        return EXIT_BAD_INPUT if isinstance(error, OSError) else 1
+    if signum is not None:
+        return 128 + signum
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _save_stats(path: Path | None, pipe: Any, *, signum: int | None, error: BaseException | None,
+                forced: bool = False) -> dict[str, Any]:
+    """The run summary with how the run ended, written to ``--stats`` (whole or not at all: a temporary file renamed)."""
+    summary = pipe.summary()
+    code = exit_code(signum, error, not summary["input_complete"])
+    if signum is not None:
+        stopped_by = signal.Signals(signum).name + (" (second signal: left at once)" if forced else "")
+    elif error is not None:
+        stopped_by = "source lost" if isinstance(error, SourceLost) else "error"
+    else:
+        stopped_by = "end of input"
+    summary.update({"interrupted": signum is not None, "stopped_by": stopped_by,
+                    "error": " ".join(str(error).split()) or type(error).__name__ if error is not None else None,
+                    "exit_code": code})
+    if path is not None:
+        tmp = Path(f"{path}.tmp{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:  # checked before capture, but a disk can still fill up; the events are on disk already
+            tmp.unlink(missing_ok=True)
+            if error is None and not forced:
+                raise fail(OutputError, f"cannot write the stats to {path}: {exc.strerror or exc}",
+                           "free some space or choose a writable path (the events are written already)") from exc
+            _warn(f"cannot write the stats to {path}: {exc.strerror or exc}")
+    return summary
 
 
 def _run_overlay(pipe: Any) -> None:
@@ -280,8 +398,253 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
     con.print(t)
 
 
+# ---- exports, provenance, --overwrite and the batch subcommand (issue 16: items 2, 4, 7) ------------------------------
+
+
+def add_export_options(p: argparse.ArgumentParser) -> None:
+    """Options of the event exports; ``realtime-mer batch`` is a subcommand of its own (``batch.command``)."""
+    p.epilog = "Many recordings at once: realtime-mer batch PATHS_OR_GLOBS... --out DIR (see realtime-mer batch --help)."
+    p.add_argument("--overwrite", action="store_true", help="replace existing --events / --csv / --frames-csv / --eaf / --bids files (default: refuse)")
+    p.add_argument("--eaf", type=Path, metavar="PATH.eaf", help="at the end, write the events as an ELAN document (tiers micro / macro, the video linked); needs the [elan] extra")
+    p.add_argument("--bids", type=Path, metavar="PATH_events.tsv", help="at the end, write the events as a BIDS events.tsv and its events.json")
+
+
+def check_export_outputs(args: argparse.Namespace, out: OutputConfig) -> None:
+    """Before capture: no existing events / export file is replaced without --overwrite; the exports' names,
+    writability and (for ELAN) pympi-ling are checked."""
+    from realtime_mer.events.sinks import check_new, check_writable
+
+    for flag, path in (("--events", out.events), ("--csv", out.csv), ("--frames-csv", out.frames_csv), ("--eaf", args.eaf), ("--bids", args.bids)):
+        if path is not None:
+            check_new(path, flag.lstrip("-"), flag, args.overwrite)
+    taken = {Path(os.path.abspath(p)) for p in (out.events, out.csv, out.stats, out.timeline, out.frames_csv) if p is not None}
+    if args.eaf is not None:
+        from realtime_mer.events.eaf import check_eaf_path, require_pympi
+
+        check_eaf_path(args.eaf)
+        require_pympi()
+        check_writable(args.eaf, "ELAN")
+    if args.bids is not None:
+        from realtime_mer.events.bids import bids_json_path, check_bids_path
+
+        check_bids_path(args.bids)
+        check_writable(args.bids, "BIDS events")
+        check_new(bids_json_path(args.bids), "BIDS sidecar", "--bids", args.overwrite)
+    for flag, path in (("--eaf", args.eaf), ("--bids", args.bids)):
+        if path is not None and Path(os.path.abspath(path)) in taken:
+            raise fail(OutputError, f"{flag} {path} is already another output", "give each output its own file")
+
+
+def write_provenance_sidecars(out: OutputConfig, provenance: dict[str, Any]) -> None:
+    """The provenance of the run beside each events file (``events.sidecar``), before the first event."""
+    from realtime_mer.events.sidecar import write_sidecar
+
+    for path in (out.events, out.csv):
+        if path is not None:
+            write_sidecar(path, provenance)
+
+
+def write_exports(args: argparse.Namespace, cfg: PipelineConfig, pipe: Any) -> None:
+    """The end-of-run exports (ELAN, BIDS) of every event of the run."""
+    if args.eaf is not None:
+        from realtime_mer.events.eaf import write_eaf
+
+        write_eaf(pipe.events, args.eaf, media=cfg.source.path if cfg.source.kind == "video" else None)
+    if args.bids is not None:
+        from realtime_mer.events.bids import write_bids
+
+        write_bids(pipe.events, args.bids, classes=pipe.state.classes)
+# ---- issue 16: config files, per-frame output, LSL, help text (one block; the options are added by add_lab_options) ----
+
+# CLI option (argparse dest) -> the config fields it sets; with --config, only options given on the command line
+# replace the file's values
+OPTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "demo": ("source.kind", "source.path"),
+    "camera": ("source.kind", "source.camera", "source.path"),
+    "video": ("source.kind", "source.path"),
+    "frames": ("source.kind", "source.path"),
+    "fps": ("source.fps",),
+    "width": ("source.width",),
+    "height": ("source.height",),
+    "no_mjpg": ("source.mjpg",),
+    "realtime": ("source.realtime",),
+    "demo_seconds": ("source.demo_seconds",),
+    "seed": ("source.demo_seed",),
+    "crop_size": ("face.crop_size",),
+    "landmark_every": ("face.landmark_every",),
+    "spotter": ("spot.name",),
+    "model": ("model.name",),
+    "model_path": ("model.path",),
+    "backend": ("model.backend",),
+    "events": ("output.events",),
+    "csv": ("output.csv",),
+    "stats": ("output.stats",),
+    "timeline": ("output.timeline",),
+    "no_ui": ("output.ui",),
+    "frames_csv": ("output.frames_csv",),
+    "frames_csv_landmarks": ("output.frames_landmarks",),
+    "lsl": ("output.lsl",),
+}
+
+# options that set no config field (every other option must be in OPTION_FIELDS, or --config would override it)
+NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config", "overwrite", "eaf", "bids")
+
+# what an option means when its default is None (the help line names it)
+_NONE_DEFAULTS = {
+    "fps": "the source's own rate; 200 for --frames",
+    "model_path": "the bundled model",
+    "config": "none, the built-in settings",
+}
+_SOURCES = ("demo", "camera", "video", "frames")  # one of them; none given means --demo
+
+
+def add_lab_options(p: argparse.ArgumentParser) -> None:
+    """Options of issue 16, and help text that names the spotters, the models and every default."""
+    g = p.add_argument_group("settings and lab outputs")
+    g.add_argument("--config", type=Path, metavar="RUN.toml",
+                   help="load settings from a TOML file (every spotter and face setting; see --print-config); "
+                        "options given on the command line override it")
+    g.add_argument("--print-config", action="store_true",
+                   help="print the effective settings as TOML (loadable with --config) and exit")
+    g.add_argument("--frames-csv", type=Path, metavar="PATH.csv",
+                   help="write one row per frame, streamed: frame, timestamp_s, face_id, success, confidence, keyframe, "
+                        "head pose pose_Rx/Ry/Rz (radians), spotting signal, threshold, spotter_state (README lists them)")
+    g.add_argument("--frames-csv-landmarks", action="store_true",
+                   help="with --frames-csv: add the 468 landmarks in image pixels (x_0..x_467, y_0..y_467)")
+    g.add_argument("--lsl", action="store_true",
+                   help="publish Lab Streaming Layer outlets: the events (Markers) and the spotting signal "
+                        "(needs the [lsl] extra: pip install 'realtime-mer[lsl]')")
+    _describe_options(p)
+
+
+def _describe_options(p: argparse.ArgumentParser) -> None:
+    from realtime_mer.recognition.contracts import available_contracts
+    from realtime_mer.spotting import SPOTTERS
+
+    spot_help = {
+        "roiflow": "regional optical flow against a frozen reference",
+        "gru": "learned GRU over region-motion features",
+        "lagflow": "out-and-back motion over 200 ms",
+        "lbp": "LBP feature difference (Moilanen et al.)",
+    }
+    for a in p._actions:  # argparse keeps no public list; help text only
+        if a.dest == "spotter":
+            a.help = "spotting method: " + "; ".join(f"{n}: {spot_help.get(n, n)}" for n in SPOTTERS) + " (default %(default)s)"
+        elif a.dest == "model" and a.help and not all(m in a.help for m in available_contracts()):
+            a.help = a.help.replace(" (default %(default)s)", "") + f": one of {', '.join(available_contracts())} (default %(default)s)"
+        if a.help in (None, argparse.SUPPRESS) or "default" in a.help or a.dest in ("help", "version", *_SOURCES):
+            continue
+        if a.default is None and a.dest in _NONE_DEFAULTS:
+            a.help += f" (default: {_NONE_DEFAULTS[a.dest]})"
+        elif a.default is None or a.default is False:
+            a.help += " (default: off)"
+        elif a.default is not None:
+            a.help += " (default %(default)s)"
+
+
+def truth_report(truth: Any, events: list[Any]) -> str:
+    """How many of the movements known to be in the stream (the demo's injected ones) the run found, MEGC-style."""
+    from realtime_mer.spotting.match import IOU_THRESHOLD, found_by_type
+
+    rows = [t.interval for t in truth]
+    found = found_by_type(rows, [e.interval() for e in events])
+    return (f"found {found} of the {len(rows)} injected movements (an event of the same type with IoU >= "
+            f"{IOU_THRESHOLD:g}, as MEGC counts); {len(events) - found} other events")
+
+
+def check_lab_outputs(out: OutputConfig) -> None:
+    """--frames-csv: writable, and not the path of another output; --lsl: pylsl importable (refused before capture)."""
+    from realtime_mer.events.sinks import check_writable
+
+    if out.lsl:  # a missing [lsl] extra is refused before capture
+        from realtime_mer.events.lsl import import_pylsl
+
+        import_pylsl()
+    if out.frames_landmarks and out.frames_csv is None:
+        raise fail(OutputError, "--frames-csv-landmarks adds columns to --frames-csv, which is not given", "add --frames-csv PATH.csv")
+    if out.frames_csv is None:
+        return
+    others = {"events": out.events, "csv": out.csv, "stats": out.stats, "timeline": out.timeline}
+    for what, path in others.items():
+        if path is not None and os.path.abspath(path) == os.path.abspath(out.frames_csv):
+            raise fail(OutputError, f"--frames-csv and --{what} both write {path}", "give each output its own file")
+    check_writable(out.frames_csv, "frames csv")
+
+
+def open_frame_sinks(out: OutputConfig) -> list[Any]:
+    """The per-frame outputs the settings ask for (opened before capture starts)."""
+    sinks: list[Any] = []
+    if out.frames_csv is not None:
+        from realtime_mer.frames_csv import FramesWriter
+
+        sinks.append(FramesWriter(out.frames_csv, landmarks=out.frames_landmarks))
+    return sinks
+
+
+def attach_lsl(pipe: Any, out: OutputConfig) -> None:
+    """--lsl: the events and the per-frame signal also go to LSL outlets (after prepare(): the source's rate is known)."""
+    if not out.lsl:
+        return
+    from realtime_mer.events.lsl import LslOutlets
+
+    lsl = LslOutlets(pipe.source.name, pipe.source.fps or 0.0, origin=lambda: pipe.record.origin_grab_ns)
+    pipe.sinks.append(lsl)
+    pipe.record.frame_sinks.append(lsl)
+
+
+def explicit_options(argv: list[str]) -> set[str]:
+    """The argparse dests the user gave on the command line (not left at their defaults)."""
+    p = build_parser()
+    for a in p._actions:  # a default of SUPPRESS leaves an option that was not given out of the namespace
+        a.default = argparse.SUPPRESS
+    return set(vars(p.parse_args(argv)))
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _set(obj: Any, dotted: str, value: Any) -> None:
+    *head, last = dotted.split(".")
+    for part in head:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
+
+
+def effective_config(args: argparse.Namespace, argv: list[str], cli_cfg: PipelineConfig) -> PipelineConfig:
+    """``cli_cfg`` (what the options say) or, with ``--config``, the file's settings with the options that were
+    given on the command line on top; then the spotter name and the config's own checks."""
+    from realtime_mer.config_file import ConfigError, load_config, validate
+
+    cfg = cli_cfg
+    if args.config is not None:
+        cfg = load_config(args.config)
+        given = explicit_options(argv)
+        for dest, fields in OPTION_FIELDS.items():
+            if dest in given:
+                for f in fields:
+                    _set(cfg, f, _get(cli_cfg, f))
+        from realtime_mer.spotting import SPOTTERS
+
+        if cfg.spot.name not in SPOTTERS:
+            raise fail(ConfigError, f"{args.config}: spot.name: unknown spotter {cfg.spot.name!r}", f"use one of: {', '.join(SPOTTERS)}")
+        if cfg.model.backend not in BACKENDS:
+            raise fail(ConfigError, f"{args.config}: model.backend: unknown backend {cfg.model.backend!r}", f"use one of: {', '.join(BACKENDS)}")
+        if cfg.source.kind not in ("camera", "video", "frames", "demo"):
+            raise fail(ConfigError, f"{args.config}: source.kind: unknown source {cfg.source.kind!r}", "use camera, video, frames or demo")
+    validate(cfg)
+    return cfg
+
+
 @command_main(PROG)
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["batch"]:  # a subcommand; every other command line is the single run, as before
+        from realtime_mer.batch.command import batch_main
+
+        return batch_main(args[1:])
     return run(argv)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from realtime_mer.errors import ConfigError, fail
 from realtime_mer.types import MICRO_MAX_MS
 
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")  # inference backends (--backend)
@@ -165,6 +170,9 @@ class OutputConfig:
     stats: Path | None = None
     timeline: Path | None = None
     ui: bool = True
+    frames_csv: Path | None = None  # --frames-csv: one row per frame (realtime_mer/frames_csv.py)
+    frames_landmarks: bool = False  # --frames-csv-landmarks: the 468 landmarks in image pixels in that file too
+    lsl: bool = False  # --lsl: LSL outlets for the events and the spotting signal (realtime_mer/events/lsl.py)
 
 
 @dataclass
@@ -175,3 +183,119 @@ class PipelineConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     buffer_seconds: float = 4.0
+
+
+# -- validation: every setting checked in one place, whatever filled it in (CLI, a config file, code) ------------------
+
+MAX_FPS = 10_000.0  # no camera or recording format goes faster; a larger rate is a typo (and would size the ring buffer)
+MAX_SIDE = 8192  # camera / demo width and height (OpenCV's warps need < 32767; 8K is 7680)
+MAX_DEMO_FRAMES = 24 * 3600 * 200  # 24 h at 200 fps: the demo plans its whole timeline up front
+KINDS = ("camera", "video", "frames", "demo")
+
+# dotted setting -> the command-line flag that sets it (named in the error so a CLI user knows what to change)
+FLAGS: dict[str, str] = {
+    "source.camera": "--camera", "source.fps": "--fps", "source.width": "--width", "source.height": "--height",
+    "source.demo_seconds": "--demo-seconds", "source.demo_seed": "--seed", "face.crop_size": "--crop-size",
+    "face.landmark_every": "--landmark-every", "model.backend": "--backend", "spot.name": "--spotter",
+}
+
+# dotted setting -> (low, high, low inclusive, example); every other number must be finite and >= 0
+RANGES: dict[str, tuple[float, float, bool, str]] = {
+    "source.fps": (0.0, MAX_FPS, False, "200"),
+    "source.camera": (0, 1023, True, "0"),
+    "source.width": (64, MAX_SIDE, True, "640"),
+    "source.height": (64, MAX_SIDE, True, "480"),
+    "source.queue_size": (1, 4096, True, "64"),
+    "source.demo_seconds": (0.0, 86_400.0, False, "12"),
+    "source.demo_seed": (0, 2**32 - 1, True, "0"),
+    "face.crop_size": (64, 512, True, "128"),
+    "face.landmark_every": (1, 1000, True, "16"),
+    "face.min_detection_confidence": (0.0, 1.0, True, "0.5"),
+    "face.min_tracking_confidence": (0.0, 1.0, True, "0.5"),
+    "face.max_faces": (1, 16, True, "4"),
+    "face.track.window_size": (64, 1024, True, "256"),
+    "face.track.lk_window": (3, 63, True, "9"),
+    "spot.max_ms": (0.0, 60_000.0, False, "4000"),
+    "spot.threshold": (0.0, 1000.0, False, "5"),
+    "buffer_seconds": (0.0, 60.0, False, "4"),
+}
+
+
+def _name(path: str) -> str:
+    flag = FLAGS.get(path)
+    return f"{flag} ({path})" if flag else path
+
+
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)
+
+
+def _check_value(path: str, value: object, hint: object) -> None:
+    """``value`` against its declared type ``hint`` (float, int, bool, str, Path, optional) and its range."""
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    if value is None:
+        if type(None) in args:
+            return
+        raise fail(ConfigError, f"{_name(path)} is not set", "give it a value")
+    want = [a for a in args if a is not type(None)]
+    if bool in want or str in want:
+        if not isinstance(value, tuple(want)):
+            raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} must be {'true or false' if bool in want else 'a string'}")
+        return
+    if Path in want:
+        if not isinstance(value, (str, Path)) or not str(value):
+            raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} must be a path")
+        return
+    if int in want and float not in want:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} must be a whole number",
+                       f"use e.g. {RANGES[path][3]}" if path in RANGES else None)
+    elif float in want:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} must be a number")
+        if not math.isfinite(value):
+            ex = f"use e.g. {RANGES[path][3]}" if path in RANGES else "use a finite number"
+            raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} is not a finite number", ex)
+    else:
+        return
+    lo, hi, lo_incl, example = RANGES.get(path, (0.0, math.inf, True, ""))
+    if (value < lo if lo_incl else value <= lo) or value > hi:
+        rng = f"{'>=' if lo_incl else '>'} {_fmt(lo)}" + (f" and <= {_fmt(hi)}" if math.isfinite(hi) else "")
+        raise fail(ConfigError, f"{_name(path)} = {_fmt(value)} is out of range: it must be {rng}",
+                   f"use e.g. {example}" if example else None)
+
+
+def validate_dataclass(obj: object, prefix: str = "") -> None:
+    """Check every field of a config dataclass (recursively): declared type, finiteness, range (``RANGES``)."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        value, path = getattr(obj, f.name), f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            validate_dataclass(value, path + ".")
+        else:
+            _check_value(path, value, hints[f.name])
+
+
+def validate(cfg: PipelineConfig) -> PipelineConfig:
+    """Refuse a configuration that cannot run, in one line naming the setting and a good value (a ``ConfigError``,
+    exit status 2, before anything is opened). The one place ranges are checked: the CLI and config files alike."""
+    validate_dataclass(cfg)
+    src = cfg.source
+    if src.kind not in KINDS:
+        raise fail(ConfigError, f"source.kind = {src.kind!r} is not a source", f"use one of {', '.join(KINDS)}")
+    if cfg.model.backend not in BACKENDS:
+        raise fail(ConfigError, f"{_name('model.backend')} = {cfg.model.backend!r} is not a backend", f"use one of {', '.join(BACKENDS)}")
+    if src.kind in ("video", "frames") and src.path is None:
+        flag = "--video FILE" if src.kind == "video" else "--frames DIR"
+        raise fail(ConfigError, f"source '{src.kind}' needs a path", f"pass {flag}")
+    if src.realtime and src.kind == "camera":
+        raise fail(ConfigError, "--realtime paces files; a camera is already real time", "drop --realtime")
+    if src.kind == "demo":
+        frames = src.demo_seconds * (src.fps or 200.0)
+        if frames > MAX_DEMO_FRAMES:
+            raise fail(ConfigError, f"the demo would be {frames:.3g} frames ({src.demo_seconds:g} s at {src.fps or 200.0:g} fps); "
+                       f"at most {MAX_DEMO_FRAMES:,} (24 h at 200 fps)", "pass a shorter --demo-seconds or a lower --fps")
+    sp = cfg.spot
+    if sp.min_ms >= sp.max_ms:
+        raise fail(ConfigError, f"spot.min_ms = {sp.min_ms:g} must be below spot.max_ms = {sp.max_ms:g}")
+    return cfg

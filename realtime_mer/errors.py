@@ -38,6 +38,23 @@ class DataError(MerError):
     """A dataset root, annotation file or clip is missing or malformed."""
 
 
+class ConfigError(MerError):
+    """A setting is out of range, not finite or of the wrong type (``PipelineConfig.validate``): refused before capture."""
+
+
+# Exit statuses of ``realtime-mer`` (README, "Exit codes"). 130 / 143 are 128 + SIGINT / SIGTERM.
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # a MerError: bad option, file, model or output path; also an output that failed mid-run
+EXIT_INCOMPLETE = 3  # the run finished, but its input did not: a file ended early, a camera was lost, frames were unreadable
+
+
+class SourceLost(SourceError):
+    """The source stopped delivering mid-run (camera unplugged, decoding failed): what was read is processed, the
+    events are saved and the command exits with ``EXIT_INCOMPLETE``."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
 def fail(kind: type[MerError], problem: str, fix: str | None = None) -> MerError:
     """Log and build a one-line error: ``raise fail(SourceError, "x is missing", "pass y")``."""
     msg = problem.rstrip(". ") + (f"; {fix.rstrip('. ')}" if fix else "")

@@ -26,7 +26,9 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
+from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
+from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.types import Interval
@@ -53,6 +55,7 @@ class Pipeline:
         spotter: SpotterStage | None = None,
         classifier: ClassifierStage | None = None,
         trace_path: Path | None = None,
+        frame_sinks: list[FrameSink] | None = None,
     ) -> None:
         self.cfg = cfg
         self.source = source
@@ -60,7 +63,7 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
-        self.record = RunRecord(trace_path)
+        self.record = RunRecord(trace_path, frame_sinks or ())
         self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
@@ -68,6 +71,10 @@ class Pipeline:
         self._worker: threading.Thread | None = None
         self._first_ts: int | None = None
         self._first_wall = 0.0
+        self._clock_origin: float | None = None  # the source's own wall time of its first frame, when known
+        self.time_source = "processing_clock"
+        self.source_label = getattr(source, "name", "")
+        self.provenance: dict[str, Any] = {}
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -108,6 +115,11 @@ class Pipeline:
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
             spotter=spotter.name)
+        self._clock_origin, self.time_source = source_clock(src)
+        self.source_label = source_label(src)
+        self.provenance = collect(self.cfg, src, model=clf.name, model_path=getattr(clf, "model_path", None),
+                                  backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
+                                  time_source=self.time_source, classes=tuple(clf.classes))
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -168,6 +180,8 @@ class Pipeline:
             if self.error is None:
                 self.error = exc
         finally:
+            if self._grabber is not None:  # also when the source was lost: what it counted goes into the stats
+                self._report_input(self._grabber)
             # the spotter finishes the frames queued to it and flushes; then recognition finishes
             # every interval already decided; then the end is reported
             self._spot_q.put(_END)
@@ -211,34 +225,50 @@ class Pipeline:
             lat.add("capture_wait", (t1 - t0) * 1e3)
             if self._first_ts is None:
                 self._first_ts = frame.timestamp_ns
-                self._first_wall = frame.wall_time
+                self._first_wall = frame.wall_time if self._clock_origin is None else self._clock_origin
+                self.record.origin_grab_ns = frame.grab_ns
             face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            self.record.frame(has_face=face is not None)
+            self.record.frame(face is not None, frame.index, (frame.timestamp_ns - (self._first_ts or 0)) / 1e9,
+                              face.box if face is not None else None, face.faces_seen if face is not None else 1)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns))  # the spotter resets once
+                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
                 continue
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns))  # waits while spot_ahead behind
+            sample = None
+            if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
+                h, w = frame.image.shape[:2]
+                sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
+            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
-        st.captured, st.dropped = g.captured, g.dropped
         if g.error is not None:
             raise g.error
         declared = self.source.total_frames or 0
-        if g.ended_early and declared - g.captured > max(5, 0.05 * declared):  # containers often over-declare a little
-            st.warnings.append(
-                f"{self.source.name} ended at frame {g.captured} of {self.source.total_frames} declared (truncated file?); events so far are saved"
-            )
+        if g.ended_early and declared - g.captured - g.skipped > max(5, 0.05 * declared):  # containers often over-declare a little
+            st.incomplete = f"{self.source.name} ended at frame {g.captured + g.skipped} of {declared} declared (truncated file?)"
+            st.warnings.append(f"{st.incomplete}; events so far are saved")
+
+    def _report_input(self, g: Grabber) -> None:
+        """What the grabber and source counted: drops, unreadable frames skipped, camera stalls."""
+        st, src = self.state, self.source
+        st.captured, st.dropped, st.skipped = g.captured, g.dropped, g.skipped
+        st.stalls, st.stall_s = src.stalls, src.stall_s
+        if g.skipped:
+            why = f"{g.skipped} unreadable frame(s) of {src.name} skipped"
+            st.incomplete = f"{st.incomplete}; {why}" if st.incomplete else why
+            st.warnings.append(f"{why}: {'; '.join(g.skip_notes)}" + (" ..." if g.skipped > len(g.skip_notes) else ""))
+        if src.stalls:
+            st.warnings.append(f"{src.name} stalled {src.stalls} time(s), {src.stall_s:.1f} s without frames in all; it recovered")
 
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms, timestamp_ns)`` (seq -1: a frame without a face: the driver
+        Queue items are ``(seq, frame_index, face_ms, timestamp_ns, face_sample)`` (seq -1: a frame without a face: the driver
         resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
@@ -252,7 +282,7 @@ class Pipeline:
             if failed:
                 continue
             try:
-                seq, frame_index, face_ms, ts_ns = item
+                seq, frame_index, face_ms, ts_ns, sample = item
                 time_s = (ts_ns - (self._first_ts or 0)) / 1e9
                 if seq < 0:
                     driver.face_lost()
@@ -262,7 +292,7 @@ class Pipeline:
                 t0 = time.perf_counter()
                 intervals = driver.update(seq)
                 lat.add("spotting", driver.update_ms)
-                self._trace(frame_index, time_s)
+                self._trace(frame_index, time_s, sample)
                 for iv in intervals:
                     self._hand_off(iv)
                 lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
@@ -279,9 +309,10 @@ class Pipeline:
                 if self.error is None:
                     self.error = exc
 
-    def _trace(self, frame_index: int, time_s: float) -> None:
+    def _trace(self, frame_index: int, time_s: float, sample: FaceSample | None = None) -> None:
         sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
-        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind))
+        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind),
+                          sample)
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it:
@@ -310,7 +341,7 @@ class Pipeline:
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
-                        model=self.state.model, grab_ns=grab)
+                        model=self.state.model, grab_ns=grab, time_source=self.time_source, source=self.source_label)
         ev.model_sha256 = str(getattr(clf, "model_sha256", ""))
         intensity = getattr(clf, "last_intensity", None) if crops is not None and len(crops) == 4 else None
         if intensity is not None and crops is not None:  # clip positions -> source frames (linear over onset..offset)
@@ -327,8 +358,8 @@ class Pipeline:
         return self.record.achieved_fps
 
     def summary(self) -> dict[str, Any]:
-        """The run summary (see ``run_state.RunRecord.summary``)."""
-        return self.record.summary()
+        """The run summary (see ``run_state.RunRecord.summary``) with the run's ``provenance``."""
+        return {**self.record.summary(), "provenance": self.provenance}
 
 
 __all__ = ["Pipeline", "spot_ahead"]

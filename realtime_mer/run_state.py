@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from realtime_mer.frames_csv import FaceSample, FrameSink, spotter_state
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.timeline import TraceWriter, intensity_path
 from realtime_mer.types import CLASSES, Event
+
+SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
 
 
 @dataclass
@@ -45,16 +49,30 @@ class RunState:
     spotter: str = ""
     events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
     n_events: int = 0
-    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
-    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=240))
+    # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
     finished: bool = False
     warnings: list[str] = field(default_factory=list)
+    incomplete: str = ""  # why the input ended before it should have (truncated file, unreadable frames); "" when whole
+    skipped: int = 0  # unreadable frames skipped
+    stalls: int = 0  # the camera stopped delivering for a while and came back
+    stall_s: float = 0.0
+    faces_seen_max: int = 0  # most faces seen in one frame (the largest is tracked)
+    face_losses: int = 0  # times a tracked face was lost
+    face_switches: int = 0  # frame-to-frame jumps of the tracked face's box by more than half its width
+
+
+MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the warnings; the rest are counted
 
 
 class RunRecord:
     """A run's state, latencies, events and trace; ``summary()`` is the run summary."""
 
-    def __init__(self, trace_path: Path | None = None) -> None:
+    def __init__(self, trace_path: Path | None = None, frame_sinks: Sequence[FrameSink] = ()) -> None:
+        self.frame_sinks = list(frame_sinks)  # --frames-csv, --lsl: one row per processed frame
+        self.origin_grab_ns: int | None = None  # time.monotonic_ns() when the first frame was grabbed (--lsl's clock)
         self.state = RunState()
         self.latency = LatencyRecorder()
         self.emit_latency: list[float] = []
@@ -66,13 +84,23 @@ class RunRecord:
         self.rate = RateMeter()
         self.t_start = 0.0
         self.t_end = 0.0
+        self._lost_from: tuple[int, int, float] | None = None  # (processed count, frame index, time) of a face loss
+        self._box: tuple[int, int, int, int] | None = None  # the tracked face's box in the previous frame
 
     def begin(self) -> None:
         self.t_start = time.perf_counter()
 
     def end(self) -> None:
         self.t_end = time.perf_counter()
-        self.state.finished = True
+        st = self.state
+        if self._lost_from is not None:
+            self._face_loss_warning(f"to the end ({st.processed - self._lost_from[0]} frames)")
+        if st.face_losses > MAX_FACE_LOSS_WARNINGS:
+            st.warnings.append(f"the face was lost {st.face_losses} times in all (the first {MAX_FACE_LOSS_WARNINGS} are listed)")
+        if st.processed and not st.with_face:
+            st.warnings.append(f"no face found in any of the {st.processed} frames; check the lighting and that a face "
+                               "is in view (frontal, at least ~80 px wide)")
+        st.finished = True
 
     def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
                  total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
@@ -83,25 +111,51 @@ class RunRecord:
         st.warnings = list(warnings)
         st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
 
-    def frame(self, has_face: bool) -> None:
-        """One more frame through the face stage, with or without a face."""
+    def frame(self, has_face: bool, index: int = -1, time_s: float = 0.0,
+              box: tuple[int, int, int, int] | None = None, faces_seen: int = 1) -> None:
+        """One more frame through the face stage, with or without a face (``index`` / ``time_s``: where it is in the
+        stream; ``box`` / ``faces_seen``: the tracked face's box and the faces seen when it was acquired). Face losses
+        and several faces become warnings, so a headless run reports them in its stats too."""
         st = self.state
         st.processed += 1
         self.rate.tick()
         if has_face:
             if not st.face_present:
                 st.face_status = "face found"
+                if self._lost_from is not None:
+                    self._face_loss_warning(f"to frame {index} ({time_s:.2f} s)")
             st.face_present = True
             st.with_face += 1
+            if faces_seen > st.faces_seen_max:
+                if faces_seen > 1 and st.faces_seen_max <= 1:
+                    st.warnings.append(f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); the largest is tracked "
+                                       "(face_id 0), the others are ignored")
+                st.faces_seen_max = faces_seen
+            if box is not None and self._box is not None:
+                (x, y, w, h), (px, py, pw, ph) = box, self._box
+                jump = np.hypot(x + w / 2 - px - pw / 2, y + h / 2 - py - ph / 2)
+                st.face_switches += int(jump > 0.5 * max(w, pw))
+            self._box = box
         else:
+            if st.face_present:
+                st.face_losses += 1
+                self._lost_from = (st.processed - 1, index, time_s)
             st.face_present = False
             st.face_status = "no face"
+            self._box = None
+
+    def _face_loss_warning(self, until: str) -> None:
+        _n, index, time_s = self._lost_from or (0, 0, 0.0)
+        self._lost_from = None
+        if self.state.face_losses <= MAX_FACE_LOSS_WARNINGS:
+            self.state.warnings.append(f"face lost at frame {index} ({time_s:.2f} s), no face {until}")
 
     def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
-              blind: bool) -> None:
+              blind: bool, face: FaceSample | None = None) -> None:
         """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
         count and the streamed ``--timeline`` trace."""
         st = self.state
+        st.signal_t.append(time_s)
         st.signal.append(signal)
         st.threshold.append(threshold)
         st.calibrating = calibrating
@@ -109,11 +163,21 @@ class RunRecord:
         st.blind_frames += int(blind)
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
+        if self.frame_sinks:
+            state = spotter_state(calibrating, blind)
+            for s in self.frame_sinks:
+                s.row(frame_index, time_s, face, signal, threshold, state)
 
     def trace_no_face(self, frame_index: int, time_s: float) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
+        st = self.state
+        st.signal_t.append(time_s)  # a gap in the overlay's graph
+        st.signal.append(float("nan"))
+        st.threshold.append(float("nan"))
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
+        for s in self.frame_sinks:
+            s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
 
     def intensity(self, frames: np.ndarray, values: np.ndarray) -> None:
         """A classified interval's per-frame model intensity (``--timeline``: ``<name>.intensity.csv``,
@@ -129,6 +193,8 @@ class RunRecord:
     def close_trace(self) -> None:
         if self.trace_writer is not None:
             self.trace_writer.close()
+        for s in self.frame_sinks:
+            s.close()
         if self._intensity_fh is not None:
             self._intensity_fh.close()
             self._intensity_fh = None
@@ -182,6 +248,12 @@ class RunRecord:
             "spotter": st.spotter,
             "classes": list(st.classes),
             "warnings": list(st.warnings),
+            # how complete the input was, and what happened to the face (issue 17)
+            "input_complete": not st.incomplete,
+            "incomplete_reason": st.incomplete or None,
+            "frames_skipped": int(st.skipped),
+            "source_stalls": {"count": int(st.stalls), "seconds": round(st.stall_s, 3)},
+            "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches)},
         }
 
 

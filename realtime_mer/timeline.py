@@ -15,6 +15,7 @@ bounded memory however long the run) and read back (``read_trace``) to plot at t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,9 @@ def read_trace(path: Path) -> Trace:
             if tuple(c.strip() for c in header.split(",")) != TRACE_COLUMNS:
                 raise fail(DataError, f"{path} is not a realtime-mer trace (header must be {','.join(TRACE_COLUMNS)})",
                            f"{fix} by this version")
-            a = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)  # numpy's C reader: hours of frames are fine
+            with warnings.catch_warnings():  # a header-only trace (a run without frames) is empty, not a warning
+                warnings.simplefilter("ignore", UserWarning)
+                a = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)  # numpy's C reader: hours of frames are fine
     except (OSError, UnicodeDecodeError) as e:
         raise fail(DataError, f"cannot read trace {path} ({e})", fix) from None
     except ValueError as e:

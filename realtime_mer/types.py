@@ -43,6 +43,7 @@ class AlignedFace:
     box: tuple[int, int, int, int]  # x, y, w, h of the face in the frame
     face_id: int = 0
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
+    faces_seen: int = 1  # faces in the frame when the tracked one was (re)acquired; the largest is tracked
 
 
 def classify_kind(onset: int, offset: int, fps: float, micro_max_ms: float = MICRO_MAX_MS) -> IntervalKind:
@@ -86,8 +87,15 @@ EVENT_FIELDS: tuple[str, ...] = (
     "face_id",
     "model",
     "emit_latency_ms",
+    "time_source",
+    "source",
     "model_sha256",
 )
+
+# what ``wall_time`` was counted from (``Event.time_source``): the capture's own clock (a camera's frames),
+# the source file's modification time (a recorded file or image folder), or the time it was processed
+# (no time of its own is known: the demo, or a file whose time could not be read)
+TIME_SOURCES: tuple[str, ...] = ("capture_clock", "file_mtime", "processing_clock")
 
 
 @dataclass(slots=True)
@@ -109,6 +117,8 @@ class Event:
     face_id: int = 0
     model: str = ""
     emit_latency_ms: float = 0.0
+    time_source: str = ""  # one of TIME_SOURCES: what wall_time was counted from ("" in logs older than the field)
+    source: str = ""  # the source it came from (video path, image folder, "camera 0", "demo"), so merged logs keep it
     model_sha256: str = ""  # SHA-256 of the model file that classified it ("" when unknown)
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,11 +93,13 @@ def span_frames(key: str, clip_dir: Path, table: dict[int, Path], first: int, la
         raise fail(DataError, f"{key}: no frames in {clip_dir}", "restore the clip's image folder from the dataset")
     if last < first:
         raise fail(DataError, f"{key}: offset frame {last} is before onset frame {first}", "fix the annotation row")
-    missing = [n for n in range(first, last + 1) if n not in table]
+    # counted over the frames that exist, never over first..last: a typo such as offset 10**12 must not build a list
+    missing = (last - first + 1) - sum(1 for n in table if first <= n <= last)
     if missing:
         lo, hi = min(table), max(table)
-        raise fail(DataError, f"{key}: frame {missing[0]} is missing from {clip_dir} (it holds frames {lo}..{hi}, "
-                   f"{len(missing)} of {first}..{last} missing)", "restore the clip's frames or fix its onset/offset")
+        gap = next(n for n in itertools.count(first) if n not in table)
+        raise fail(DataError, f"{key}: frame {gap} is missing from {clip_dir} (it holds frames {lo}..{hi}, "
+                   f"{missing} of {first}..{last} missing)", "restore the clip's frames or fix its onset/offset")
     return tuple(table[n] for n in range(first, last + 1))
 
 

@@ -30,41 +30,11 @@ from typing import Any
 
 from realtime_mer.errors import DataError, OutputError, fail
 from realtime_mer.events import read_events
+
+# one definition of IoU and of the one-to-one count, shared with the runtime (``--demo`` reports its truths found)
+from realtime_mer.spotting.match import IOU_THRESHOLD, KINDS, count_found, iou  # noqa: F401  (iou: part of this API)
 from realtime_mer.synth.truth import read_truth_csv
-from realtime_mer.types import Interval, IntervalKind
-
-KINDS: tuple[IntervalKind, ...] = ("micro", "macro")
-IOU_THRESHOLD = 0.5
-
-
-def iou(a: Interval | tuple[int, int], b: Interval | tuple[int, int]) -> float:
-    """Intersection over union of two inclusive frame intervals (0 when either is empty)."""
-    a0, a1 = (a.onset, a.offset) if isinstance(a, Interval) else a
-    b0, b1 = (b.onset, b.offset) if isinstance(b, Interval) else b
-    if a1 < a0 or b1 < b0:
-        return 0.0
-    inter = min(a1, b1) - max(a0, b0) + 1
-    if inter <= 0:
-        return 0.0
-    return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
-
-
-def count_found(truth: list[Interval], preds: list[Interval], threshold: float = IOU_THRESHOLD) -> int:
-    """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
-    hits = [[j for j, p in enumerate(preds) if iou(t, p) >= threshold] for t in truth]
-    owner: dict[int, int] = {}  # prediction -> truth
-
-    def augment(t: int, seen: set[int]) -> bool:
-        for j in hits[t]:
-            if j in seen:
-                continue
-            seen.add(j)
-            if j not in owner or augment(owner[j], seen):
-                owner[j] = t
-                return True
-        return False
-
-    return sum(augment(t, set()) for t in range(len(truth)) if hits[t])
+from realtime_mer.types import Interval
 
 
 @dataclass

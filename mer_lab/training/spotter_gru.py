@@ -336,3 +336,65 @@ def choose_thresholds(clips: list[dict[str, Any]], probs: list[np.ndarray], dela
                 best = (key, meta, rep)
     assert best is not None
     return best[1], best[2]
+
+
+# -- 5. clips of the faces benchmark's cache (played real backdrops) ------------------------------
+def faces_clip(path: Path) -> dict[str, Any]:
+    """One cached clip of the faces benchmark (``spot_faces``: a real face video played or held,
+    movements injected) as a training clip: features (cached beside it as ``<clip>.feat<version>.npy``),
+    the target (each injected movement's onset -> apex -> offset profile, rebuilt from its truth),
+    truth rows (onset, apex, offset, micro), face flags and who the face belongs to."""
+    from mer_lab.evaluation.spot_faces import load_aligned
+    from realtime_mer.spotting.gru import FEATURE_VERSION
+    from realtime_mer.synth.profile import profile_value
+
+    al, truth, meta = load_aligned(path)
+    n = len(al.present)
+    target = np.zeros(n, np.float32)
+    for t in truth:
+        for i in range(max(t.onset + 1, 0), min(t.offset, n)):
+            target[i] = max(target[i], profile_value(i, t.onset, t.apex, t.offset))
+    fpath = path.with_name(f"{path.stem}.feat{FEATURE_VERSION}.npy")
+    if fpath.is_file():
+        feats = np.load(fpath)
+    else:
+        feats = replay_features(al.crops, al.landmarks, al.present, al.fps)
+        np.save(fpath, feats)
+    rows = np.array([(t.onset, t.apex, t.offset, t.kind == "micro") for t in truth], np.int64).reshape(-1, 4)
+    return {"x": feats, "y": target, "truth": rows, "present": al.present, "fps": al.fps, "source": str(meta["face"]),
+            "seed": int(meta["seed"]), "person": str(meta["person"]), "variant": str(meta["variant"]), "split": str(meta["split"])}
+
+
+def faces_training_clips(data: Path, cache: Path, cfg: Any, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Training clips from the TUNING faces only (``spot_faces.FACES``; ``cfg`` a ``FacesConfig``): each
+    tuning face video played (and in the other ``cfg.variants``) with injected movements, rendered and aligned through the
+    faces benchmark's cache, as ``faces_clip`` dicts. The reporting faces are never touched."""
+    from mer_lab.evaluation.spot_faces import TUNING, build_all
+
+    if cfg.faces != TUNING:
+        raise fail(DataError, f"training on the {cfg.faces} faces would leak into the benchmark's reporting numbers", "train on --faces tuning")
+    if cfg.seed < MIN_SEED:
+        raise fail(DataError, f"training seed {cfg.seed} overlaps the benchmark seeds", f"use --seed >= {MIN_SEED}")
+    per_variant, _ = build_all(cfg, data, cache, progress, real=False)
+    files = [f for v in cfg.variants for f in per_variant[v]]
+    if not files:
+        raise fail(DataError, f"no tuning face videos under {data}", "point --data at the shared data folder (real_faces/, real_faces_more/)")
+    clips = [faces_clip(f) for f in files]
+    bad = [c["source"] for c in clips if c["split"] != TUNING]
+    if bad:  # the cache keys name the face; a reporting face here would leak into the weights
+        raise fail(DataError, f"reporting faces in the training cache: {', '.join(sorted(set(bad)))}", "use a fresh --cache")
+    return clips
+
+
+def split_by_person(clips: list[dict[str, Any]], val_persons: set[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training clips, validation clips): validation = every clip of ``val_persons`` in the played
+    variant (what the epoch and thresholds are chosen for); their other variants are left out of both."""
+    persons = {c["person"] for c in clips}
+    unknown = val_persons - persons
+    if unknown:
+        raise fail(DataError, f"validation persons not among the training faces: {', '.join(sorted(unknown))}", f"choose from: {', '.join(sorted(persons))}")
+    trn = [c for c in clips if c["person"] not in val_persons]
+    val = [c for c in clips if c["person"] in val_persons and c["variant"] == "played"]
+    if not trn or not val:
+        raise fail(DataError, "the person split leaves no training or no validation clips", "change --val-persons")
+    return trn, val

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from realtime_mer.errors import MerError, SourceError, fail
+from realtime_mer.errors import MerError, SourceError, SourceLost, fail
 from realtime_mer.types import Frame
 
 if TYPE_CHECKING:
@@ -38,6 +38,14 @@ def quiet_opencv() -> None:
 
 
 quiet_opencv()
+
+
+class SkipFrame(Exception):
+    """Raised by a source's ``read()`` for one unreadable frame (a corrupt image in a folder): the grabber counts it,
+    keeps the frame's index (timing stays right) and reads on. ``str()`` says which frame and why."""
+
+
+MAX_SKIP_WARNINGS = 3  # the first few skipped frames are named in the warnings; the rest only counted
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -68,6 +76,8 @@ class Source(ABC):
         self.height = 0
         self.total_frames: int | None = None
         self.warnings: list[str] = []  # one-line notes for the user (e.g. fps granted < requested)
+        self.stalls = 0  # live sources: times the stream stopped delivering for a while and came back
+        self.stall_s = 0.0  # ... and the seconds without frames in all
         self._opened = False
 
     def open(self) -> None:
@@ -129,6 +139,8 @@ class Grabber:
         self.dropped = 0
         self.error: MerError | None = None
         self.ended_early = False
+        self.skipped = 0  # unreadable frames skipped (SkipFrame); their indices stay unused
+        self.skip_notes: list[str] = []  # the first MAX_SKIP_WARNINGS of them, for the warnings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0_ns: int | None = None
@@ -234,10 +246,17 @@ class Grabber:
                         break  # stop() while pacing: do not wait out the period
                 try:
                     image = src.read()
+                except SkipFrame as skip:
+                    self.skipped += 1
+                    if len(self.skip_notes) < MAX_SKIP_WARNINGS:
+                        self.skip_notes.append(str(skip))
+                    index += 1  # the frame's slot in time stays empty, later frames keep their timing
+                    continue
                 except MerError:
                     raise
-                except Exception as exc:  # a decoder failing mid-stream
-                    raise fail(SourceError, f"reading {src.name} failed at frame {index}: {exc}", "check the file or device") from exc
+                except Exception as exc:  # a decoder failing mid-stream: what was read is still processed
+                    raise fail(SourceLost, f"reading {src.name} failed at frame {index}: {' '.join(str(exc).split())}",
+                               "check the file or device; the events so far are saved") from exc
                 if image is None:
                     if src.total_frames and index < src.total_frames - 1 and not src.live:
                         self.ended_early = True

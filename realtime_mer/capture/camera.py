@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from realtime_mer.capture.base import Source, quiet_opencv, to_bgr
-from realtime_mer.errors import SourceError, fail
+from realtime_mer.errors import SourceError, SourceLost, fail
 
 FALLBACK_FPS = 30.0
-MAX_READ_FAILURES = 10  # consecutive failed reads before the camera counts as lost
+MAX_READ_FAILURES = 10  # failed reads on open before the camera counts as delivering nothing
+LOST_AFTER_S = 3.0  # mid-run: failed reads for this long and the camera counts as lost (a shorter gap is a stall)
+STALL_MIN_S = 0.5  # a gap between frames longer than this (and than 10 frame periods) is counted as a stall
 _ALTERNATIVES = "try another --camera index, or run --demo / --video FILE"
 
 
@@ -66,13 +69,19 @@ class CameraSource(Source):
         self.backend = ""
         self.name = f"camera {index}"
         self._cap: cv2.VideoCapture | None = None
-        self._failures = 0
+        self._last_good: float | None = None  # monotonic time of the last frame delivered
 
     def _device_path(self) -> Path | None:
         return Path(f"/dev/video{self.index}") if sys.platform.startswith("linux") else None
 
     def _create(self) -> cv2.VideoCapture | None:
-        """An opened capture, trying V4L2 first on Linux (the fastest, and it honours MJPG)."""
+        """An opened capture, trying V4L2 first on Linux (the fastest, and it honours MJPG); the scripted
+        ``capture.fake.FakeCamera`` when ``REALTIME_MER_FAKE_CAMERA`` is set (fault-injection tests)."""
+        from realtime_mer.capture.fake import FakeCamera, fake_camera_spec
+
+        spec = fake_camera_spec()
+        if spec is not None:
+            return FakeCamera(spec, self.width_requested, self.height_requested)  # type: ignore[return-value]
         quiet_opencv()
         apis = [cv2.CAP_V4L2, cv2.CAP_ANY] if sys.platform.startswith("linux") else [cv2.CAP_ANY]
         for api in apis:
@@ -133,16 +142,26 @@ class CameraSource(Source):
                    f"check that no other program holds it and that it works in another viewer, or {_ALTERNATIVES}")
 
     def _read(self) -> np.ndarray | None:
+        """The next frame. Failed reads are retried; a gap that ends is counted as a stall (``stalls``,
+        ``stall_s``); failures for ``LOST_AFTER_S`` raise ``SourceLost`` (the run ends, exit status 3)."""
         assert self._cap is not None, "CameraSource.read() before open()"
+        first_fail: float | None = None
         while True:
             ok, image = self._cap.read()
+            now = time.monotonic()
             if ok and image is not None and image.size:
-                self._failures = 0
+                gap = now - self._last_good if self._last_good is not None else 0.0
+                if gap > max(STALL_MIN_S, 10.0 / (self.fps or FALLBACK_FPS)):
+                    self.stalls += 1
+                    self.stall_s += gap
+                self._last_good = now
                 return to_bgr(image)
-            self._failures += 1
-            if self._failures >= MAX_READ_FAILURES:
-                raise fail(SourceError, f"camera {self.index} stopped delivering frames (unplugged or taken by another program)",
-                           "reconnect it and start again")
+            if first_fail is None:
+                first_fail = now
+            elif now - first_fail >= LOST_AFTER_S:
+                raise fail(SourceLost, f"camera {self.index} stopped delivering frames for {LOST_AFTER_S:g} s "
+                           "(unplugged or taken by another program)", "reconnect it and start again; the events so far are saved")
+            time.sleep(0.002)  # a driver that fails at once must not spin a core
 
     def _close(self) -> None:
         if self._cap is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime_mer.capture.base import Source, to_bgr
+from realtime_mer.capture.base import SkipFrame, Source, to_bgr
 from realtime_mer.errors import SourceError, fail
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
@@ -95,14 +95,12 @@ class FolderSource(Source):
             return None
         path = self._files[self._next]
         image, self._first = (self._first, None) if self._first is not None else (read_image(path), None)
-        if image is None:
-            raise fail(SourceError, f"frame image {path} could not be decoded (frame {self._next} of {self.name})",
-                       "replace or delete the damaged file")
+        self._next += 1
+        if image is None:  # one damaged file must not end a long clip: skipped, counted, named in the warnings
+            raise SkipFrame(f"frame {self._next - 1} ({path.name}) could not be decoded")
         h, w = image.shape[:2]
         if (w, h) != (self.width, self.height):
-            raise fail(SourceError, f"frame image {path} is {w}x{h} but the folder's first frame is {self.width}x{self.height}",
-                       "all frames of a clip must have one size; remove stray images from the folder")
-        self._next += 1
+            raise SkipFrame(f"frame {self._next - 1} ({path.name}) is {w}x{h}, not the clip's {self.width}x{self.height}")
         return image
 
     def _close(self) -> None:

@@ -17,8 +17,10 @@ UNKNOWN = "unknown"
 
 
 def make_event(iv: Interval, probs: Mapping[str, float], *, origin_ns: int, origin_wall: float, model: str,
-               grab_ns: int = 0, now_ns: int | None = None) -> Event:
+               grab_ns: int = 0, now_ns: int | None = None, time_source: str = "", source: str = "") -> Event:
     """The event record of ``iv`` classified as ``probs``.
+
+    ``time_source`` says what ``origin_wall`` was taken from (``types.TIME_SOURCES``); ``source`` names the input.
 
     ``grab_ns`` is the ``time.monotonic_ns()`` at which the offset frame was grabbed (0: unknown);
     ``emit_latency_ms`` is the time from then to ``now_ns`` (default: now).
@@ -46,6 +48,8 @@ def make_event(iv: Interval, probs: Mapping[str, float], *, origin_ns: int, orig
         face_id=0,
         model=model,
         emit_latency_ms=emit_ms,
+        time_source=time_source,
+        source=source,
     )
 
 

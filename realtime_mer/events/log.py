@@ -1,5 +1,8 @@
 """The one event-log reader: the ``.jsonl`` and ``.csv`` files the sinks write, back as ``Event`` records.
 
+A CSV holds the probabilities as one ``p_<class>`` column per class; CSVs written before that change,
+with a ``probabilities`` JSON cell, and logs without ``time_source`` / ``source`` still read.
+
 Only ``type``, ``onset_frame``, ``apex_frame`` and ``offset_frame`` are required (a hand-written or
 foreign log may hold just the intervals); the other fields take ``Event``'s defaults, ``label``
 becomes ``unknown`` and times 0. Every malformed line is a one-line ``DataError`` naming
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.errors import DataError, fail
+from realtime_mer.events.table import PROB_PREFIX
 from realtime_mer.types import Event
 
 REQUIRED: tuple[str, ...] = ("type", "onset_frame", "apex_frame", "offset_frame")
@@ -42,7 +46,8 @@ def event_from_dict(d: Mapping[str, Any], where: str = "event") -> Event:
     if d["type"] not in ("micro", "macro"):
         raise fail(DataError, f"{where}: type {d['type']!r} is not micro or macro", _FIX)
     kw: dict[str, Any] = {"type": d["type"], "wall_time": str(d.get("wall_time") or ""), "label": str(d.get("label") or "unknown"),
-                          "model": str(d.get("model") or ""), "model_sha256": str(d.get("model_sha256") or "")}
+                          "model": str(d.get("model") or ""), "time_source": str(d.get("time_source") or ""),
+                          "source": str(d.get("source") or ""), "model_sha256": str(d.get("model_sha256") or "")}
     try:
         for k in _INTS:
             kw[k] = int(d.get(k) or 0)
@@ -50,8 +55,10 @@ def event_from_dict(d: Mapping[str, Any], where: str = "event") -> Event:
             kw[k] = float(d.get(k) or 0.0)
         probs = d.get("probabilities") or {}
         probs = json.loads(probs) if isinstance(probs, str) else probs
+        if not probs:  # a CSV since per-class columns: p_negative, p_positive, ... (empty: unclassified)
+            probs = {k[len(PROB_PREFIX):]: v for k, v in d.items() if k.startswith(PROB_PREFIX) and v not in (None, "")}
         kw["probabilities"] = {str(c): float(p) for c, p in dict(probs).items()}
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # OverflowError: an infinite frame number
         raise fail(DataError, f"{where}: a field has the wrong type ({exc})", _FIX) from None
     if not 0 <= kw["onset_frame"] <= kw["apex_frame"] <= kw["offset_frame"]:
         raise fail(DataError, f"{where}: frames onset {kw['onset_frame']}, apex {kw['apex_frame']}, offset {kw['offset_frame']} "

@@ -4,14 +4,14 @@ so a crash, Ctrl-C or SIGTERM never loses an event that was already reported."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 from pathlib import Path
 from typing import Protocol
 
 from realtime_mer.errors import OutputError, fail
-from realtime_mer.types import EVENT_FIELDS, Event
+from realtime_mer.events.table import columns, flat_row
+from realtime_mer.types import CLASSES, Event
 
 
 class EventSink(Protocol):
@@ -43,14 +43,55 @@ def check_writable(path: Path, what: str) -> None:
         path.unlink()
 
 
-def _open(path: Path, what: str) -> io.TextIOWrapper:
+class _WholeLines:
+    """A file written only in whole records: each ``write`` goes straight to the OS (no buffer to flush later) and
+    is fsynced; if the disk fills up (ENOSPC, a file-size limit) part-way, the file is cut back to the end of the
+    last whole record and a one-line ``OutputError`` says how many were saved, so what is on disk stays valid."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path, self.what = path, what
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        self._size = 0  # bytes of whole records on disk
+        self.records = 0
+        self.closed = False
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError as exc:
+            try:
+                os.ftruncate(self._fd, self._size)  # no half record left behind
+            except OSError:
+                pass
+            raise fail(OutputError, f"cannot write {self.what} to {self.path}: {exc.strerror or exc}",
+                       f"free some space or choose another path; the {self.records} line(s) written before are intact") from exc
+        self._size += len(data)
+        self.records += 1
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered here (``write`` hands every record to the OS)."""
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self._fd)
+
+
+def _open(path: Path, what: str) -> _WholeLines:
     try:
-        return open(path, "w", encoding="utf-8", newline="")
+        return _WholeLines(path, what)
     except OSError as exc:
         raise fail(OutputError, f"cannot write {what} to {path}: {exc.strerror or exc}", "choose a writable path") from exc
 
 
-def _durable(fh: io.TextIOWrapper) -> None:
+def _durable(fh: _WholeLines) -> None:
     fh.flush()
     try:
         os.fsync(fh.fileno())
@@ -77,19 +118,21 @@ class JsonlSink:
 
 
 class CsvSink:
-    """The same columns as the JSONL log; ``probabilities`` is a JSON object in its cell."""
+    """The JSONL log's columns with ``probabilities`` spread into one ``p_<class>`` column per class of the
+    model (``events.table``); an unclassified event leaves them empty."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, classes: tuple[str, ...] = CLASSES) -> None:
         self.path = Path(path)
+        self.classes = tuple(classes)
+        self._cols = columns(self.classes)
         self._fh = _open(self.path, "csv")
-        self._w = csv.writer(self._fh)
-        self._w.writerow(EVENT_FIELDS)
+        self._w = csv.writer(self._fh)  # one write() per row: a row is a whole record
+        self._w.writerow(self._cols)
         _durable(self._fh)
 
     def write(self, event: Event) -> None:
-        d = event.to_dict()
-        d["probabilities"] = json.dumps(d["probabilities"], sort_keys=False)
-        self._w.writerow([d[k] for k in EVENT_FIELDS])
+        row = flat_row(event, self.classes)
+        self._w.writerow(["" if row[k] is None else row[k] for k in self._cols])
         _durable(self._fh)
 
     def close(self) -> None:
@@ -98,10 +141,19 @@ class CsvSink:
             self._fh.close()
 
 
-def open_sinks(events: Path | None, csv_path: Path | None) -> list[EventSink]:
+def open_sinks(events: Path | None, csv_path: Path | None, classes: tuple[str, ...] = CLASSES) -> list[EventSink]:
     sinks: list[EventSink] = []
     if events is not None:
         sinks.append(JsonlSink(events))
     if csv_path is not None:
-        sinks.append(CsvSink(csv_path))
+        sinks.append(CsvSink(csv_path, classes))
     return sinks
+
+
+def check_new(path: Path, what: str, flag: str, overwrite: bool, how: str = "add --overwrite") -> None:
+    """Refuse to replace an existing file (before capture starts) unless ``overwrite``; a device or pipe
+    (``/dev/stdout``) is not a file to keep and is always allowed."""
+    path = Path(path)
+    if not overwrite and path.is_file():
+        raise fail(OutputError, f"{flag} {path}: the {what} file exists and would be overwritten",
+                   f"choose a new path, or {how} to replace it")

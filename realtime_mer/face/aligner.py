@@ -62,6 +62,7 @@ class FaceAligner:
         self._pred = np.zeros((s, s), np.uint8)
         self._scratch = np.zeros((s, s, 3), np.uint8)
         self._lk_criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.01)
+        self._faces_seen = 0  # faces found by the last full-image search (the largest is held)
         self.frames = self.faces = self.keyframes = self.searches = self.track_failures = self.losses = 0
         self.seconds = 0.0
         self.reset()
@@ -177,6 +178,7 @@ class FaceAligner:
             transform=m.astype(np.float32),
             box=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)),
             keyframe=key,
+            faces_seen=self._faces_seen,
         )
 
     def _search(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -185,7 +187,9 @@ class FaceAligner:
             self._wait -= 1
             return None
         self.searches += 1
-        lm = self._finder.largest(img)
+        faces = self._finder.detect(img)  # largest first
+        self._faces_seen = len(faces)
+        lm = faces[0] if faces else None
         if lm is None:
             self._wait = (self.tune.search_every or self.cfg.landmark_every) - 1
             return None

@@ -25,7 +25,7 @@ def test_summary_counts_frames_events_and_latencies(tmp_path: Path) -> None:
     rec.begin()
     statuses = []
     for i in range(10):
-        rec.frame(has_face=i != 3)
+        rec.frame(i != 3, i, i / 200.0)
         statuses.append(st.face_status)
         if i != 3:
             rec.trace(i, i / 200.0, float(i), 2.0, calibrating=i < 5, blind=i < 5 or i == 8)
@@ -45,7 +45,7 @@ def test_summary_counts_frames_events_and_latencies(tmp_path: Path) -> None:
     assert s["emit_latency_ms"] == {"p50": 6.0, "p95": 7.8}
     assert s["stage_latency_ms"]["face"]["p50"] == 5.5
     assert (s["backend"], s["model"], s["spotter"], s["classes"]) == ("onnxruntime-cpu", "apexflow", "roiflow", ["a", "b"])
-    assert s["warnings"] == ["w"] and s["fps_requested"] == 200.0 and st.backend_reason == "onnxruntime-cpu (test)"
+    assert s["warnings"] == ["w", "face lost at frame 3 (0.01 s), no face to frame 4 (0.02 s)"] and s["fps_requested"] == 200.0 and st.backend_reason == "onnxruntime-cpu (test)"
     assert statuses[2:5] == ["face found", "no face", "face found"] and st.face_present
     json.dumps(s)  # what --stats writes
     rec.close_trace()
@@ -64,3 +64,33 @@ def test_defaults_before_a_run() -> None:
     assert rec.trace_writer is None and s["processing_fps"] == 0.0 and s["elapsed_s"] == 0.0 and s["face_found_ratio"] == 0.0
     assert s["classes"] == list(CLASSES) and s["emit_latency_ms"] is None  # no events: no latency, not 0
     assert rec.state.face_status == "waiting for first frame" and not rec.state.finished
+
+
+def test_face_losses_several_faces_and_switches_become_warnings_and_stats() -> None:
+    rec = RunRecord()
+    rec.begin()
+    box = (100, 100, 80, 80)
+    for i in range(40):
+        has = (i // 3) % 2 == 0 if i < 30 else i < 35  # lost and found 5 times, then lost to the end
+        faces = 2 if i >= 12 else 1
+        moved = (400, 100, 80, 80) if i == 13 else box  # one jump to another place: counted as a switch
+        rec.frame(has, i, i / 100.0, moved if has else None, faces)
+    rec.end()
+    s = rec.summary()
+    w = s["warnings"]
+    assert w[0] == "face lost at frame 3 (0.03 s), no face to frame 6 (0.06 s)"
+    assert "2 faces seen at frame 12 (0.12 s); the largest is tracked" in w[2]
+    assert sum(x.startswith("face lost at frame") for x in w) == 5  # MAX_FACE_LOSS_WARNINGS, then a count
+    assert "the face was lost 6 times in all" in w[-1]
+    assert s["faces"] == {"most_seen": 2, "losses": 6, "switches": 2}  # to the other place and back
+    assert all("\n" not in x for x in w)
+
+
+def test_no_face_at_all_is_a_warning() -> None:
+    rec = RunRecord()
+    rec.begin()
+    for i in range(5):
+        rec.frame(False, i, i / 30.0)
+    rec.end()
+    assert rec.summary()["warnings"] == [
+        "no face found in any of the 5 frames; check the lighting and that a face is in view (frontal, at least ~80 px wide)"]

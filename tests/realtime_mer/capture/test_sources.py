@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import cv2
@@ -13,10 +14,12 @@ import numpy as np
 import pytest
 
 from realtime_mer.capture import CameraSource, FolderSource, Grabber, VideoSource, make_grabber, open_source
+from realtime_mer.capture import camera as camera_module
+from realtime_mer.capture.base import SkipFrame
 from realtime_mer.capture.camera import fourcc_str, granted_warnings
 from realtime_mer.capture.folder import natural_key
 from realtime_mer.config import SourceConfig
-from realtime_mer.errors import SourceError
+from realtime_mer.errors import SourceError, SourceLost
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -264,17 +267,16 @@ def test_folder_missing_not_a_folder_and_empty(tmp_path: Path) -> None:
     one_line_error(exc, "--fps")
 
 
-def test_folder_corrupt_image_mid_stream_names_the_file(tmp_path: Path) -> None:
+def test_folder_corrupt_image_mid_stream_is_skipped_and_named(tmp_path: Path) -> None:
     for i in range(5):
         cv2.imwrite(str(tmp_path / f"img{i}.jpg"), _image(i))
     (tmp_path / "img3.jpg").write_bytes(b"\xff\xd8 broken jpeg")
     g = Grabber(FolderSource(tmp_path)).start()
-    got = [g.get(timeout=5), g.get(timeout=5), g.get(timeout=5)]
-    with pytest.raises(SourceError) as exc:
-        g.get(timeout=5)
+    got = list(g)
     g.stop()
-    assert [f.index for f in got if f is not None] == [0, 1, 2]
-    one_line_error(exc, "img3.jpg", "could not be decoded")
+    assert [f.index for f in got] == [0, 1, 2, 4]  # frame 4 keeps its index (and so its time)
+    assert g.error is None and g.skipped == 1
+    assert g.skip_notes == ["frame 3 (img3.jpg) could not be decoded"]
 
 
 def test_folder_first_image_corrupt_fails_on_open(tmp_path: Path) -> None:
@@ -284,16 +286,16 @@ def test_folder_first_image_corrupt_fails_on_open(tmp_path: Path) -> None:
     one_line_error(exc, "img0.png")
 
 
-def test_folder_size_mismatch_names_the_file(tmp_path: Path) -> None:
+def test_folder_size_mismatch_is_skipped_and_named(tmp_path: Path) -> None:
     for i in range(4):
-        cv2.imwrite(str(tmp_path / f"img{i}.png"), _image(i, w=64 if i < 2 else 32))
+        cv2.imwrite(str(tmp_path / f"img{i}.png"), _image(i, w=64 if i != 2 else 32))
     src = FolderSource(tmp_path)
     src.open()
     assert src.read() is not None and src.read() is not None
-    with pytest.raises(SourceError) as exc:
+    with pytest.raises(SkipFrame, match=r"frame 2 \(img2.png\) is 32x48, not the clip's 64x48"):
         src.read()
+    assert src.read() is not None and src.read() is None
     src.close()
-    one_line_error(exc, "img2.png", "32x48", "64x48")
 
 
 # -- camera ----------------------------------------------------------------------------------
@@ -391,6 +393,7 @@ def test_camera_that_delivers_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_camera_lost_mid_stream_surfaces_from_grabber(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(camera_module, "LOST_AFTER_S", 0.2)
     _fake_camera(monkeypatch, FakeCapture(fps=30.0, size=(64, 48), good_reads=6))
     g = make_grabber(CameraSource(0), SourceConfig(kind="camera"))
     assert g.drop and g.pace_fps is None
@@ -402,9 +405,31 @@ def test_camera_lost_mid_stream_surfaces_from_grabber(monkeypatch: pytest.Monkey
             if f is not None:
                 got.append(f)
     g.stop()
-    one_line_error(exc, "stopped delivering frames")
+    one_line_error(exc, "stopped delivering frames for 0.2 s")
+    assert isinstance(exc.value, SourceLost) and exc.value.exit_code == 3  # what was read counts: a distinct exit status
     assert g.captured == 5  # 6 good reads, the first was the test frame on open
     assert all(f.timestamp_ns > 0 for f in got)  # live: monotonic clock, not index / fps
+
+
+def test_camera_that_stalls_and_comes_back_is_counted_not_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stalling(FakeCapture):
+        until = 0.0
+
+        def read(self) -> tuple[bool, np.ndarray | None]:
+            if self.reads == 4 and time.monotonic() < self.until:  # the 5th read fails for 0.8 s, then frames again
+                return False, None
+            return super().read()
+
+    cap = Stalling(fps=100.0, size=(64, 48), good_reads=12)
+    _fake_camera(monkeypatch, cap)
+    cam = CameraSource(0)
+    cam.open()
+    got = [cam.read() for _ in range(3)]
+    cap.until = time.monotonic() + 0.8
+    got += [cam.read() for _ in range(3)]
+    cam.close()
+    assert all(f is not None for f in got)
+    assert cam.stalls == 1 and 0.7 < cam.stall_s < 2.0
 
 
 def test_granted_warnings_and_fourcc() -> None:

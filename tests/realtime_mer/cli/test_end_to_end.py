@@ -71,9 +71,11 @@ def test_video_that_ends_mid_stream_keeps_events_found_so_far(tmp_path: Path) ->
     cut = tmp_path / "cut.avi"
     data = full.read_bytes()
     cut.write_bytes(data[: int(len(data) * 0.75)])  # about 3.4 s survive: the first movement is inside
-    ev = tmp_path / "e.jsonl"
-    proc = cli("--video", str(cut), "--no-ui", "--events", str(ev))
-    assert proc.returncode == 0, proc.stderr
+    ev, st = tmp_path / "e.jsonl", tmp_path / "s.json"
+    proc = cli("--video", str(cut), "--no-ui", "--events", str(ev), "--stats", str(st))
+    assert proc.returncode == 3, proc.stderr  # completed, but the input ended early: not 0 (issue 17)
+    s = json.loads(st.read_text())
+    assert not s["input_complete"] and "ended at frame" in s["incomplete_reason"] and s["exit_code"] == 3
     assert "Traceback" not in proc.stderr
     assert "ended at frame" in proc.stderr  # the user is told the file was cut
     events = [json.loads(ln) for ln in ev.read_text().splitlines()]

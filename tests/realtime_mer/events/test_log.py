@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -61,3 +62,17 @@ def test_missing_file_and_csv_without_columns(tmp_path: Path) -> None:
     p.write_text("type,onset_frame\nmicro,1\n")
     with pytest.raises(DataError, match=r"e\.csv has no column apex_frame, offset_frame"):
         read_events(p)
+
+
+def test_old_csv_with_a_probabilities_cell_and_old_jsonl_still_read(tmp_path: Path) -> None:
+    """Logs written before the per-class CSV columns and the time_source / source fields read back as before."""
+    old = tmp_path / "old.csv"
+    old.write_text("type,onset_frame,apex_frame,offset_frame,label,probabilities\n"
+                   'micro,1,2,3,positive,"{""negative"": 0.2, ""positive"": 0.7, ""surprise"": 0.1}"\n')
+    (e,) = read_events(old)
+    assert e.probabilities == {"negative": 0.2, "positive": 0.7, "surprise": 0.1} and e.time_source == "" and e.source == ""
+    j = tmp_path / "old.jsonl"
+    d = _event(0).to_dict()
+    del d["time_source"], d["source"]
+    j.write_text(json.dumps(d) + "\n")
+    assert read_events(j) == [dataclasses.replace(_event(0), time_source="", source="")]

@@ -17,7 +17,7 @@ def _event(i: int = 0) -> Event:
         type="micro", onset_frame=10 + i, apex_frame=20 + i, offset_frame=30 + i, onset_s=0.05, apex_s=0.1, offset_s=0.15,
         duration_ms=100.0, wall_time="2026-11-20T10:00:00.000Z", label="positive",
         probabilities={"negative": 0.1, "positive": 0.8, "surprise": 0.1}, spot_score=3.2, face_id=0, model="apexflow",
-        emit_latency_ms=12.5,
+        emit_latency_ms=12.5, time_source="file_mtime", source="clips/a.mp4",
     )
 
 
@@ -36,14 +36,32 @@ def test_jsonl_has_exactly_the_schema_fields_and_is_on_disk_before_close(tmp_pat
     sink.close()
 
 
-def test_csv_same_columns(tmp_path: Path) -> None:
+def test_csv_has_one_probability_column_per_class(tmp_path: Path) -> None:
     p = tmp_path / "e.csv"
-    sink = CsvSink(p)
+    sink = CsvSink(p, classes=("negative", "positive", "surprise"))
     sink.write(_event())
+    sink.write(Event(type="macro", onset_frame=1, apex_frame=2, offset_frame=300, onset_s=0.0, apex_s=0.01, offset_s=1.5,
+                     duration_ms=1500.0, wall_time="", label="unknown"))  # unclassified: empty probability cells
     rows = list(csv.DictReader(open(p)))
     sink.close()
-    assert tuple(rows[0]) == EVENT_FIELDS
-    assert json.loads(rows[0]["probabilities"])["positive"] == 0.8
+    i = EVENT_FIELDS.index("probabilities")
+    assert tuple(rows[0]) == (*EVENT_FIELDS[:i], "p_negative", "p_positive", "p_surprise", *EVENT_FIELDS[i + 1 :])
+    assert float(rows[0]["p_positive"]) == 0.8 and float(rows[0]["p_negative"]) == 0.1
+    assert rows[1]["p_positive"] == "" and rows[1]["label"] == "unknown"
+
+
+def test_existing_events_file_is_refused_unless_overwrite(tmp_path: Path) -> None:
+    from realtime_mer.events.sinks import check_new
+
+    p = tmp_path / "e.jsonl"
+    check_new(p, "events", "--events", overwrite=False)  # new: fine
+    p.write_text("old\n")
+    with pytest.raises(OutputError, match=r"--events .*e\.jsonl: the events file exists .*add --overwrite") as ei:
+        check_new(p, "events", "--events", overwrite=False)
+    assert "\n" not in str(ei.value)
+    check_new(p, "events", "--events", overwrite=True)
+    check_new(Path("/dev/null"), "events", "--events", overwrite=False)  # a device is not a file to keep
+    assert p.read_text() == "old\n"
 
 
 @pytest.mark.parametrize("case", ["missing_dir", "is_dir", "readonly_dir"])

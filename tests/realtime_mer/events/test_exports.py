@@ -1,0 +1,107 @@
+"""The ELAN and BIDS exporters and the provenance sidecar: adapters over ``Event``, read back by their own readers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from realtime_mer.errors import OutputError
+from realtime_mer.events.bids import check_bids_path, write_bids
+from realtime_mer.events.sidecar import read_sidecar, sidecar_path, write_sidecar, write_text_atomic
+from realtime_mer.types import Event
+
+from .test_sinks import _event
+
+
+def _events() -> list[Event]:
+    unknown = Event(type="macro", onset_frame=400, apex_frame=450, offset_frame=600, onset_s=2.0, apex_s=2.25, offset_s=3.0,
+                    duration_ms=1000.0, wall_time="", label="unknown", model="apexflow")
+    return [_event(0), unknown]
+
+
+def test_eaf_has_one_tier_per_type_labels_as_values_and_the_video_linked(tmp_path: Path) -> None:
+    elan = pytest.importorskip("pympi.Elan", reason="pympi-ling is the optional [elan] extra")
+    from realtime_mer.events.eaf import write_eaf
+
+    video = tmp_path / "media" / "clip.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"x")
+    out = tmp_path / "out" / "run.eaf"
+    out.parent.mkdir()
+    write_eaf(_events(), out, media=video)
+    doc = elan.Eaf(str(out))  # read back by pympi's own parser
+    assert sorted(doc.get_tier_names()) == ["macro", "micro"]
+    assert doc.get_annotation_data_for_tier("micro") == [(50, 150, "positive")]
+    assert doc.get_annotation_data_for_tier("macro") == [(2000, 3000, "unknown")]
+    (m,) = doc.media_descriptors
+    assert m["MEDIA_URL"] == video.resolve().as_uri() and m["RELATIVE_MEDIA_URL"] == "../media/clip.mp4"
+    assert m["MIME_TYPE"] == "video/mp4"
+    assert not out.with_suffix(".bak").exists() and not list(out.parent.glob(".*"))  # nothing left beside it
+    write_eaf(_events()[:1], out)  # written again (no media): replaced whole, no .bak
+    assert elan.Eaf(str(out)).get_annotation_data_for_tier("macro") == [] and not out.with_suffix(".bak").exists()
+
+
+def test_missing_pympi_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    from realtime_mer.errors import MerError
+    from realtime_mer.events.eaf import write_eaf
+
+    monkeypatch.setitem(sys.modules, "pympi", None)  # import pympi -> ImportError
+    with pytest.raises(MerError, match=r"pympi-ling.*realtime-mer\[elan\]") as ei:
+        write_eaf(_events(), tmp_path / "x.eaf")
+    assert "\n" not in str(ei.value) and not (tmp_path / "x.eaf").exists()
+
+
+def test_bids_events_tsv_and_its_json_describe_every_column(tmp_path: Path) -> None:
+    tsv = tmp_path / "sub-01_task-rest_events.tsv"
+    tsv_out, js = write_bids(_events(), tsv, classes=("negative", "positive", "surprise"))
+    assert js == tmp_path / "sub-01_task-rest_events.json"
+    rows = list(csv.DictReader(tsv_out.open(), delimiter="\t"))
+    assert list(rows[0])[:3] == ["onset", "duration", "trial_type"]
+    assert (rows[0]["onset"], rows[0]["duration"], rows[0]["trial_type"], rows[0]["sample"]) == ("0.05", "0.1", "micro_positive", "10")
+    assert rows[1]["trial_type"] == "macro_unknown" and rows[1]["p_positive"] == "n/a" and rows[1]["duration"] == "1.0"
+    desc = json.loads(js.read_text())
+    assert set(rows[0]) <= set(desc) | {"onset", "duration"}  # every extra column is described
+    assert desc["onset"]["Units"] == "s" and "micro_positive" in desc["trial_type"]["Levels"]
+    with pytest.raises(OutputError, match=r"_events\.tsv"):
+        check_bids_path(tmp_path / "events.csv")
+    check_bids_path(tmp_path / "events.tsv")
+
+
+def test_sidecar_round_trip_and_atomic_replace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ev = tmp_path / "e.jsonl"
+    assert read_sidecar(ev) is None  # a log without provenance (older runs)
+    assert write_sidecar(ev, {"realtime_mer_version": "0.1.0", "path": Path("/x")}) == sidecar_path(ev) == tmp_path / "e.jsonl.meta.json"
+    assert read_sidecar(ev) == {"realtime_mer_version": "0.1.0", "path": "/x"}
+    assert write_sidecar(Path("/dev/null"), {"a": 1}) is None  # events to a device: no sidecar beside it
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("realtime_mer.events.sidecar.os.fsync", disk_full)
+    with pytest.raises(OutputError, match=r"cannot write .*t\.txt: No space left"):  # one line naming the file
+        write_text_atomic(target, "new")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["e.jsonl.meta.json", "t.txt"]
+
+
+def test_sidecar_write_failure_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """A full disk or a file-size limit while writing a sidecar: an OutputError naming the file, no temporary left."""
+    import resource
+    import signal
+
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG instead of killing us
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10, old[1]))
+    try:
+        with pytest.raises(OutputError, match=r"cannot write .*run\.jsonl\.meta\.json: File too large"):
+            write_text_atomic(tmp_path / "run.jsonl.meta.json", "y" * 100)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,95 @@
+"""``--lsl`` end to end: a real pylsl inlet receives every event (JSON, at its onset in LSL's clock) and the signal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pylsl = pytest.importorskip("pylsl", reason="pylsl (the [lsl] extra) is not installed")
+
+from realtime_mer import cli  # noqa: E402
+from realtime_mer.capture import open_source  # noqa: E402
+from realtime_mer.config import PipelineConfig  # noqa: E402
+from realtime_mer.events import open_sinks  # noqa: E402
+from realtime_mer.events.lsl import MARKER_TYPE, SIGNAL_CHANNELS, SIGNAL_TYPE, LslOutlets  # noqa: E402
+from realtime_mer.pipeline import Pipeline  # noqa: E402
+
+
+def _inlet(outlet: object) -> object:
+    """An inlet on exactly this outlet (other runs on the machine may publish streams of the same name)."""
+    uid = outlet.get_info().uid()  # type: ignore[attr-defined]
+    for _ in range(20):
+        found = [s for s in pylsl.resolve_byprop("source_id", outlet.get_info().source_id(), timeout=1.0)  # type: ignore[attr-defined]
+                 if s.uid() == uid]
+        if found:
+            inlet = pylsl.StreamInlet(found[0], max_buflen=60)
+            inlet.open_stream(timeout=10.0)
+            return inlet
+    raise AssertionError("the outlet was not found on this machine")
+
+
+def _drain(inlet: object, n_channels: int, quiet_s: float = 1.0) -> tuple[list, list[float]]:
+    samples, stamps = [], []
+    last = time.monotonic()
+    while time.monotonic() - last < quiet_s:
+        s, ts = inlet.pull_sample(timeout=0.2)  # type: ignore[attr-defined]
+        if s is not None:
+            assert len(s) == n_channels
+            samples.append(s)
+            stamps.append(ts)
+            last = time.monotonic()
+    return samples, stamps
+
+
+def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path) -> None:
+    cfg = PipelineConfig()
+    cfg.source.demo_seconds = 3.0
+    cfg.output.ui, cfg.output.lsl = False, True
+    events_path = tmp_path / "e.jsonl"
+    pipe = Pipeline(cfg, open_source(cfg.source))
+    pipe.prepare()
+    pipe.sinks = open_sinks(events_path, None)
+    cli.attach_lsl(pipe, cfg.output)
+    lsl = pipe.sinks[-1]
+    assert isinstance(lsl, LslOutlets) and lsl in pipe.record.frame_sinks
+    markers, signal = _inlet(lsl._markers), _inlet(lsl._signal)
+    info = signal.info()  # type: ignore[attr-defined]
+    assert markers.info().type() == MARKER_TYPE and info.type() == SIGNAL_TYPE  # type: ignore[attr-defined]
+    assert info.nominal_srate() == 200.0 and info.channel_count() == len(SIGNAL_CHANNELS)
+    ch = info.desc().child("channels").child("channel")
+    assert ch.child_value("label") == "signal"
+
+    start_lsl = pylsl.local_clock()
+    summary = pipe.run()
+    # the outlets are withdrawn at the end, but what they sent is in the inlets' buffers
+    got, got_ts = _drain(markers, 1)
+    sig, sig_ts = _drain(signal, 2)
+
+    events = [json.loads(line) for line in events_path.read_text().splitlines()]
+    assert events, "the demo should yield at least one event"
+    assert [json.loads(s[0]) for s in got] == events  # every event, in order, as the log has it
+    origin = pipe.record.origin_grab_ns / 1e9 + lsl._offset
+    assert origin >= start_lsl - 0.01
+    np.testing.assert_allclose(got_ts, [origin + e["onset_s"] for e in events], atol=1e-6)  # stamped at the onset
+    assert len(sig) == summary["frames_processed"] == 600  # one sample per frame
+    np.testing.assert_allclose(np.diff(sig_ts), 1 / 200, atol=1e-6)  # the frames' own times, at the camera rate
+    assert sig_ts[0] == pytest.approx(origin, abs=1e-6)
+    assert np.isfinite(np.asarray(sig, float)).all() and max(s[0] for s in sig) > 0
+
+
+def test_missing_pylsl_is_one_line_naming_the_extra(tmp_path: Path) -> None:
+    (tmp_path / "pylsl").mkdir()
+    (tmp_path / "pylsl" / "__init__.py").write_text("raise ImportError('No module named pylsl')\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from realtime_mer.cli import main; "
+            "sys.exit(main(['--demo', '--demo-seconds', '1', '--no-ui', '--lsl']))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3])
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--lsl needs pylsl" in lines[0] and "realtime-mer[lsl]" in lines[0], proc.stderr
