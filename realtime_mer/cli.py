@@ -475,6 +475,7 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "spotter": ("spot.name",),
     "model": ("model.name",),
     "model_path": ("model.path",),
+    "classes": ("model.classes",),
     "backend": ("model.backend",),
     "events": ("output.events",),
     "csv": ("output.csv",),
@@ -493,6 +494,7 @@ NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config", "ove
 _NONE_DEFAULTS = {
     "fps": "the source's own rate; 200 for --frames",
     "model_path": "the bundled model",
+    "classes": "the model's own classes",
     "config": "none, the built-in settings",
 }
 _SOURCES = ("demo", "camera", "video", "frames")  # one of them; none given means --demo
