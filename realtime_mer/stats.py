@@ -13,11 +13,16 @@ STAGES = ("capture_wait", "face", "buffer", "spotting", "recognition", "events",
 
 
 class LatencyRecorder:
-    """Per-stage latencies in ms, kept in preallocated arrays (bounded; the last ``cap`` samples)."""
+    """Per-stage latencies in ms, kept in preallocated arrays (bounded; the last ``cap`` samples).
+
+    Each stage's array is written through when it is created (``np.full``, not ``np.zeros``, whose
+    pages the OS would only commit as samples arrive): the memory is taken at the start of the run,
+    so a long run's resident size stays flat instead of creeping up by 0.8 MB per stage over the
+    first ``cap`` frames (17 minutes at 200 fps; seen in the 10-minute soak)."""
 
     def __init__(self, cap: int = 200_000) -> None:
         self.cap = cap
-        self._data: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(self.cap, np.float32))
+        self._data: dict[str, np.ndarray] = defaultdict(lambda: np.full(self.cap, 0.0, np.float32))
         self._n: dict[str, int] = defaultdict(int)
 
     def add(self, stage: str, ms: float) -> None:
