@@ -3,6 +3,7 @@ the head region, then sensor noise from a precomputed bank and brightness flicke
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -11,6 +12,7 @@ import numpy as np
 from realtime_mer.synth.aus import bumps_for
 from realtime_mer.synth.field import blink_field, face_geometry, unit_field
 
+AU_FIELDS_KEPT = 8  # AU-combination fields cached per face rig (least recently used dropped)
 _TAPER_END = 1.4  # head-mask ellipse radius where head motion has faded to zero
 
 
@@ -62,7 +64,7 @@ class FaceRig:
         self.w = (0.5 * (1.0 + np.cos(np.pi * t))).astype(np.float32)  # 1 on the head, 0 beyond the taper
         self.wx = self.w * (gx - cx)
         self.wy = self.w * (gy - cy)
-        self._au: dict[tuple[int, ...], LocalField] = {}
+        self._au: OrderedDict[tuple[int, ...], LocalField] = OrderedDict()
         self._blink: LocalField | None = None
         self.map_x = np.empty_like(gx)
         self.map_y = np.empty_like(gy)
@@ -72,10 +74,17 @@ class FaceRig:
         return self.gx.shape  # type: ignore[return-value]
 
     def au_field(self, aus: tuple[int, ...]) -> LocalField:
-        """Unit-peak field of an AU combination over the ROI (cached)."""
-        if aus not in self._au:
-            self._au[aus] = LocalField.of(*unit_field(self.landmarks, bumps_for(aus), self.roi, self.geo))
-        return self._au[aus]
+        """Unit-peak field of an AU combination over the ROI (the last ``AU_FIELDS_KEPT`` combinations cached:
+        each holds 1.5-3 MB, and a long demo keeps meeting new combinations, which made an unbounded cache
+        grow the resident size by ~0.6 MB/min in the 10-minute soak)."""
+        field = self._au.get(aus)
+        if field is None:
+            field = self._au[aus] = LocalField.of(*unit_field(self.landmarks, bumps_for(aus), self.roi, self.geo))
+            while len(self._au) > AU_FIELDS_KEPT:
+                self._au.popitem(last=False)
+        else:
+            self._au.move_to_end(aus)
+        return field
 
     def blink_field(self) -> LocalField:
         """Full-closure lid field over the ROI (cached)."""

@@ -78,3 +78,23 @@ def test_profile_shape() -> None:
     assert int(np.argmax(prof)) == 15 and prof[15] == 1.0
     assert np.all(np.diff(prof[:16]) > 0) and np.all(np.diff(prof[15:]) < 0)
     assert profile_value(9, 10, 25, 70) == 0.0 and profile_value(71, 10, 25, 70) == 0.0
+
+
+def test_face_rig_keeps_a_bounded_number_of_au_fields() -> None:
+    """The demo renderer caches AU fields per combination; a long run meets many, so the cache is bounded (LRU)."""
+    from realtime_mer.synth.render import AU_FIELDS_KEPT, FaceRig
+
+    pts, (w, h) = face_200()
+    rig = FaceRig(pts, w, h)
+    combos = [(au,) for au in sorted(ACTION_UNITS)][: AU_FIELDS_KEPT + 3]
+    assert len(combos) > AU_FIELDS_KEPT
+    first = rig.au_field(combos[0])
+    for c in combos[1:]:
+        rig.au_field(c)
+        rig.au_field(combos[0])  # used again and again: stays cached
+    assert len(rig._au) == AU_FIELDS_KEPT
+    assert rig.au_field(combos[0]) is first
+    assert combos[1] not in rig._au  # the least recently used went first
+    again = rig.au_field(combos[1])  # rebuilt on demand, the same values as a fresh rig's
+    fresh = FaceRig(pts, w, h).au_field(combos[1])
+    assert np.array_equal(again.fx, fresh.fx) and np.array_equal(again.fy, fresh.fy)
