@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", default=None, metavar="SET",
                    help="class set the model must have been trained on: megc3, casme2-5, casme2-7, samm-5, smic-3, "
                         "casme-sq-4 (default: the model's own classes, megc3 for the bundled model)")
+    p.add_argument("--intensity-every", type=float, default=ModelConfig.intensity_every_ms, metavar="MS",
+                   help="a model with an intensity head (tcgru): run it over the newest "
+                        f"{ModelConfig.intensity_window_ms:g} ms every MS ms for a per-frame intensity trace in "
+                        "--timeline and --frames-csv; 0: only over spotted intervals (default %(default)s)")
     p.add_argument("--backend", default=ModelConfig.backend, choices=BACKENDS, help="inference backend (default %(default)s)")
     p.add_argument("--events", type=Path, metavar="PATH.jsonl", help="write every event as one JSON line, fsynced at once")
     p.add_argument("--csv", type=Path, metavar="PATH.csv", help="write events as CSV (same columns)")
@@ -111,7 +115,8 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         source=src,
         face=face,
         spot=SpotConfig(name=a.spotter),
-        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path, classes=_class_set_arg(a.classes)),
+        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path, classes=_class_set_arg(a.classes),
+                          intensity_every_ms=a.intensity_every),
         output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
     ))
 
@@ -477,6 +482,7 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "model_path": ("model.path",),
     "classes": ("model.classes",),
     "backend": ("model.backend",),
+    "intensity_every": ("model.intensity_every_ms",),
     "events": ("output.events",),
     "csv": ("output.csv",),
     "stats": ("output.stats",),

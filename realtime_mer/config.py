@@ -161,6 +161,10 @@ class ModelConfig:
     backend: str = "auto"  # auto | onnxruntime | torch | tensorrt
     path: Path | None = None  # override the bundled model
     classes: str | None = None  # a class-set name (recognition.classes) the model must have; None: the model's own
+    # a model with an intensity head (tcgru): run it over the newest ``intensity_window_ms`` of crops every
+    # ``intensity_every_ms`` for a continuous per-frame intensity trace (--timeline, --frames-csv); 0: per event only
+    intensity_every_ms: float = 100.0
+    intensity_window_ms: float = 300.0
 
 
 @dataclass
@@ -197,6 +201,7 @@ FLAGS: dict[str, str] = {
     "source.camera": "--camera", "source.fps": "--fps", "source.width": "--width", "source.height": "--height",
     "source.demo_seconds": "--demo-seconds", "source.demo_seed": "--seed", "face.crop_size": "--crop-size",
     "face.landmark_every": "--landmark-every", "model.backend": "--backend", "spot.name": "--spotter",
+    "model.intensity_every_ms": "--intensity-every",
 }
 
 # dotted setting -> (low, high, low inclusive, example); every other number must be finite and >= 0
@@ -218,6 +223,8 @@ RANGES: dict[str, tuple[float, float, bool, str]] = {
     "spot.max_ms": (0.0, 60_000.0, False, "4000"),
     "spot.threshold": (0.0, 1000.0, False, "5"),
     "buffer_seconds": (0.0, 60.0, False, "4"),
+    "model.intensity_every_ms": (0.0, 60_000.0, True, "100"),
+    "model.intensity_window_ms": (0.0, 5_000.0, False, "300"),
 }
 
 

@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,20 @@ from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended
+
+
+class _Window(NamedTuple):
+    """Recognition queue: the newest crops for a model's continuous intensity trace (not an event)."""
+
+    crops: np.ndarray  # (n, H, W) uint8, copied out of the ring buffer
+    frames: np.ndarray  # (n,) their source frame indices
+
+
+def intensity_window(window_ms: float, every_ms: float, fps: float, capacity: int) -> tuple[int, int]:
+    """(window, every) in frames for the continuous intensity trace at ``fps``: at least 9 crops (tcgru samples
+    9 positions), at most half the ring buffer."""
+    n = min(max(9, round(window_ms * fps / 1000.0)), max(9, capacity // 2))
+    return n, max(1, round(every_ms * fps / 1000.0))
 
 
 def spot_ahead(capacity: int) -> int:
@@ -106,6 +120,7 @@ class Pipeline:
         self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
+        self._setup_intensity(clf, fps)
         self._grabber = make_grabber(self.source, self.cfg.source)
         src = self.source
         self.record.describe(
@@ -120,6 +135,22 @@ class Pipeline:
         self.provenance = collect(self.cfg, src, model=clf.name, model_path=getattr(clf, "model_path", None),
                                   backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
                                   time_source=self.time_source, classes=tuple(clf.classes))
+
+    def _setup_intensity(self, clf: ClassifierStage, fps: float) -> None:
+        """A model with an intensity head and an output that takes a trace: run it over the newest crops every
+        ``model.intensity_every_ms`` (on the recognition thread, one window in flight at most)."""
+        m = self.cfg.model
+        self._iwin = self._ievery = 0
+        self._iwin_busy = threading.Event()  # a window is queued or running: the next one waits (never piles up)
+        self._iwin_last = -(1 << 62)  # seq of the newest frame of the last window queued
+        self._iwin_from = 0  # first seq of the current stretch with a face (a window never spans a face loss)
+        self._iwin_done = -1  # newest source frame already in the trace
+        if not (getattr(clf, "has_intensity", False) and m.intensity_every_ms > 0 and self.record.wants_intensity()):
+            return
+        self._iwin, self._ievery = intensity_window(m.intensity_window_ms, m.intensity_every_ms, fps, self.buffer.capacity)
+        for s in self.record.frame_sinks:
+            if hasattr(s, "hold_for_intensity"):  # rows wait for their value: a window, a few windows' lag, a margin
+                s.hold_for_intensity(self._iwin + 4 * self._ievery + spot_ahead(self.buffer.capacity))
 
     # -- run ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -200,7 +231,10 @@ class Pipeline:
             if item is None:
                 return
             try:
-                self._emit(*item)
+                if isinstance(item, _Window):
+                    self._window_intensity(item)
+                else:
+                    self._emit(*item)
             except BaseException as exc:  # e.g. a disk error: keep it for the caller, stop recognising
                 if self.error is None:
                     self.error = exc
@@ -285,6 +319,7 @@ class Pipeline:
                 seq, frame_index, face_ms, ts_ns, sample = item
                 time_s = (ts_ns - (self._first_ts or 0)) / 1e9
                 if seq < 0:
+                    self._iwin_from = -1  # the next frame with a face starts a new stretch
                     driver.face_lost()
                     self.record.trace_no_face(frame_index, time_s)
                     lat.add("total", face_ms)
@@ -295,6 +330,8 @@ class Pipeline:
                 self._trace(frame_index, time_s, sample)
                 for iv in intervals:
                     self._hand_off(iv)
+                if self._iwin:
+                    self._queue_window(seq)
                 lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
             except BaseException as exc:  # surfaced by run()/CLI like a face-stage error
                 if self.error is None:
@@ -327,6 +364,36 @@ class Pipeline:
             crops = (b.crop(on).copy(), b.crop(ap).copy())
         grab = int(self._grab_ns[off % b.capacity]) if off is not None else 0
         self._recog_q.put((iv, crops, grab))
+
+    def _queue_window(self, seq: int) -> None:
+        """Every ``_ievery`` frames, hand the newest ``_iwin`` crops (all with a face, contiguous) to recognition."""
+        if self._iwin_from < 0:
+            self._iwin_from = seq
+        start = seq - self._iwin + 1
+        if seq - self._iwin_last < self._ievery or start < self._iwin_from or self._iwin_busy.is_set():
+            return
+        b = self.buffer
+        if not b.has(start):
+            return
+        frames = np.fromiter((b.frame_index(s) for s in range(start, seq + 1)), np.int64, self._iwin)
+        self._iwin_busy.set()
+        self._iwin_last = seq
+        self._recog_q.put(_Window(b.window(start, self._iwin), frames))
+
+    def _window_intensity(self, w: _Window) -> None:
+        """The model's intensity over a window, placed on source frames: each frame newer than the trace so far
+        gets the value interpolated between the model's steps (the newest window that holds a frame decides it)."""
+        try:
+            t0 = time.perf_counter()
+            it = self._classifier.window_intensity(w.crops)  # type: ignore[union-attr]
+            pos = np.interp(it.frames, np.arange(len(w.frames)), w.frames.astype(np.float64))  # step -> source frame
+            new = w.frames[w.frames > self._iwin_done]
+            if len(new):
+                self.record.intensity(new, np.interp(new.astype(np.float64), pos, it.values), source="window")
+                self._iwin_done = int(new[-1])
+            self.latency.add("intensity", (time.perf_counter() - t0) * 1e3)
+        finally:
+            self._iwin_busy.clear()
 
     def _emit(self, iv: Interval, crops: tuple[np.ndarray, ...] | None, grab: int) -> None:
         t0 = time.perf_counter()

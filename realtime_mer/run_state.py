@@ -179,16 +179,26 @@ class RunRecord:
         for s in self.frame_sinks:
             s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
 
-    def intensity(self, frames: np.ndarray, values: np.ndarray) -> None:
-        """A classified interval's per-frame model intensity (``--timeline``: ``<name>.intensity.csv``,
-        columns ``frame, intensity``; frames are source indices, fractional where the model sampled between frames)."""
+    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event") -> None:
+        """A recognition model's per-frame intensity (``--timeline``: ``<name>.intensity.csv``, columns
+        ``frame, intensity, source``). ``source`` ``event``: the steps of a classified interval (frames fractional
+        where the model sampled between frames); ``window``: the continuous trace, one value per integer frame,
+        which also goes to the per-frame outputs that take it (``--frames-csv``'s ``model_intensity``)."""
+        if source == "window":
+            for s in self.frame_sinks:
+                if getattr(s, "hold", 0):
+                    s.intensity(frames, values)  # type: ignore[attr-defined]
         if self.intensity_path is None:
             return
         if self._intensity_fh is None:
             self._intensity_fh = open(self.intensity_path, "w", encoding="utf-8")  # closed in close_trace
-            self._intensity_fh.write("frame,intensity\n")
-        self._intensity_fh.writelines(f"{f:.2f},{v:.4f}\n" for f, v in zip(frames, values, strict=True))
+            self._intensity_fh.write("frame,intensity,source\n")
+        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source}\n" for f, v in zip(frames, values, strict=True))
         self._intensity_fh.flush()
+
+    def wants_intensity(self) -> bool:
+        """Whether anything takes a continuous intensity trace (``--timeline``, or a per-frame sink that holds rows)."""
+        return self.intensity_path is not None or any(hasattr(s, "hold_for_intensity") for s in self.frame_sinks)
 
     def close_trace(self) -> None:
         if self.trace_writer is not None:

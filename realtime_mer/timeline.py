@@ -176,10 +176,12 @@ def plot(
     title: str = "",
     anchor: tuple[np.ndarray, np.ndarray] | None = None,
     intensity: tuple[np.ndarray, np.ndarray] | None = None,
+    intensity_trace: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Draw the timeline PNG. Frames are placed in time by the trace, else by ``anchor`` (frame, seconds)
     pairs (e.g. ``anchors(events)``); with neither, the x axis is frames. ``intensity`` (frames, values in
-    [0, 1]): a recognition model's per-frame intensity (tcgru), drawn on a right-hand axis."""
+    [0, 1]): a recognition model's intensity over classified intervals (tcgru), dots on a right-hand axis;
+    ``intensity_trace``: its continuous per-frame trace over sliding windows, a line on that axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -220,19 +222,25 @@ def plot(
         c = LABEL_COLOURS.get(label, "tab:gray")
         ax.axvspan(sec(s.onset), sec(s.offset + 1), color=c, alpha=0.25 if s.kind == "micro" else 0.12, lw=0)
         ax.text(sec(s.onset), top * 1.02, f"{s.kind[:2]}:{label[:3]}", fontsize=7, color=c)
-    if intensity is not None and len(intensity[0]):
+    right_axis = any(x is not None and len(x[0]) for x in (intensity, intensity_trace))
+    if right_axis:
         right = ax.twinx()
-        (hi,) = right.plot([sec(f) for f in intensity[0]], intensity[1], ".", ms=3, color="tab:orange",
-                           label="model intensity (0 onset, .5 apex, 1 offset)")
+        if intensity_trace is not None and len(intensity_trace[0]):
+            ft, vt = _decimate(np.asarray(intensity_trace[0], np.float64), np.asarray(intensity_trace[1], np.float64))
+            (hw,) = right.plot([sec(f) for f in ft], vt, lw=0.8, color="tab:orange",
+                               label="model intensity, sliding window")
+            handles.append(hw)
+        if intensity is not None and len(intensity[0]):
+            (hi,) = right.plot([sec(f) for f in intensity[0]], intensity[1], ".", ms=3, color="tab:red",
+                               label="model intensity over events (0 onset, .5 apex, 1 offset)")
+            handles.append(hi)
         right.set_ylim(0, 1.05)
         right.set_ylabel("model intensity", fontsize=8)
-        handles.append(hi)
     handles += [Patch(color=c, alpha=0.3, label=f"detected {k}") for k, c in LABEL_COLOURS.items()
                 if any(label == k for _, label in detected)]
     if truth:
         handles.append(Patch(color="tab:purple", alpha=0.6, label="ground truth"))
     if handles:
-        right_axis = intensity is not None and len(intensity[0]) > 0  # leave room for its tick labels
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.07 if right_axis else 1.01, 1.0), fontsize=8,
                   borderaxespad=0.0)
     ax.set_xlabel("time (s)" if in_seconds else "frame")
@@ -258,8 +266,9 @@ def plot_timeline(trace_csv: Path, events: Sequence[Event], out: Path, title: st
                   truth: Sequence[Interval] = ()) -> Path:
     """Plot a run's streamed trace and its events (what ``--timeline`` does at the end of a run), with the
     model's per-frame intensity when the run wrote one (``<name>.intensity.csv`` beside the trace)."""
+    sources = read_intensity_sources(intensity_path(trace_csv))
     return plot(Path(out), read_trace(trace_csv), labelled(events), truth, title, anchor=anchors(events),
-                intensity=read_intensity(intensity_path(trace_csv)))
+                intensity=sources.get("event"), intensity_trace=sources.get("window"))
 
 
 def intensity_path(trace_csv: Path) -> Path:
@@ -268,8 +277,30 @@ def intensity_path(trace_csv: Path) -> Path:
 
 
 def read_intensity(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(frames, values) of an intensity CSV (``frame, intensity``), or None when the file is absent or empty."""
+    """(frames, values) of an intensity CSV (``frame, intensity[, source]``), or None when the file is absent or empty."""
+    return _read_intensity(path, None)
+
+
+def read_intensity_sources(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """An intensity CSV's rows split by ``source`` (``window``: the continuous trace, ``event``: classified
+    intervals; a file without that column is all ``event``)."""
+    out = {}
+    for source in ("window", "event"):
+        got = _read_intensity(path, source)
+        if got is not None:
+            out[source] = got
+    return out
+
+
+def _read_intensity(path: Path, source: str | None) -> tuple[np.ndarray, np.ndarray] | None:
     if not Path(path).is_file():
         return None
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return (data[:, 0], data[:, 1]) if data.size else None
+    import csv
+
+    frames, values = [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if source is None or row.get("source", "event") == source:
+                frames.append(float(row["frame"]))
+                values.append(float(row["intensity"]))
+    return (np.asarray(frames), np.asarray(values)) if frames else None

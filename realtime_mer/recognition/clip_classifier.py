@@ -145,6 +145,16 @@ class ClipClassifier:
             self.last_intensity = Intensity(pos, values)
         return dict(zip(self.classes, map(float, p), strict=True))
 
+    def window_intensity(self, frames: np.ndarray) -> Intensity:
+        """The per-step intensity over a window of crops taken as onset..offset (the continuous trace: the newest
+        crops, every ``model.intensity_every_ms``); positions relative to ``frames``. Needs ``has_intensity``."""
+        if self._intensity_out is None:
+            raise fail(ModelError, f"{self._where} has no intensity output", "use a tcgru model exported with its intensity head")
+        n = len(frames)
+        out = self._runner.infer({self._input: self.model_input(frames, 0, (n - 1) // 2, n - 1)})
+        values = np.asarray(out[self._intensity_out], np.float64).reshape(-1)
+        return Intensity(np.linspace(0.0, float(n - 1), len(values) + 1)[1:], values)
+
     def classify(self, onset_crop: np.ndarray, apex_crop: np.ndarray) -> dict[str, float]:
         """The pair form of ``ClassifierStage``: a two-frame clip onset -> apex (= offset)."""
         return self.classify_clip(np.stack([onset_crop, apex_crop]), 0, 1, 1)

@@ -60,6 +60,38 @@ def test_rows_are_streamed_not_buffered(tmp_path: Path) -> None:
     assert len(pd.read_csv(path)) == 600
 
 
+def test_held_rows_get_their_frames_model_intensity_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    face, _ = _sample()
+    w = FramesWriter(path, landmarks=True)
+    w.hold_for_intensity(5)
+    for i in range(4):
+        w.row(i, i / 200, face if i != 2 else None, 1.0, 5.0, "watching" if i != 2 else "no_face")
+    assert w.held == 4  # rows wait for their intensity
+    w.intensity([0, 1], [0.25, 0.5])  # from the recognition thread: frames 0 and 1 are written at the next row
+    w.row(4, 0.02, face, 1.0, 5.0, "watching")
+    assert w.held == 3
+    for i in range(5, 12):  # no intensity arrives: rows wait at most 5 frames, then go out with an empty cell
+        w.row(i, i / 200, face, 1.0, 5.0, "watching")
+        assert w.held <= 5
+    w.intensity([11, 0], [0.75, 0.9])  # frame 0 is already written: ignored
+    w.close()  # the rest go out
+    d = pd.read_csv(path)
+    assert d["frame"].tolist() == list(range(12))  # order kept whatever arrived when
+    got = d["model_intensity"].tolist()
+    assert got[:2] == [0.25, 0.5] and got[11] == 0.75 and all(np.isnan(got[2:11]))
+    assert d.loc[2, "success"] == 0 and d.loc[3, "x_0"] > 0  # landmarks still in their columns after the new one
+
+
+def test_without_hold_rows_go_straight_out_with_an_empty_intensity(tmp_path: Path) -> None:
+    face, _ = _sample()
+    with FramesWriter(tmp_path / "f.csv") as w:
+        w.row(0, 0.0, face, 1.0, 5.0, "watching")
+        w.intensity([0], [0.5])  # not asked to hold: nothing waits for it
+    d = pd.read_csv(tmp_path / "f.csv")
+    assert tuple(d.columns) == BASE_COLUMNS and np.isnan(d.loc[0, "model_intensity"])
+
+
 def test_run_record_feeds_frame_sinks_like_the_trace(tmp_path: Path) -> None:
     face, _ = _sample()
     rec = RunRecord(tmp_path / "t.trace.csv", [FramesWriter(tmp_path / "f.csv")])

@@ -184,6 +184,92 @@ def test_a_clip_model_gets_onset_to_offset_from_the_ring_buffer_on_the_recogniti
         assert (on, ap, off) == (0, ev.apex_frame - ev.onset_frame, ev.offset_frame - ev.onset_frame)
         assert ev.label == "surprise" and ev.model_sha256 == "ab" * 32
     rows = (tmp_path / "t.intensity.csv").read_text().splitlines()
-    assert rows[0] == "frame,intensity" and len(rows) == 1 + 2 * 7
+    assert rows[0] == "frame,intensity,source" and len(rows) == 1 + 2 * 7  # no window trace: the model has no head
     first = next(e for e in p.events if e.onset_frame == 1)
-    assert rows[1:3] == ["1.00,0.1000", f"{first.offset_frame:.2f},0.9000"]  # clip positions -> source frames
+    assert rows[1:3] == ["1.00,0.1000,event", f"{first.offset_frame:.2f},0.9000,event"]  # clip positions -> source frames
+
+
+class FakeIntensityModel(FakeClipClassifier):
+    """A clip model with an intensity head whose value at each step is the crop's frame index / 1000 (the crops
+    carry their index), so the trace written for frame f must read f / 1000 wherever it comes from."""
+
+    has_intensity = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[list[int]] = []
+
+    def window_intensity(self, frames: np.ndarray):
+        from realtime_mer.recognition.clip_classifier import Intensity
+
+        self.threads.add(threading.current_thread().name)
+        idx = [int(f[0, 0]) for f in frames]
+        self.windows.append(idx)
+        pos = np.linspace(0.0, len(frames) - 1.0, 9)[1:]  # 8 steps, like tcgru
+        return Intensity(pos, np.interp(pos, np.arange(len(idx)), idx) / 1000.0)
+
+
+class HoldingSink:
+    """A per-frame sink that takes the intensity (like FramesWriter with hold_for_intensity): rows in order."""
+
+    def __init__(self) -> None:
+        self.hold = 0
+        self.rows: list[int] = []
+        self.values: dict[int, float] = {}
+
+    def hold_for_intensity(self, frames: int) -> None:
+        self.hold = frames
+
+    def intensity(self, frames, values) -> None:
+        self.values.update(zip(map(int, frames), map(float, values), strict=True))
+
+    def row(self, frame, time_s, face, signal, threshold, state) -> None:
+        self.rows.append(frame)
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_intensity_model_writes_a_continuous_trace_without_crossing_face_losses(tmp_path) -> None:
+    from realtime_mer.config import ModelConfig
+
+    clf, sink = FakeIntensityModel(), HoldingSink()
+    gone = set(range(100, 110))
+    cfg = PipelineConfig(model=ModelConfig(intensity_every_ms=50.0, intensity_window_ms=200.0))  # 100 fps: 5 / 20 frames
+    p = Pipeline(cfg, CountSource(240), aligner=FakeAligner(gone), spotter=FakeSpotter(), classifier=clf,
+                 trace_path=tmp_path / "t.trace.csv", frame_sinks=[sink])
+    p.run()
+    assert clf.threads == {"recognition"} and clf.windows and sink.hold >= 20
+    for w in clf.windows:  # 20 contiguous frames with a face, never across the face loss
+        assert len(w) == 20 and w == list(range(w[0], w[0] + 20)) and not gone & set(w)
+    text = (tmp_path / "t.intensity.csv").read_text().splitlines()
+    window = [r.split(",") for r in text[1:] if r.endswith(",window")]
+    frames = [int(float(f)) for f, _v, _s in window]
+    assert frames == sorted(set(frames))  # each frame once, in order
+    # the spec: each window places its values on its frames newer than the trace so far; a frame before the window's
+    # first step (position 19/8 of 20 crops with 8 steps) takes that step's value; windows skipped while the model was
+    # busy leave gaps (this source is not paced, so some are skipped)
+    expected, done = {}, -1
+    for w in clf.windows:
+        for f in w:
+            if f > done:
+                expected[f] = max(f, w[0] + 19 / 8) / 1000.0
+        done = max(done, w[-1])
+    assert frames == sorted(expected)
+    for f, v, _s in window:
+        assert float(v) == pytest.approx(expected[int(float(f))], abs=1e-4)
+    assert sink.values and all(v == pytest.approx(f / 1000.0, abs=4e-3) for f, v in sink.values.items())
+    assert "intensity" in p.summary()["stage_latency_ms"]
+
+
+def test_the_continuous_trace_is_off_without_an_output_or_with_every_0(tmp_path) -> None:
+    from realtime_mer.config import ModelConfig
+
+    clf = FakeIntensityModel()
+    Pipeline(PipelineConfig(), CountSource(80), aligner=FakeAligner(set()), spotter=FakeSpotter(), classifier=clf).run()
+    assert clf.windows == []  # nothing would take it
+    clf = FakeIntensityModel()
+    cfg = PipelineConfig(model=ModelConfig(intensity_every_ms=0.0))
+    Pipeline(cfg, CountSource(80), aligner=FakeAligner(set()), spotter=FakeSpotter(), classifier=clf,
+             trace_path=tmp_path / "t.trace.csv").run()
+    assert clf.windows == []

@@ -92,15 +92,24 @@ def test_blind_and_face_lost_stretches_are_shaded_where_they_are(tmp_path: Path)
 
 
 def test_a_model_intensity_is_drawn_over_its_frames(tmp_path: Path) -> None:
-    from realtime_mer.timeline import intensity_path, read_intensity
+    from realtime_mer.timeline import intensity_path, read_intensity, read_intensity_sources
 
     csv = intensity_path(tmp_path / "run.trace.csv")
-    assert csv.name == "run.intensity.csv" and read_intensity(csv) is None
-    csv.write_text("frame,intensity\n60.00,0.2000\n80.00,0.5000\n100.00,0.9000\n")
+    assert csv.name == "run.intensity.csv" and read_intensity(csv) is None and read_intensity_sources(csv) == {}
+    csv.write_text("frame,intensity\n60.00,0.2000\n80.00,0.5000\n100.00,0.9000\n")  # an older file: no source column
     frames, values = read_intensity(csv)  # type: ignore[misc]
     assert frames.tolist() == [60, 80, 100] and values.tolist() == [0.2, 0.5, 0.9]
+    assert list(read_intensity_sources(csv)) == ["event"]
     n = 200
     img = cv2.imread(str(plot(tmp_path / "i.png", _trace(n, np.ones(n)), [], [], intensity=(frames, values))))
-    orange = (14, 127, 255)  # tab:orange markers, as BGR
+    red, orange = (40, 39, 214), (14, 127, 255)  # tab:red event markers, tab:orange window trace, as BGR
     plain = cv2.imread(str(plot(tmp_path / "p.png", _trace(n, np.ones(n)), [], [])))
-    assert len(columns(img, orange, tol=30, min_pixels=2)) > len(columns(plain, orange, tol=30, min_pixels=2))
+    assert len(columns(img, red, tol=30, min_pixels=2)) > len(columns(plain, red, tol=30, min_pixels=2))
+    # the continuous trace (source "window"): a line over every frame it covers
+    rows = "".join(f"{f}.00,{0.5 + 0.4 * np.sin(f / 9):.4f},window\n" for f in range(20, 180))
+    csv.write_text("frame,intensity,source\n" + rows + "60.00,0.2000,event\n")
+    got = read_intensity_sources(csv)
+    assert len(got["window"][0]) == 160 and got["event"][0].tolist() == [60.0]
+    trace = cv2.imread(str(plot(tmp_path / "w.png", _trace(n, np.ones(n)), [], [], intensity_trace=got["window"])))
+    cols = columns(trace, orange, tol=40, min_pixels=1)
+    assert len(cols) > 3 * len(columns(plain, orange, tol=40, min_pixels=1)) + 100  # spans most of the x axis

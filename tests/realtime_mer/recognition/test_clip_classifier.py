@@ -72,6 +72,27 @@ def test_live_probabilities_equal_torch_on_the_training_input(name: str, tmp_pat
         clf.close()
 
 
+def test_window_intensity_runs_the_head_over_a_window_and_only_for_a_model_that_has_one(tmp_path: Path) -> None:
+    model, path = export("tcgru", tmp_path / "tcgru.onnx")
+    frames = moving_clip(60)
+    clf = load_classifier(ModelConfig(name="tcgru", backend="onnxruntime", path=path))
+    try:
+        it = clf.window_intensity(frames)  # type: ignore[attr-defined]
+        with torch.no_grad():  # the whole window taken as onset..offset, the training input
+            _, ref = model.forward_all(torch.from_numpy(clip_input("tcgru", frames, 0, 29, 59)[None]))
+        np.testing.assert_allclose(it.values, ref[0].numpy(), atol=1e-4)
+        assert it.frames[-1] == pytest.approx(59) and np.all(np.diff(it.frames) > 0) and it.frames[0] > 0
+    finally:
+        clf.close()
+    _, c3d = export("c3d", tmp_path / "c3d.onnx")
+    other = load_classifier(ModelConfig(name="c3d", backend="onnxruntime", path=c3d))
+    try:
+        with pytest.raises(ModelError, match="has no intensity output"):
+            other.window_intensity(frames)  # type: ignore[attr-defined]
+    finally:
+        other.close()
+
+
 def test_untrained_wrong_model_and_wrong_class_set_are_refused_in_one_line(tmp_path: Path) -> None:
     _, random_export = export("c3d", tmp_path / "random.onnx", trained=False)
     with pytest.raises(ModelError, match=r"holds untrained \(random\) weights.*tools/train.py") as err:
@@ -142,3 +163,27 @@ def test_both_live_classifiers_are_clip_classifier_stages(tmp_path: Path) -> Non
     finally:
         clip_clf.close()
         apex.close()
+
+
+def test_cli_tcgru_writes_its_continuous_intensity_to_the_timeline_and_the_frames_csv(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from realtime_mer.timeline import read_intensity_sources
+    from tests.realtime_mer.cli.helpers import cli
+
+    _, path = export("tcgru", tmp_path / "t.onnx")
+    proc = cli("--demo", "--demo-seconds", "3", "--no-ui", "--model", "tcgru", "--model-path", str(path),
+               "--intensity-every", "50", "--timeline", str(tmp_path / "t.png"), "--frames-csv", str(tmp_path / "f.csv"),
+               "--stats", str(tmp_path / "s.json"))
+    assert proc.returncode == 0, proc.stderr
+    got = read_intensity_sources(tmp_path / "t.intensity.csv")
+    frames, values = got["window"]
+    assert len(frames) > 200 and np.all(np.diff(frames) > 0) and ((values >= 0) & (values <= 1)).all()
+    rows = pd.read_csv(tmp_path / "f.csv")
+    assert rows["frame"].is_monotonic_increasing and len(rows) == 600
+    filled = rows.dropna(subset=["model_intensity"]).set_index("frame")["model_intensity"]
+    assert len(filled) > 0.8 * len(frames)  # the rows waited for their values
+    trace = dict(zip(frames.astype(int), values, strict=True))
+    assert all(abs(trace[int(f)] - v) < 1e-3 for f, v in filled.items())  # the same value in both outputs
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert "intensity" in stats["stage_latency_ms"]
