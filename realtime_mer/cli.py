@@ -642,6 +642,11 @@ def effective_config(args: argparse.Namespace, argv: list[str], cli_cfg: Pipelin
             raise fail(ConfigError, f"{args.config}: model.backend: unknown backend {cfg.model.backend!r}", f"use one of: {', '.join(BACKENDS)}")
         if cfg.source.kind not in ("camera", "video", "frames", "demo"):
             raise fail(ConfigError, f"{args.config}: source.kind: unknown source {cfg.source.kind!r}", "use camera, video, frames or demo")
+        from realtime_mer.recognition.classes import CLASS_SETS
+
+        if cfg.model.classes is not None and cfg.model.classes not in CLASS_SETS:
+            raise fail(ConfigError, f"{args.config}: model.classes: unknown class set {cfg.model.classes!r}",
+                       f"use one of: {', '.join(CLASS_SETS)}")
     validate(cfg)
     return cfg
 

@@ -123,6 +123,20 @@ def test_bad_spotter_in_file_is_refused_naming_the_key(tmp_path: Path, capsys: p
     assert err.startswith(f"realtime-mer: error: {run}: spot.name: unknown spotter 'nope'") and "\n" not in err
 
 
+def test_unknown_class_set_in_file_is_refused_before_any_model_is_loaded(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run.toml"
+    run.write_text('[model]\nclasses = "casme9"\n', encoding="utf-8")
+    assert cli.main(["--config", str(run), "--print-config"]) == 2  # --print-config loads no model: the check is earlier
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"realtime-mer: error: {run}: model.classes: unknown class set 'casme9'") and "\n" not in err
+    assert "casme2-5" in err
+    run.write_text('[model]\nclasses = "samm-5"\nintensity_every_ms = 50.0\n', encoding="utf-8")
+    assert cli.main(["--config", str(run), "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert 'classes = "samm-5"' in out and "intensity_every_ms = 50.0" in out
+
+
 def test_settings_from_the_file_reach_the_run(tmp_path: Path) -> None:
     from tests.realtime_mer.cli.helpers import cli as run_cli
 
