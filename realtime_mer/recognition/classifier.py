@@ -8,7 +8,6 @@ Class names come from the model's ``classes`` metadata, read through the runner.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from realtime_mer.config import ModelConfig
 from realtime_mer.errors import ModelError, fail
 from realtime_mer.recognition.classes import class_set
-from realtime_mer.recognition.clip_classifier import ClipClassifier, check_trained, file_sha256
+from realtime_mer.recognition.clip_classifier import ClipClassifier, RunnerModel, check_trained, model_classes
 from realtime_mer.recognition.features import DEFAULT_FLOW_METHOD, FLOW_METHODS, apex_flow_image, to_model_input
 from realtime_mer.runners.base import Runner
 from realtime_mer.types import CLASSES
@@ -26,7 +25,7 @@ BUNDLED_MODEL = ASSETS / "apexflow.onnx"
 INPUT_SHAPE: tuple[int, int, int] = (3, 28, 28)
 
 
-class ApexFlowClassifier:
+class ApexFlowClassifier(RunnerModel):
     """Classifies an onset/apex crop pair (or ready apex-flow images) into ``classes`` probabilities.
 
     ``model``: a ``Runner`` (active or not; the classifier activates it and deactivates it on ``close``),
@@ -44,28 +43,17 @@ class ApexFlowClassifier:
         self.flow_method = flow_method
         if isinstance(model, Runner):
             runner = model
-            self.model_path = Path(model_path) if model_path is not None else None
         else:
             from realtime_mer.runners.onnxrt import CPU, OnnxRuntimeRunner
 
-            self.model_path = Path(model) if model is not None else BUNDLED_MODEL
-            if not self.model_path.is_file():
-                raise fail(ModelError, f"model file {self.model_path} not found",
+            model_path = Path(model) if model is not None else BUNDLED_MODEL
+            if not model_path.is_file():
+                raise fail(ModelError, f"model file {model_path} not found",
                            "reinstall realtime-mer or pass an apexflow .onnx exported by tools/train.py")
-            runner = OnnxRuntimeRunner(self.model_path, [CPU], threads=1)
-        self._where = str(self.model_path) if self.model_path is not None else f"the {runner.name} model"
-        self.model_sha256 = file_sha256(self.model_path) if self.model_path is not None and self.model_path.is_file() else ""
-        runner.activate()  # a corrupt file: one-line ModelError from the runner
-        try:
-            self._input, self._output, self.classes = self._check(runner)
-        except BaseException:
-            runner.deactivate()
-            raise
-        self._runner = runner
-        self.backend: str = runner.backend
-        self.backend_reason: str = backend_reason or self.backend
+            runner = OnnxRuntimeRunner(model_path, [CPU], threads=1)
+        super().__init__(runner, model_path=model_path, backend_reason=backend_reason)
 
-    def _check(self, runner: Runner) -> tuple[str, str, tuple[str, ...]]:
+    def _check(self, runner: Runner) -> None:
         """Input name, output name and class names, after checking the input contract and the class count."""
         inputs, outputs = runner.input_metadata(), runner.output_metadata()
         if len(inputs) != 1 or len(outputs) < 1:
@@ -76,20 +64,12 @@ class ApexFlowClassifier:
             shape = "(" + ", ".join(str(d) for d in inp.shape) + ")"
             raise fail(ModelError, f"{self._where} expects input {shape}, not (N, 3, 28, 28)", "pass an apexflow model")
         out = next(iter(outputs.values()))
-        meta = runner.model_metadata()
-        self.metadata: dict[str, str] = meta
-        try:
-            classes = tuple(json.loads(meta["classes"])) if "classes" in meta else CLASSES
-        except (json.JSONDecodeError, TypeError) as e:
-            raise fail(ModelError, f"{self._where} has unreadable class metadata", "re-export the model") from e
+        classes = model_classes(self.metadata, self._where, CLASSES)
         n_out = out.shape[-1] if out.shape else None
         if isinstance(n_out, int) and n_out >= 0 and n_out != len(classes):
             raise fail(ModelError, f"{self._where} outputs {n_out} classes but names {len(classes)}",
                        "re-export the model")
-        return inp.name, out.name, classes
-
-    def close(self) -> None:
-        self._runner.deactivate()
+        self._input, self._output, self.classes = inp.name, out.name, classes
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """(N, C) float64 softmax probabilities of (N, 28, 28, 3) or (28, 28, 3) uint8 apex-flow images."""

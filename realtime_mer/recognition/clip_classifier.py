@@ -66,7 +66,38 @@ class Intensity:
     values: np.ndarray
 
 
-class ClipClassifier:
+class RunnerModel:
+    """What every live classifier does with its ``Runner``: activate it, check the model file against what the
+    classifier needs (``_check``, one-line ``ModelError``s; the runner is deactivated again when a check fails),
+    keep its metadata, backend and file hash, and deactivate it on ``close``.
+
+    ``model_path`` names the file in messages and is hashed into ``model_sha256`` (events carry it).
+    """
+
+    def __init__(self, runner: Runner, *, model_path: Path | str | None = None, backend_reason: str | None = None) -> None:
+        self.model_path = Path(model_path) if model_path is not None else None
+        self.model_sha256 = file_sha256(self.model_path) if self.model_path is not None and self.model_path.is_file() else ""
+        self._where = str(self.model_path) if self.model_path is not None else f"the {runner.name} model"
+        runner.activate()  # a corrupt file: one-line ModelError from the runner
+        try:
+            self.metadata: dict[str, str] = runner.model_metadata()
+            self._check(runner)
+        except BaseException:
+            runner.deactivate()
+            raise
+        self._runner = runner
+        self.backend: str = runner.backend
+        self.backend_reason: str = backend_reason or self.backend
+
+    def _check(self, runner: Runner) -> None:
+        """Check the model's inputs, outputs and metadata; set what inference needs (names, classes)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._runner.deactivate()
+
+
+class ClipClassifier(RunnerModel):
     """Classifies the crops of a spotted interval with model ``model_name`` on ``runner``.
 
     ``runner`` may be inactive (it is activated here and deactivated by ``close``). ``model_path`` names
@@ -80,23 +111,11 @@ class ClipClassifier:
         self.name = model_name
         self.contract: InputContract = input_contract(model_name)
         self.preprocess = preprocess or PreprocessConfig()
-        self.model_path = Path(model_path) if model_path is not None else None
-        self.model_sha256 = file_sha256(self.model_path) if self.model_path is not None and self.model_path.is_file() else ""
-        self._where = str(self.model_path) if self.model_path is not None else f"the {runner.name} model"
-        runner.activate()
-        try:
-            self._input, self._output, self._intensity_out, self.classes = self._check(runner)
-            self.metadata: dict[str, str] = runner.model_metadata()
-        except BaseException:
-            runner.deactivate()
-            raise
-        self._runner = runner
-        self.backend: str = runner.backend
-        self.backend_reason: str = backend_reason or self.backend
         self.last_intensity: Intensity | None = None
+        super().__init__(runner, model_path=model_path, backend_reason=backend_reason)
 
-    def _check(self, runner: Runner) -> tuple[str, str, str | None, tuple[str, ...]]:
-        inputs, outputs, meta = runner.input_metadata(), runner.output_metadata(), runner.model_metadata()
+    def _check(self, runner: Runner) -> None:
+        inputs, outputs, meta = runner.input_metadata(), runner.output_metadata(), self.metadata
         if len(inputs) != 1 or not outputs:
             raise fail(ModelError, f"{self._where} has {len(inputs)} inputs and {len(outputs)} outputs, not one "
                        "clip input and a logits output", f"pass a {self.name} model exported by tools/export_onnx.py")
@@ -115,15 +134,13 @@ class ClipClassifier:
         n_out = outputs[logits].shape[-1] if outputs[logits].shape else None
         if isinstance(n_out, int) and n_out >= 0 and n_out != len(classes):
             raise fail(ModelError, f"{self._where} outputs {n_out} classes but names {len(classes)}", "re-export the model")
-        return inp.name, logits, INTENSITY_OUTPUT if INTENSITY_OUTPUT in outputs else None, classes
+        self._input, self._output, self.classes = inp.name, logits, classes
+        self._intensity_out = INTENSITY_OUTPUT if INTENSITY_OUTPUT in outputs else None
 
     @property
     def has_intensity(self) -> bool:
         """True when the model returns a per-step intensity (tcgru exported with its intensity head)."""
         return self._intensity_out is not None
-
-    def close(self) -> None:
-        self._runner.deactivate()
 
     def model_input(self, frames: np.ndarray, onset: int, apex: int, offset: int) -> np.ndarray:
         """The (1, *contract.shape) float32 input of a clip (``clip_input``, the training code path)."""
