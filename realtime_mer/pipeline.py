@@ -382,7 +382,8 @@ class Pipeline:
 
     def _window_intensity(self, w: _Window) -> None:
         """The model's intensity over a window, placed on source frames: each frame newer than the trace so far
-        gets the value interpolated between the model's steps (the newest window that holds a frame decides it)."""
+        gets the value interpolated between the model's steps (a frame's value comes from the first window that ends at or
+        after it: the one that saw it newest)."""
         try:
             t0 = time.perf_counter()
             it = self._classifier.window_intensity(w.crops)  # type: ignore[union-attr]
