@@ -8,6 +8,7 @@ thread, so no lock is needed (the overlay may show a value one frame old).
 from __future__ import annotations
 
 import collections
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -133,7 +134,7 @@ class RunRecord:
                 st.faces_seen_max = faces_seen
             if box is not None and self._box is not None:
                 (x, y, w, h), (px, py, pw, ph) = box, self._box
-                jump = np.hypot(x + w / 2 - px - pw / 2, y + h / 2 - py - ph / 2)
+                jump = math.hypot(x + w / 2 - px - pw / 2, y + h / 2 - py - ph / 2)  # per frame: no numpy scalar
                 st.face_switches += int(jump > 0.5 * max(w, pw))
             self._box = box
         else:

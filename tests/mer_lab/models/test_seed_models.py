@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,7 @@ SEEDS: dict[str, tuple[tuple[int, ...], int]] = {  # name -> (per-sample shape, 
 PAPER_PARAMS = {"learnet": 1_400_000}  # counts a paper states that our architecture matches (within 5 %)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """One torch thread (the machine is shared; small convs are faster single-threaded), restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _warm_batchnorm(model: torch.nn.Module, shape: tuple[int, ...]) -> torch.nn.Module:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +21,7 @@ from realtime_mer.runners.onnxrt import CPU, OnnxRuntimeRunner
 CLIP_MODELS = ("c3d", "convlstm", "learnet", "tcgru", "twostream3d")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def moving_clip(n: int = 24, seed: int = 0) -> np.ndarray:
