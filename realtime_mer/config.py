@@ -109,6 +109,15 @@ class LagflowConfig:
     floor_every_ms: float = 100.0
     lookback_ms: float = 100.0  # onset refinement before the rise
     extent_frac: float = 0.1  # extent: onset / offset where the out / back motion of the apex region falls below this share
+    keep_on_loss: bool = True  # after a face loss keep the noise levels (resume after the lag window, not a new calibration)
+
+
+@dataclass
+class HybridConfig:
+    """The ``hybrid`` spotter (``spotting/hybrid.py``): which interval kinds each path reports."""
+
+    micro_path_macros: bool = False  # also report lagflow's intervals that come out longer than micro_max_ms
+    macro_path_micros: bool = False  # also report roiflow's intervals that come out micro
 
 
 @dataclass
@@ -151,6 +160,7 @@ class SpotConfig:
     history_s: float = 10.0  # length of history() for the live plot
     roiflow: RoiflowConfig = field(default_factory=RoiflowConfig)  # --spotter roiflow (default)
     lagflow: LagflowConfig = field(default_factory=LagflowConfig)  # --spotter lagflow
+    hybrid: HybridConfig = field(default_factory=HybridConfig)  # --spotter hybrid
     lbp: LbpConfig = field(default_factory=LbpConfig)  # --spotter lbp
     gru: GruConfig = field(default_factory=GruConfig)  # --spotter gru
 

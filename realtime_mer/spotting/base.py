@@ -57,6 +57,7 @@ class Spotter(ABC):
     """
 
     name: ClassVar[str] = "spotter"
+    can_rewind: ClassVar[bool] = False  # ``rewind`` keeps what calibration learned (a file's warm start)
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         if not np.isfinite(fps) or fps <= 0:
@@ -79,6 +80,12 @@ class Spotter(ABC):
         return self.lookahead_frames * 1000.0 / self.fps
 
     @property
+    def min_frames(self) -> int:
+        """Frames with a face (after calibration) before anything can be detected: a movement needs room for its
+        onset, apex and offset and the decision delay after it."""
+        return 2 * self.lookahead_frames + 3
+
+    @property
     @abstractmethod
     def calibrating(self) -> bool:
         """True while the per-subject baseline is being learned (nothing is detected then)."""
@@ -89,6 +96,14 @@ class Spotter(ABC):
         re-acquiring states). The benchmark reports the share of such frames (with face-lost ones)."""
         return self.calibrating
 
+    @property
+    def blind_reason(self) -> str | None:
+        """Why nothing new can be detected at this frame: ``"calibrating"``, ``"busy"`` (a movement under
+        way, a give-up's wait, re-acquiring a reference), or None when the spotter can detect."""
+        if self.calibrating:
+            return "calibrating"
+        return "busy" if self.blind else None
+
     @abstractmethod
     def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
         """Process the frame at ``seq`` (the newest); return the intervals decided now."""
@@ -96,6 +111,12 @@ class Spotter(ABC):
     @abstractmethod
     def reset(self) -> None:
         """The face was lost: drop pending state; calibration restarts with the next frame."""
+
+    def rewind(self) -> None:
+        """After calibrating on frames read ahead (``SpotDriver.warm_start``): start over at the first of them,
+        keeping what calibration learned, so that they are spotted with calibration done. Spotters that cannot
+        (``can_rewind`` False) only ``reset``."""
+        self.reset()
 
     @abstractmethod
     def flush(self) -> list[Interval]:

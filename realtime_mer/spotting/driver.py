@@ -15,7 +15,7 @@ back); at the end of the stream ``flush`` decides what is pending. ``SpotDriver`
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -85,16 +85,61 @@ class SpotDriver(Generic[T]):
         """End of stream: the intervals the spotter still holds (none for a stepper without ``flush``)."""
         return self.spotter.flush() if isinstance(self.spotter, Flushing) else []
 
+    def warm_start(self, seqs: Sequence[int]) -> bool:
+        """A file or folder: calibrate on the buffered frames ``seqs`` (its first second, or the whole clip when
+        shorter) and rewind, so that they are spotted again from the first with calibration done. False (nothing
+        done) for a stepper that cannot rewind; the frames are then spotted once, after the usual calibration."""
+        if not isinstance(self.spotter, Rewinding) or not self.spotter.can_rewind or not seqs:
+            return False
+        for seq in seqs:
+            self.spotter.update(self.buffer, seq)
+        self.spotter.rewind()
+        return True
+
+
+@runtime_checkable
+class Rewinding(Protocol):
+    """A spotter that can calibrate on frames read ahead and then spot them from the first (``Spotter.rewind``)."""
+
+    can_rewind: bool
+
+    def rewind(self) -> None: ...
+
+
+def calibration_frames(spotter: object, fps: float) -> int:
+    """How many frames a warm start reads ahead: the spotter's calibration (``cfg.calibration_ms``) plus its
+    look-ahead, at least one second."""
+    cfg = getattr(spotter, "cfg", None)
+    ms = max(1000.0, float(getattr(cfg, "calibration_ms", 1000.0)))
+    return round(ms * fps / 1000.0) + int(getattr(spotter, "lookahead_frames", 0))
+
 
 def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, present: np.ndarray,
-           fps: float) -> Iterator[tuple[int, T]]:
+           fps: float, warm: bool = False) -> Iterator[tuple[int, T]]:
     """Drive over an aligned clip (frame ``i`` at ``round(i * 1e9 / fps)`` ns); yields ``(i, update result)``
-    for every frame with a face. Call ``driver.flush()`` afterwards for the pending intervals."""
-    for i in range(len(present)):
-        if not present[i]:
+    for every frame with a face. Call ``driver.flush()`` afterwards for the pending intervals.
+
+    ``warm``: as the pipeline does for a file, the first run of face frames (up to ``calibration_frames``)
+    is read ahead for calibration (``SpotDriver.warm_start``) before it is spotted from its first frame."""
+    i, n = 0, len(present)
+    if warm:
+        while i < n and not present[i]:
+            i += 1
+        ahead: list[tuple[int, int]] = []
+        limit = calibration_frames(driver.spotter, fps)
+        j = i
+        while j < n and present[j] and len(ahead) < min(limit, driver.buffer.capacity // 2):
+            ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j)))
+            j += 1
+        driver.warm_start([s for _, s in ahead])
+        for k, seq in ahead:
+            yield k, driver.update(seq)
+        i = j
+    for k in range(i, n):
+        if not present[k]:
             driver.face_lost()
             continue
-        yield i, driver.push(crops[i], landmarks[i], round(i * 1e9 / fps), i)
+        yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k)
 
 
-__all__ = ["Flushing", "SpotDriver", "Stepper", "replay", "ring_seconds"]
+__all__ = ["Flushing", "Rewinding", "SpotDriver", "Stepper", "calibration_frames", "replay", "ring_seconds"]

@@ -59,17 +59,24 @@ def out_and_back(r: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(np.einsum("ij,ij->i", r, u), np.einsum("ij,ij->i", q, u)) / n, 0.0)
 
 
+def smoothing_half(smooth_ms: float, fps: float) -> int:
+    """Half-width of a centred average about ``smooth_ms`` long at ``fps``: 2 * half + 1 frames (0 where one frame is
+    already that long: at 25-30 fps a 60 ms average would otherwise span 100 ms)."""
+    return max(0, round((smooth_ms * fps / 1000.0 - 1.0) / 2.0))
+
+
 class LagFlowSpotter(Spotter):
     """Lagged rise-and-return region-motion spotter. Decision delay: ``lag + smooth/2 + merge``."""
 
     name = "lagflow"
+    can_rewind = True
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
         self.s = s = cfg.lagflow
         self.k = self.frames(s.lag_ms, minimum=2)
         self._every = self.frames(s.ref_every_ms)
-        self.half = self.frames(s.smooth_ms / 2.0, minimum=0)
+        self.half = smoothing_half(s.smooth_ms, fps)
         self.merge = self.frames(cfg.merge_ms)
         self.calib = self.frames(cfg.calibration_ms)
         self.lookahead_frames = self.k + self.half + self.merge
@@ -111,14 +118,27 @@ class LagFlowSpotter(Spotter):
 
     # -- state ---------------------------------------------------------------------------------
     def reset(self) -> None:
+        """The face was lost. Once calibrated, the per-region noise levels and the signal's floor are kept (the
+        face that comes back is almost always the same person): spotting resumes as soon as the lag window has
+        refilled (``lag_ms`` + smoothing), not after a new calibration second (``lagflow.keep_on_loss``)."""
+        keep = getattr(self, "_m", 0) > 0 and self.s.keep_on_loss and not self.calibrating
+        self._restart(keep_stats=keep)
+
+    def rewind(self) -> None:
+        """Warm start: calibration on frames read ahead is done; spot them again from the first."""
+        self._restart(keep_stats=True)
+
+    def _restart(self, keep_stats: bool) -> None:
+        self._warm = keep_stats
         self._n = 0  # frames since the last reset
         self._m = 0  # smoothed samples D produced since the last reset
         self._last_blink = -(10**9)  # index (in D samples) of the last lid motion
         if self._placer is not None:
             self._placer.reset()
-        self._cov.clear()
-        self._mad.clear()
-        self._sbase.clear()
+        if not keep_stats:
+            self._cov.clear()
+            self._mad.clear()
+            self._sbase.clear()
         self._tracker.reset()
         self._raw_ok[:] = False
         self._d_ok[:] = False
@@ -128,7 +148,16 @@ class LagFlowSpotter(Spotter):
 
     @property
     def calibrating(self) -> bool:
+        """Learning the noise levels (the first ``calibration_ms``; skipped after a warm start or a face loss
+        once calibrated), or still filling the lag window (``lag_ms`` + smoothing: nothing can be scored yet)."""
+        if self._warm:
+            return self._m <= self.k
         return self._n < self.calib + self.lookahead_frames - self.merge
+
+    @property
+    def min_frames(self) -> int:
+        """The lag window twice (out, then back) with the smoothing and the decision wait."""
+        return 2 * self.k + self._every + self._win + self.merge
 
     @property
     def blind(self) -> bool:

@@ -26,8 +26,8 @@ def iou(a: Interval | tuple[int, int], b: Interval | tuple[int, int]) -> float:
     return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
 
 
-def count_found(truth: Sequence[Interval], preds: Sequence[Interval], threshold: float = IOU_THRESHOLD) -> int:
-    """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
+def matched(truth: Sequence[Interval], preds: Sequence[Interval], threshold: float = IOU_THRESHOLD) -> dict[int, int]:
+    """A maximum one-to-one matching with IoU >= ``threshold``: {truth index: prediction index}."""
     hits = [[j for j, p in enumerate(preds) if iou(t, p) >= threshold] for t in truth]
     owner: dict[int, int] = {}  # prediction -> truth
 
@@ -41,7 +41,15 @@ def count_found(truth: Sequence[Interval], preds: Sequence[Interval], threshold:
                 return True
         return False
 
-    return sum(augment(t, set()) for t in range(len(truth)) if hits[t])
+    for t in range(len(truth)):
+        if hits[t]:
+            augment(t, set())
+    return {t: j for j, t in owner.items()}
+
+
+def count_found(truth: Sequence[Interval], preds: Sequence[Interval], threshold: float = IOU_THRESHOLD) -> int:
+    """Truths found by distinct predictions with IoU >= ``threshold`` (maximum one-to-one matching)."""
+    return len(matched(truth, preds, threshold))
 
 
 def found_by_type(truth: Sequence[Interval], preds: Sequence[Interval], threshold: float = IOU_THRESHOLD) -> int:
@@ -49,4 +57,4 @@ def found_by_type(truth: Sequence[Interval], preds: Sequence[Interval], threshol
     return sum(count_found([t for t in truth if t.kind == k], [p for p in preds if p.kind == k], threshold) for k in KINDS)
 
 
-__all__ = ["IOU_THRESHOLD", "KINDS", "count_found", "found_by_type", "iou"]
+__all__ = ["IOU_THRESHOLD", "KINDS", "count_found", "found_by_type", "iou", "matched"]

@@ -28,6 +28,7 @@ from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
 from realtime_mer.spotting.blinks import BlinkGate
 from realtime_mer.spotting.globalfit import similarity_residual
+from realtime_mer.spotting.lagflow import smoothing_half
 from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
 from realtime_mer.spotting.region_motion import RoiMotion
@@ -42,12 +43,13 @@ class RoiFlowSpotter(Spotter):
     """Region-motion spotter (the default). Decision delay: ``smooth_ms / 2 + merge_ms``."""
 
     name = "roiflow"
+    can_rewind = True
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
         super().__init__(fps, cfg)
         rc = cfg.roiflow
         lag = cfg.roiflow.flow_step if cfg.roiflow.flow_step > 0 else self.frames(cfg.roiflow.ref_ms)
-        self.half = self.frames(cfg.roiflow.smooth_ms / 2.0, minimum=0)
+        self.half = smoothing_half(cfg.roiflow.smooth_ms, fps)
         self.merge = self.frames(cfg.merge_ms)
         self.calib = self.frames(cfg.calibration_ms)
         self.lookahead_frames = self.half + self.merge
@@ -77,12 +79,21 @@ class RoiFlowSpotter(Spotter):
 
     # -- state ---------------------------------------------------------------------------------
     def reset(self) -> None:
+        self._restart(keep_stats=False)
+
+    def rewind(self) -> None:
+        """Warm start: calibration on frames read ahead is done; spot them again from the first."""
+        self._restart(keep_stats=True)
+
+    def _restart(self, keep_stats: bool) -> None:
+        self._warm = keep_stats
         self._n = 0  # frames since the last reset
         self._ref.clear()
         if self._placer is not None:
             self._placer.reset()
-        self._base.clear()
-        self._sbase.clear()
+        if not keep_stats:
+            self._base.clear()
+            self._sbase.clear()
         self._blinks.reset()
         self._tracker.reset()
         self.signal = 0.0
@@ -90,7 +101,7 @@ class RoiFlowSpotter(Spotter):
 
     @property
     def calibrating(self) -> bool:
-        return self._n < self.calib + self.half
+        return self._n < (self._win if self._warm else self.calib + self.half)
 
     @property
     def blind(self) -> bool:
@@ -148,9 +159,18 @@ class RoiFlowSpotter(Spotter):
         if self.calibrating:
             return []
         low = floor + self.cfg.release
+        dropped = self._tracker.dropped
         out = self._tracker.push(frame, ts, s, high, low, floor)
         if self._tracker.state == ARMED and self._tracker.age > self._armed_max:
             self._tracker.cancel()  # never confirmed: noise, not a movement (the reference and stats move on)
+        if self._tracker.dropped != dropped and not self.blinking:
+            # given up (open past max_ms: a pose that stays) or never confirmed: the frozen reference shows the
+            # old pose, and waiting for the signal to fall back against it could last for ever (issue 22):
+            # start the reference again from the latest frames at once
+            self._ref.restart(seq, self.merge + self.half)
+            self._settle = 0
+            self._ref.frozen = False
+            return out
         busy = self._tracker.busy or self.blinking
         if busy:
             self._settle = 0

@@ -65,6 +65,7 @@ class IntervalTracker:
         self._barrier = 0  # onsets are not refined back past this sample (set by cancel)
         self._quiet = False  # after an abort: wait for the signal to fall before arming again
         self._last_offset: int | None = None  # frame index of the last closed movement's offset
+        self.dropped = 0  # movements given up (open longer than max_len) or cancelled so far
 
     @property
     def age(self) -> int:
@@ -122,6 +123,7 @@ class IntervalTracker:
             self.state = ACTIVE
         if j - self._start > self.s.max_len:  # too long for an expression (a held pose, drift): drop it
             self.state, self._quiet = IDLE, not self.s.rearm
+            self.dropped += 1
             if self.s.rearm:
                 self._barrier = self._n  # a new movement's onset is not refined back into this one
             return []
@@ -133,6 +135,8 @@ class IntervalTracker:
 
     def cancel(self) -> None:
         """Drop the movement under way, if any (its measurements were invalid)."""
+        if self.state != IDLE:
+            self.dropped += 1
         self.state = IDLE
         self._barrier = self._n
 

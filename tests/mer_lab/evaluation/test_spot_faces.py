@@ -14,6 +14,7 @@ import pytest
 
 from mer_lab.evaluation.spot_bench import align_frames, replay
 from mer_lab.evaluation.spot_faces import (
+    CONDITIONS,
     FACES,
     REPORTING,
     TUNING,
@@ -40,18 +41,21 @@ def single_face(real_faces: Path) -> Path:
 
 def test_split_is_by_person_and_covers_every_face(shared_data: Path) -> None:
     persons = {}
-    for _name, (_, person, split) in FACES.items():
-        assert split in (TUNING, REPORTING)
+    for _name, (_, person, split, condition) in FACES.items():
+        assert split in (TUNING, REPORTING) and condition in CONDITIONS
         assert persons.setdefault(person, split) == split, f"{person} is on both sides"
     splits = list(persons.values())
     assert 0.4 <= splits.count(TUNING) / len(splits) <= 0.6
-    more = shared_data / "real_faces_more" / "manifest.csv"
-    if more.is_file():  # every face video of the manifest is in the split, with its person
-        import csv
+    import csv
 
-        with more.open() as f:
-            for row in csv.DictReader(f):
-                assert FACES[row["file"]][1] == row["person"]
+    for folder in ("real_faces_more", "real_faces_listen"):
+        manifest = shared_data / folder / "manifest.csv"
+        if manifest.is_file():  # every face video of the manifest is in the split, with its person (and condition)
+            with manifest.open() as f:
+                for row in csv.DictReader(f):
+                    assert FACES[row["file"]].person == row["person"]
+                    if "talking" in row:
+                        assert FACES[row["file"]].condition == ("talking" if row["talking"] == "yes" else "listening")
     tuning, reporting = face_files(shared_data, TUNING), face_files(shared_data, REPORTING)
     assert not {p.name for p in tuning} & {p.name for p in reporting}
 
@@ -73,20 +77,22 @@ def test_played_backdrop_moves_and_held_does_not(single_face: Path) -> None:
 
 
 def test_face_cache_builds_all_variants_once(single_face: Path, tmp_path: Path) -> None:
-    cfg = FacesConfig(faces=TUNING, clips_per_face=1, seconds=2.6, width=320, height=240)
+    cfg = FacesConfig(faces=TUNING, clips_per_face=1, listening_clips=1, seconds=2.6, width=320, height=240)
     files = build_face(single_face, cfg, tmp_path)
-    assert len(files) == 1 and set(files[0]) == {"played", "held", "jpeg", "reencode"}
+    assert len(files) == 1 and set(files[0]) == {"native", "played", "held", "jpeg", "reencode"}  # a listening face: every variant
     stamps = {v: f.stat().st_mtime_ns for v, f in files[0].items()}
     truths = []
     for v, f in files[0].items():
         al, truth, meta = load_aligned(f)
         assert meta["variant"] == v and meta["person"] == "single_face_man" and meta["split"] == TUNING
-        assert len(al.present) == 520 and al.present.mean() > 0.9 and al.crops.shape[1:] == (128, 128)
+        assert len(al.present) == (78 if v == "native" else 520) and al.present.mean() > 0.9 and al.crops.shape[1:] == (128, 128)
+        assert al.fps == pytest.approx(30.0 if v == "native" else 200.0, abs=0.1) and meta["condition"] == "listening"
         truths.append((v, truth))
         if v in ("jpeg", "reencode"):
             assert 20.0 < meta["psnr_db"] < 60.0  # lossy, but the same picture
     by = dict(truths)
     assert by["played"] == by["jpeg"] == by["reencode"]  # the same clip, encoded differently
+    assert all(t.offset < 78 for t in by["native"])  # truths in the native clip's own frames
     assert build_face(single_face, cfg, tmp_path) == files  # cached: nothing is rebuilt
     assert {v: f.stat().st_mtime_ns for v, f in files[0].items()} == stamps
 

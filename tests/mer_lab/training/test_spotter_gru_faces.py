@@ -29,7 +29,7 @@ def one_face_data(real_faces: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def small(**kw: object) -> FacesConfig:
-    return FacesConfig(**({"faces": TUNING, "clips_per_face": 1, "seconds": 2.6, "width": 320, "height": 240, "seed": gt.MIN_SEED, "variants": ("played",)} | kw))  # type: ignore[arg-type]
+    return FacesConfig(**({"faces": TUNING, "clips_per_face": 1, "listening_clips": 1, "seconds": 2.6, "width": 320, "height": 240, "seed": gt.MIN_SEED, "variants": ("played",)} | kw))  # type: ignore[arg-type]
 
 
 def test_played_tuning_clips_carry_the_injected_profile(one_face_data: Path, tmp_path: Path) -> None:
