@@ -1,13 +1,16 @@
 """Spotting benchmark: MEGC scores on in-memory synthetic clips and false micro alarms on real clips.
 
-    python tools/bench_spotting.py --faces reporting --spotters roiflow,lagflow --out results.json
+    python tools/bench_spotting.py --faces reporting --spotters hybrid,roiflow,lagflow --out results.json
     python tools/bench_spotting.py --faces none --n-videos 50 --seconds 6 --seed 0 --spotters roiflow,lbp
 
 ``--faces tuning|reporting|all`` (the default: reporting) runs the real-faces benchmark of
-``mer_lab/evaluation/spot_faces.py``: every real face video of ``--data`` played at its own
-speed (headline row), held, saved as JPEG and re-encoded, ``--clips-per-face`` clips each, and
-false micro alarms on all untouched real clips; rendered and aligned clips are cached in
-``--cache``. ``--faces none`` runs the older benchmark below.
+``mer_lab/evaluation/spot_faces.py``: every real face video of ``--data`` with injected movements, in
+rows by condition (listening, the headline; talking) and variant (native rate, played at ``--fps``,
+held, JPEG, re-encoded), each miss explained (blind / below threshold / dropped / IoU < 0.5 / typed
+as the other kind), and false micro alarms on all untouched real clips per split and condition;
+clips are replayed as ``--video`` does (calibrated ahead, then spotted from frame 0; ``--cold``:
+as a camera, after a calibration second); rendered and aligned clips are cached in ``--cache``.
+``--faces none`` runs the older benchmark below.
 
 Synthetic clips (200 fps, 640x480) cycle over the real face videos of ``--data`` (face part)
 and the bundled astronaut, seed = ``--seed`` + clip index; each clip is aligned once and
@@ -48,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="OpenCV threads (cv2.setNumThreads)")
     ap.add_argument("--out", type=Path, help="write the full result (per-video counts too) as JSON here")
     ap.add_argument("--faces", choices=(*FACE_SETS, "none"), default="reporting", help="real-faces benchmark on these faces (split by person, spot_faces.FACES); none: the older synthetic benchmark")
-    ap.add_argument("--clips-per-face", type=int, default=2, help="--faces: clips per face video")
+    ap.add_argument("--clips-per-face", type=int, default=2, help="--faces: clips per talking face video")
+    ap.add_argument("--listening-clips", type=int, default=8, help="--faces: clips per listening face video")
+    ap.add_argument("--cold", action="store_true", help="--faces: replay as a camera (a calibration second first) instead of as a file (warm start)")
     ap.add_argument("--face-seconds", type=float, default=8.0, help="--faces: length of each clip")
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"--faces: comma-separated, of {','.join(VARIANTS)}")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "realtime_mer" / "spot_faces", help="--faces: aligned clips are cached here")
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(args.threads)
     console = Console()
     if args.faces != "none":
-        args.spotters = args.spotters or "roiflow,lagflow"
+        args.spotters = args.spotters or "hybrid,roiflow,lagflow"
         return faces_main(args, argv, console)
     args.spotters = args.spotters or "roiflow,lbp"
     real = args.data / "real_faces"
@@ -109,15 +114,17 @@ def faces_main(args: argparse.Namespace, argv: list[str] | None, console: Consol
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise fail(MerError, f"unknown variant(s) {', '.join(bad)}", f"choose from {', '.join(VARIANTS)}")
-    cfg = FacesConfig(faces=args.faces, clips_per_face=args.clips_per_face, seconds=args.face_seconds, seed=args.seed, fps=args.fps, variants=variants)
+    cfg = FacesConfig(faces=args.faces, clips_per_face=args.clips_per_face, listening_clips=args.listening_clips, seconds=args.face_seconds,
+                      seed=args.seed, fps=args.fps, variants=variants)
     spotters = tuple(s.strip() for s in args.spotters.split(",") if s.strip())
-    result = run_faces(cfg, args.data, args.cache, spotters, lambda m: console.print(m, highlight=False), real=not args.no_real)
+    result = run_faces(cfg, args.data, args.cache, spotters, lambda m: console.print(m, highlight=False), real=not args.no_real, warm=not args.cold)
     p = result["params"]
     cmd = "python tools/bench_spotting.py " + " ".join(argv if argv is not None else sys.argv[1:])
     console.print(f"\ncommand: {cmd}")
     console.print(
-        f"{args.faces} faces ({len(p['faces_used'])} videos: {', '.join(p['faces_used'])}), {p['clips_per_face']} clips x {p['seconds']:g} s each at {p['fps']:g} fps "
-        f"{p['width']}x{p['height']}, seed {p['seed']}; JPEG q90 PSNR {result['psnr_db_mean']['jpeg']} dB, re-encoded PSNR {result['psnr_db_mean']['reencode']} dB; MEGC IoU >= 0.5, pooled"
+        f"{args.faces} faces ({len(p['faces_used'])} videos: {', '.join(p['faces_used'])}), {p['listening_clips']} clips per listening face, "
+        f"{p['clips_per_face']} per talking face, {p['seconds']:g} s each at {p['fps']:g} fps (native: the video's own rate) "
+        f"{p['width']}x{p['height']}, seed {p['seed']}, {'warm start (as a file)' if p['warm_start'] else 'cold start (as a camera)'}; JPEG q90 PSNR {result['psnr_db_mean']['jpeg']} dB, re-encoded PSNR {result['psnr_db_mean']['reencode']} dB; MEGC IoU >= 0.5, pooled"
     )
     print(faces_table(result))
     if args.out:

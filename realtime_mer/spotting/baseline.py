@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this = its standard deviation
+RAYLEIGH_Q25_TO_MEDIAN = 1.5514  # the length of 2-D Gaussian noise: median / 25th percentile = sqrt(ln 2 / ln(4/3))
 
 
 class RunningBaseline:
@@ -50,6 +51,19 @@ class RunningBaseline:
         mad = np.median(np.abs(x - med[:, None]), axis=1)
         self.median[:] = med
         self.sigma[:] = np.maximum(MAD_TO_SIGMA * mad, self.floor)
+
+    def settle_quiet(self, scale: float = 1.0) -> None:
+        """Keep what the quietest half of the samples says and nothing else: per channel the 25th percentile
+        (times ``scale``, e.g. ``RAYLEIGH_Q25_TO_MEDIAN`` to stand for a median) fills the whole window as a prior
+        that new samples replace as they come. A calibration read ahead on a short clip is mostly movement
+        (a 300 ms movement with its 200 ms lag windows fills most of a 1 s clip); the median would not survive it."""
+        n = self.count
+        if n == 0:
+            return
+        q = np.percentile(self._samples[:, :n], 25.0, axis=1) * scale
+        self._samples[:] = q[:, None]
+        self._n = self.capacity
+        self.refresh()
 
     def z(self, values: np.ndarray) -> np.ndarray:
         """``(values - median) / sigma`` per channel."""

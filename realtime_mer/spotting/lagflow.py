@@ -39,7 +39,7 @@ import numpy as np
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import SpotConfig
 from realtime_mer.spotting.base import Spotter
-from realtime_mer.spotting.baseline import RunningBaseline, RunningCovariance
+from realtime_mer.spotting.baseline import RAYLEIGH_Q25_TO_MEDIAN, RunningBaseline, RunningCovariance
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.region_motion import Prepared, RoiMotion
@@ -125,7 +125,10 @@ class LagFlowSpotter(Spotter):
         self._restart(keep_stats=keep)
 
     def rewind(self) -> None:
-        """Warm start: calibration on frames read ahead is done; spot them again from the first."""
+        """Warm start: calibration on frames read ahead is done; spot them again from the first. The noise levels
+        and the signal's floor come from the quietest half of the calibration (a short clip is mostly movement)."""
+        self._mad.settle_quiet(RAYLEIGH_Q25_TO_MEDIAN)
+        self._sbase.settle_quiet()
         self._restart(keep_stats=True)
 
     def _restart(self, keep_stats: bool) -> None:

@@ -168,6 +168,7 @@ class RoiFlowSpotter(Spotter):
             # old pose, and waiting for the signal to fall back against it could last for ever (issue 22):
             # start the reference again from the latest frames at once
             self._ref.restart(seq, self.merge + self.half)
+            self._valid[:] = False  # the smoothing window measured against the old reference: refill it
             self._settle = 0
             self._ref.frozen = False
             return out
