@@ -530,6 +530,7 @@ def _describe_options(p: argparse.ArgumentParser) -> None:
     from realtime_mer.spotting import SPOTTERS
 
     spot_help = {
+        "hybrid": "lagflow for micro, roiflow for macro expressions",
         "roiflow": "regional optical flow against a frozen reference",
         "gru": "learned GRU over region-motion features",
         "lagflow": "out-and-back motion over 200 ms",

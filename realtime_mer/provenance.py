@@ -22,6 +22,7 @@ from typing import Any
 from realtime_mer import __version__
 from realtime_mer.capture import CameraSource, FolderSource, Source, VideoSource
 from realtime_mer.config import PipelineConfig
+from realtime_mer.spotting import settings_tables
 from realtime_mer.types import iso_utc
 
 HASH_MAX_BYTES = 64 * 1024 * 1024  # larger sources are fingerprinted by size + mtime only (hashing would delay the start)
@@ -108,7 +109,8 @@ def collect(cfg: PipelineConfig, source: Source, *, model: str, model_path: Path
     """The provenance record of a run about to start."""
     spot = _plain(dataclasses.asdict(cfg.spot))
     own = {k: v for k, v in spot.items() if not isinstance(v, dict)}  # the common settings ...
-    own[spotter] = spot.get(spotter, {})  # ... and the chosen spotter's own
+    for table in settings_tables(spotter):  # ... and the chosen spotter's own (hybrid: lagflow's and roiflow's too)
+        own[table] = spot.get(table, {})
     return {
         "realtime_mer_version": __version__,
         "created": iso_utc(time.time()),

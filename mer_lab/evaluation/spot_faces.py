@@ -50,14 +50,15 @@ import numpy as np
 
 from mer_lab.evaluation.spot_bench import Aligned, align_frames, read_video
 from mer_lab.evaluation.spotting import evaluate
+from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
-from realtime_mer.buffer import RingBuffer
 from realtime_mer.face.aligner import FaceAligner
 from realtime_mer.spotting import make_spotter
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.spotting.driver import replay as replay_clip
 from realtime_mer.spotting.match import IOU_THRESHOLD, KINDS, iou, matched
+from realtime_mer.spotting.regions import REGIONS
 from realtime_mer.synth.backdrop import LandmarkDetector, VideoBackdrop, open_video
 from realtime_mer.synth.clip import Clip, SynthConfig
 from realtime_mer.types import Frame, Interval
@@ -371,6 +372,8 @@ def build_all(cfg: FacesConfig, data: Path, cache: Path, progress: Progress | No
 
 # -- replay with the reasons behind every miss --------------------------------------------------------------
 
+UPPER = ("brow", "eye", "lower_lid")  # region names of the upper face (the rest: cheeks, nose, lips, mouth, chin)
+DISTRACTORS = ("blink", "upper_face", "lower_face", "unknown")
 REASONS = ("ok", "no_face", "calibrating", "busy")  # per frame: why nothing new could be detected (ok: it could)
 MISSES = ("no_face", "calibrating", "busy", "below_threshold", "not_reported", "iou_below_0.5", "typed_other")
 
@@ -385,6 +388,20 @@ class Replay:
     threshold: np.ndarray  # (N,) float32 detection level at that frame
     lookahead: int  # frames between a frame's update and its scoring (the spotter's decision delay)
     fps: float
+    region: np.ndarray | None = None  # (N,) int16: the region scoring highest at that frame (-1: unknown; lagflow, hybrid)
+    blink: np.ndarray | None = None  # (N,) bool: a blink was being left out of the signal at that frame
+
+    def distractor(self, iv: Interval, pad_ms: float = 50.0) -> str:
+        """What an interval most likely is when it is not an expression: ``blink`` (a blink around it), ``upper_face``
+        or ``lower_face`` (where its apex region is: brows / eyes / lids, or cheeks / nose / lips / mouth / chin:
+        smiles), ``unknown``."""
+        pad = round(pad_ms * self.fps / 1000.0)
+        a, b = max(iv.onset - pad, 0), min(iv.offset + pad, len(self.reason) - 1)
+        if self.blink is not None and bool(self.blink[a : b + 1].any()):
+            return "blink"
+        if self.region is None or not 0 <= iv.apex < len(self.region) or self.region[iv.apex] < 0:
+            return "unknown"
+        return "upper_face" if REGIONS[int(self.region[iv.apex])].name.startswith(UPPER) else "lower_face"
 
     def blind_share(self) -> dict[str, float]:
         n = max(len(self.reason), 1)
@@ -407,12 +424,18 @@ def replay_detail(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = Non
     buffer = RingBuffer.for_seconds(ring_seconds(cfg.max_ms), aligned.fps, aligned.crops.shape[1])
     driver = SpotDriver(spotter, buffer)
     reason = np.full(n, REASONS.index("no_face"), np.int8)
+    region = np.full(n, -1, np.int16)
+    blink = np.zeros(n, bool)
     out: list[Interval] = []
     for i, ivs in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, aligned.fps, warm=warm):
         if times_ms is not None:
             times_ms.append(driver.update_ms)
         r = spotter.blind_reason
         reason[i] = REASONS.index(r) if r else 0
+        f = spotter.scored_frame
+        if 0 <= f < n:
+            region[f] = getattr(spotter, "top_region", -1)
+            blink[f] = bool(getattr(spotter, "blinking", False))
         out += ivs
     out += driver.flush()
     frames, sig, thr = spotter.history()
@@ -420,7 +443,7 @@ def replay_detail(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = Non
     threshold = np.full(n, np.nan, np.float32)
     ok = (frames >= 0) & (frames < n)
     signal[frames[ok]], threshold[frames[ok]] = sig[ok], thr[ok]
-    return Replay(out, reason, signal, threshold, int(spotter.lookahead_frames), aligned.fps)
+    return Replay(out, reason, signal, threshold, int(spotter.lookahead_frames), aligned.fps, region, blink)
 
 
 def why_missed(truth: list[Interval], rep: Replay) -> list[tuple[Interval, str]]:
@@ -491,6 +514,8 @@ def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | No
     frames = 0
     runs: list[float] = []
     misses: dict[str, dict[str, int]] = {k: dict.fromkeys(MISSES, 0) for k in KINDS}
+    during_blink = 0
+    fp_what = dict.fromkeys(DISTRACTORS, 0)
     metas = []
     for f in files:
         al, tr, meta = load_aligned(f)
@@ -506,6 +531,11 @@ def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | No
         runs += rep.busy_runs_ms()
         for t, why in why_missed(tr, rep):
             misses[t.kind][why] += 1
+            if rep.blink is not None and rep.blink[max(t.onset, 0) : t.offset + 1].any():
+                during_blink += 1
+        for p in rep.intervals:  # predictions that overlap no truth: what they most likely were
+            if p.kind == "micro" and not any(iou(p, t) > 0 for t in tr):
+                fp_what[rep.distractor(p)] += 1
     if reportable:
         check_reportable(metas)
     ev = evaluate(truth, preds).to_dict()
@@ -521,6 +551,8 @@ def score_variant(files: Iterable[Path], spotter: str, spot_cfg: SpotConfig | No
         "blind_by_reason": {k: round(v / max(frames, 1), 4) for k, v in blind.items()},
         "busy_run_ms": {"n": len(runs), "p50": round(float(np.median(r)), 1), "p95": round(float(np.percentile(r, 95)), 1), "max": round(float(r.max()), 1)},
         "missed": misses,
+        "missed_during_blink": during_blink,
+        "micro_fp_by_distractor": fp_what,
         "update_ms_median": round(float(np.median(t)), 4),
         "update_ms_p95": round(float(np.percentile(t, 95)), 4),
         "per_video": ev["per_video"],
@@ -533,17 +565,23 @@ def score_real(reals: Iterable[Path], cache: Path, face: FaceConfig, spotter: st
     per: dict[str, dict[str, Any]] = {}
     for p in reals:
         al = real_clip_aligned(p, cache, face)
-        spans = replay_detail(al, spotter, spot_cfg, warm=warm).intervals if al.n_face else []
+        rep = replay_detail(al, spotter, spot_cfg, warm=warm) if al.n_face else None
+        spans = rep.intervals if rep is not None else []
         m = sum(s.kind == "micro" for s in spans)
         f = FACES.get(p.name)
+        what = dict.fromkeys(DISTRACTORS, 0)
+        for s in spans:
+            if s.kind == "micro" and rep is not None:
+                what[rep.distractor(s)] += 1
         per[p.name] = {"fps": round(al.fps, 3), "face_minutes": round(al.n_face / al.fps / 60.0, 4), "micro": m, "macro": len(spans) - m,
-                       "split": f.split if f else "none", "condition": f.condition if f else "no_face"}
+                       "split": f.split if f else "none", "condition": f.condition if f else "no_face", "micro_by_distractor": what}
 
     def pool(rows: list[dict[str, Any]]) -> dict[str, Any]:
         mins = sum(r["face_minutes"] for r in rows)
         micro = sum(r["micro"] for r in rows)
         return {"clips": len(rows), "micro_alarms": micro, "macro_intervals": sum(r["macro"] for r in rows), "face_minutes": round(mins, 3),
-                "micro_alarms_per_min": round(micro / mins, 3) if mins else None}
+                "micro_alarms_per_min": round(micro / mins, 3) if mins else None,
+                "micro_by_distractor": {d: sum(r["micro_by_distractor"][d] for r in rows) for d in DISTRACTORS}}
 
     groups = {f"{s}/{c}": pool([r for r in per.values() if r["split"] == s and r["condition"] == c])
               for s in (TUNING, REPORTING) for c in CONDITIONS if any(r["split"] == s and r["condition"] == c for r in per.values())}
@@ -582,22 +620,25 @@ def faces_table(result: dict[str, Any]) -> str:
     """One row per spotter and condition/variant (listening first): micro / macro / overall F1, blind share, why the
     micro misses were missed, ms/frame; then the false micro alarms per split and condition."""
     rows = [
-        "| spotter | condition / variant | clips | micro truths | micro P / R / F1 | macro F1 | overall F1 | blind share (calib / busy / no face) | busy run p95 ms | micro misses: blind / below / dropped / IoU<0.5 / typed macro | update ms/frame (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| spotter | condition / variant | clips | micro truths | micro P / R / F1 | macro F1 | overall F1 | blind share (calib / busy / no face) | busy run p95 ms | micro misses: blind / below / dropped / IoU<0.5 / typed macro | false micros: blink / upper / lower face | update ms/frame (median) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for sp, r in result["spotters"].items():
         for g, x in r.items():
             if g == "real":
                 continue
-            mi, b, m = x["micro"], x["blind_by_reason"], x["missed"]["micro"]
+            mi, b, m, fw = x["micro"], x["blind_by_reason"], x["missed"]["micro"], x.get("micro_fp_by_distractor", {})
             blind = m["no_face"] + m["calibrating"] + m["busy"]
             rows.append(f"| {sp} | {g} | {x['clips']} | {mi['truth']} | {mi['precision']:.3f} / {mi['recall']:.3f} / **{mi['f1']:.3f}** | {x['macro']['f1']:.3f} | {x['overall']['f1']:.3f} | "
                         f"{x['blind_share']:.3f} ({b['calibrating']:.3f} / {b['busy']:.3f} / {b['no_face']:.3f}) | {x['busy_run_ms']['p95']:.0f} | "
-                        f"{blind} / {m['below_threshold']} / {m['not_reported']} / {m['iou_below_0.5']} / {m['typed_other']} | {x['update_ms_median']:.3f} |")
+                        f"{blind} / {m['below_threshold']} / {m['not_reported']} / {m['iou_below_0.5']} / {m['typed_other']} | "
+                        f"{fw.get('blink', 0)} / {fw.get('upper_face', 0)} / {fw.get('lower_face', 0)} | {x['update_ms_median']:.3f} |")
     lines = ["\n".join(rows), ""]
     for sp, r in result["spotters"].items():
         if "real" in r:
             rr = r["real"]
-            parts = ", ".join(f"{g} {x['micro_alarms']} in {x['face_minutes']:.2f} min = {x['micro_alarms_per_min']}/min" for g, x in rr["groups"].items())
+            parts = ", ".join(f"{g} {x['micro_alarms']} in {x['face_minutes']:.2f} min = {x['micro_alarms_per_min']}/min "
+                              f"(blink {x['micro_by_distractor']['blink']}, upper face {x['micro_by_distractor']['upper_face']}, "
+                              f"lower face {x['micro_by_distractor']['lower_face']})" for g, x in rr["groups"].items())
             lines.append(f"{sp}: false micro alarms on the untouched real clips: {parts}; all clips {rr['micro_alarms']} in {rr['face_minutes']:.2f} min = {rr['micro_alarms_per_min']}/min")
     return "\n".join(lines)

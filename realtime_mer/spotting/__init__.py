@@ -38,6 +38,12 @@ def spotter_names() -> tuple[str, ...]:
 SPOTTERS: tuple[str, ...] = spotter_names()
 
 
+def settings_tables(name: str) -> tuple[str, ...]:
+    """The ``SpotConfig`` sub-tables a spotter reads: its own and those of the spotters it runs (``hybrid``)."""
+    cls = _REGISTRY.get(name)
+    return (name, *(cls.uses if cls is not None else ()))
+
+
 def make_spotter(name: str, fps: float, cfg: SpotConfig | None = None) -> Spotter:
     """The spotter called ``name`` for a ``fps`` stream, configured by ``cfg``."""
     cls = _REGISTRY.get(name)
@@ -46,4 +52,4 @@ def make_spotter(name: str, fps: float, cfg: SpotConfig | None = None) -> Spotte
     return cls(fps, cfg or SpotConfig(name=name))
 
 
-__all__ = ["SPOTTERS", "GruSpotter", "HybridSpotter", "LagFlowSpotter", "LbpSpotter", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "spotter_names"]
+__all__ = ["SPOTTERS", "GruSpotter", "HybridSpotter", "LagFlowSpotter", "LbpSpotter", "RoiFlowSpotter", "Spotter", "SpotterError", "make_spotter", "register", "settings_tables", "spotter_names"]

@@ -42,6 +42,11 @@ class Trace:
     def clear(self) -> None:
         self._n = 0
 
+    @property
+    def last_frame(self) -> int:
+        """Frame index of the latest sample (-1: none yet)."""
+        return int(self._frames[(self._n - 1) % self.capacity]) if self._n else -1
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Copies in time order: (frame indices, signal, threshold)."""
         n = min(self._n, self.capacity)
@@ -57,6 +62,7 @@ class Spotter(ABC):
     """
 
     name: ClassVar[str] = "spotter"
+    uses: ClassVar[tuple[str, ...]] = ()  # other spotters whose settings (SpotConfig sub-tables) this one runs with
     can_rewind: ClassVar[bool] = False  # ``rewind`` keeps what calibration learned (a file's warm start)
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
@@ -121,6 +127,11 @@ class Spotter(ABC):
     @abstractmethod
     def flush(self) -> list[Interval]:
         """End of stream: decide what is pending."""
+
+    @property
+    def scored_frame(self) -> int:
+        """Frame index that the latest ``signal`` belongs to (a spotter with look-ahead scores an earlier frame; -1: none)."""
+        return self._trace.last_frame
 
     def history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(frame indices, signal, threshold) over the last ``cfg.history_s`` seconds."""

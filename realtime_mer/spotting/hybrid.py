@@ -35,6 +35,7 @@ class HybridSpotter(Spotter):
     """``lagflow`` for micro-expressions and ``roiflow`` for macro-expressions (see the module)."""
 
     name = "hybrid"
+    uses = ("lagflow", "roiflow")
     can_rewind = True
 
     def __init__(self, fps: float, cfg: SpotConfig) -> None:
@@ -48,6 +49,14 @@ class HybridSpotter(Spotter):
     @property
     def calibrating(self) -> bool:
         return self.micro.calibrating or self.macro.calibrating
+
+    @property
+    def top_region(self) -> int:
+        return self.micro.top_region
+
+    @property
+    def blinking(self) -> bool:
+        return self.micro.blinking
 
     @property
     def min_frames(self) -> int:
@@ -77,6 +86,10 @@ class HybridSpotter(Spotter):
 
     def history(self):  # type: ignore[no-untyped-def]
         return self.micro.history()
+
+    @property
+    def scored_frame(self) -> int:
+        return self.micro.scored_frame
 
     def reset(self) -> None:
         self.micro.reset()

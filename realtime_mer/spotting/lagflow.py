@@ -22,14 +22,9 @@ reference accumulates displacement (``roiflow``). Per frame t:
 
 Everything is causal with a fixed look-ahead of ``k + smooth/2 + merge`` frames (290 ms at 200 fps).
 
-Measured (issue 14; ``tools/bench_spotting.py --faces reporting --spotters roiflow,lagflow``,
-REPORTING faces, 22 clips x 8 s, 46 micro truths, MEGC IoU >= 0.5 pooled): micro F1 played 0.060
-(roiflow 0.000), held 0.899 (roiflow 0.911), JPEG q90 0.091, re-encoded 0.030; macro F1 held
-0.308 (roiflow 0.842: a movement longer than the out-and-back window is not seen); 3.75 false
-micro alarms / min over all untouched real clips (25 in 6.66 face minutes; roiflow 5.71). Not the
-default: far from the played target (0.60), and it loses the macro-expressions. What limits it: on
-played real faces the 200 ms curvature of the regions is as large as an injected micro (median
-peak / region median 4.95 over the tuning truths, 27.5 when held).
+Since issue 22 it is the micro path of ``hybrid`` (the default; ``roiflow`` finds the macro-expressions
+it misses). Measured numbers are in the README (``tools/bench_spotting.py``); what limits it on faces that
+move by themselves: their own region motion over 200 ms is as large as an injected micro-expression.
 """
 
 from __future__ import annotations
@@ -94,6 +89,8 @@ class LagFlowSpotter(Spotter):
         self._brows = np.array([[names.index(f"brow_{p}_{side}") for p in ("inner", "outer")] for side in "rl"])
         self._gated = np.array([r.blinks for r in REGIONS])
         self._gated_all = np.concatenate([self._gated, np.ones(len(PROBES), bool)])
+        self._ungated = {False: np.arange(N_SIGNAL), True: np.flatnonzero(~self._gated)}  # region ids of e's entries
+        self.top_region = -1  # the region with the highest score at the latest scored frame (diagnostics)
         self._blink_margin = self.frames(s.blink_margin_ms, minimum=0)
         self._armed_max = self.frames(s.armed_max_ms)
         max_open = self.frames(min(s.max_open_ms, cfg.max_ms))
@@ -239,6 +236,7 @@ class LagFlowSpotter(Spotter):
             else:
                 e = np.sqrt(np.maximum(self._cov.inner(r, q), 0.0))
             e = e[:N_SIGNAL][~self._gated] if self.blinking else e[:N_SIGNAL]
+            self.top_region = int(self._ungated[self.blinking][int(np.argmax(e))])
             s = float(np.max(e)) if self.s.top <= 1 else float(np.mean(np.partition(e, len(e) - self.s.top)[-self.s.top :]))
             if not self._tracker.busy:
                 self._sbase.add(np.array([s], np.float32))

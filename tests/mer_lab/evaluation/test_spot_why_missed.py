@@ -96,3 +96,20 @@ def test_listening_reporting_faces_were_never_used_before_and_rows_group_by_cond
         assert FACES[old].split == TUNING
     groups = group_files({"native": [tmp_path / "stock_beanie_man_0_x.npz", tmp_path / "grid_lwbsza_1_y.npz"]})
     assert {g: [p.name for p in fs] for g, fs in groups.items()} == {"listening/native": ["stock_beanie_man_0_x.npz"], "talking/native": ["grid_lwbsza_1_y.npz"]}
+
+
+def test_false_alarms_are_attributed_to_their_distractor() -> None:
+    from realtime_mer.spotting.regions import REGIONS
+
+    names = [r.name for r in REGIONS]
+    r = rep([])
+    r.region = np.full(N, names.index("chin"), np.int16)
+    r.region[300:400] = names.index("brow_inner_l")
+    r.blink = np.zeros(N, bool)
+    r.blink[600:620] = True
+    assert r.distractor(micro(100, 150)) == "lower_face"
+    assert r.distractor(micro(320, 360)) == "upper_face"
+    assert r.distractor(micro(560, 595)) == "blink"  # a blink within 50 ms (10 frames) after it
+    assert r.distractor(micro(500, 540)) == "lower_face"
+    r.region[700:] = -1
+    assert r.distractor(micro(750, 780)) == "unknown"

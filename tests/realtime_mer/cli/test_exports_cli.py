@@ -73,7 +73,7 @@ def test_video_run_writes_exports_provenance_and_file_time(video: Path, tmp_path
         assert meta["model"] == {"name": "apexflow", "path": str(model), "sha256": sha}
         assert meta["source"]["path"] == str(video) and meta["source"]["size"] == video.stat().st_size
         assert meta["source"]["mtime"] == "2026-05-04T10:00:00.000Z" and len(meta["source"]["sha256"]) == 64
-        assert meta["spotter"]["name"] == "roiflow" and meta["spotter"]["settings"]["roiflow"]["ref_ms"] == 200.0
+        assert meta["spotter"]["name"] == "hybrid" and meta["spotter"]["settings"]["roiflow"]["ref_ms"] == 200.0
         assert meta["backend"] and meta["settings"]["spot"]["threshold"] == 5.0 and meta["classes"]
     elan = pytest.importorskip("pympi.Elan")
     doc = elan.Eaf(str(eaf))
