@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--camera", type=int, metavar="INDEX", help="live camera index (e.g. 0)")
     src.add_argument("--video", type=Path, metavar="FILE", help="a video file")
     src.add_argument("--frames", type=Path, metavar="DIR", help="a folder of images (CASME II / SAMM / SMIC clips)")
-    p.add_argument("--fps", type=float, help="camera: fps to ask for; --frames: their rate (default 200); --realtime: pacing rate")
+    p.add_argument("--fps", type=float, help="--video / --frames: the recording's rate, which times every frame (a video's "
+                                             "container rate is reported beside it); camera: the rate to ask for; "
+                                             "--realtime: also the pacing rate")
     p.add_argument("--width", type=int, default=SourceConfig.width, help="camera width to ask for (default %(default)s)")
     p.add_argument("--height", type=int, default=SourceConfig.height, help="camera height to ask for (default %(default)s)")
     p.add_argument("--no-mjpg", action="store_true", help="do not ask the camera for MJPG")
@@ -427,7 +429,7 @@ NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config", "ove
 
 # what an option means when its default is None (the help line names it)
 _NONE_DEFAULTS = {
-    "fps": "the source's own rate; 200 for --frames",
+    "fps": "a video's container rate; 200 for --frames and the demo; a camera's own",
     "model_path": "the bundled model",
     "classes": "the model's own classes",
     "config": "none, the built-in settings",

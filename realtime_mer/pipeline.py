@@ -128,6 +128,7 @@ class Pipeline:
             # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
             fps_requested=self.cfg.source.fps or src.fps_requested or src.fps or None,
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
+            fps_container=getattr(src, "container_fps", None),
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
             spotter=spotter.name)
         self._clock_origin, self.time_source = source_clock(src)

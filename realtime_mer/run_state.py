@@ -31,7 +31,8 @@ class RunState:
 
     source: str = ""
     fps_requested: float | None = None
-    fps_granted: float | None = None
+    fps_granted: float | None = None  # the stream's time base: what a camera granted, a file's or folder's rate
+    fps_container: float | None = None  # a video file: the rate its container states (the time base unless --fps)
     total_frames: int | None = None
     captured: int = 0
     processed: int = 0
@@ -105,10 +106,11 @@ class RunRecord:
 
     def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
                  total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
-                 classes: tuple[str, ...], spotter: str) -> None:
+                 classes: tuple[str, ...], spotter: str, fps_container: float | None = None) -> None:
         """What runs on what (set once, before the run)."""
         st = self.state
         st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
+        st.fps_container = fps_container
         st.warnings = list(warnings)
         st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
 
@@ -246,6 +248,7 @@ class RunRecord:
             "elapsed_s": round(elapsed, 3),
             "fps_requested": st.fps_requested,
             "fps_granted": st.fps_granted,
+            "fps_container": st.fps_container,
             "events": len(self.events),
             "events_by_type": dict(collections.Counter(e.type for e in self.events)),
             "events_by_label": dict(collections.Counter(e.label for e in self.events)),

@@ -91,7 +91,10 @@ def _rates(st: Any, achieved: float) -> str:
     req = f"{st.fps_requested:.0f}" if st.fps_requested else "-"
     cam = f"{st.fps_granted:.1f}".rstrip("0").rstrip(".") if st.fps_granted else "-"
     what = "camera" if st.total_frames is None else "source"  # a file's / the demo's own rate
-    line = f"fps  requested {req} · {what} {cam} · processing [bold]{achieved:.0f}[/bold]"
+    line = f"fps  requested {req} · {what} {cam}"
+    if st.fps_container and st.fps_granted and abs(st.fps_container - st.fps_granted) > 0.01 * st.fps_granted:
+        line += f" (container {st.fps_container:g})"  # --fps set a video's time base
+    line += f" · processing [bold]{achieved:.0f}[/bold]"
     if st.total_frames and st.fps_granted and achieved > 1.05 * st.fps_granted:
         line += " [dim](a file: faster than real time)[/dim]"
     return line
