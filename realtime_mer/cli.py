@@ -171,7 +171,8 @@ def run(argv: list[str] | None = None) -> int:
     if not args.quiet:
         st = pipe.state
         model = f"{st.model} ({cfg.model.path})" if cfg.model.path is not None else st.model
-        print(f"{PROG}: {st.source} · model {model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        for line in startup_lines([st.source, f"model {model}", f"backend {st.backend_reason}", f"spotter {st.spotter}"]):
+            print(line, file=sys.stderr, flush=True)
 
     stops = StopSignals(pipe, lambda signum: _save_stats(cfg.output.stats, pipe, signum=signum, error=None, forced=True))
     n_warn = len(pipe.state.warnings)
@@ -210,6 +211,23 @@ def run(argv: list[str] | None = None) -> int:
         if source.truth:
             print(f"{PROG}: {truth_report(source.truth, pipe.events)}", file=sys.stderr, flush=True)
     return int(summary["exit_code"])
+
+
+def startup_lines(parts: list[str], width: int = 80) -> list[str]:
+    """What runs, in lines of at most ``width`` columns (an 80-column terminal), split between parts: ``realtime-mer:
+    demo · model apexflow · spotter roiflow`` and below it the backend and why. A part longer than a line (a long
+    model path) gets a line of its own."""
+    lines: list[str] = []
+    cur = f"{PROG}:"
+    for part in parts:
+        joined = f"{cur} {part}" if cur.endswith(":") else f"{cur} · {part}"
+        if len(joined) <= width or cur.strip().endswith(":"):
+            cur = joined
+        else:
+            lines.append(cur)
+            cur = f"{' ' * len(PROG)}  {part}"
+    lines.append(cur)
+    return lines
 
 
 def _end_output_failed(exc: BaseException, error: BaseException | None, what: str) -> None:
@@ -381,7 +399,9 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
 
 def add_export_options(p: argparse.ArgumentParser) -> None:
     """Options of the event exports; ``realtime-mer batch`` is a subcommand of its own (``batch.command``)."""
-    p.epilog = "Many recordings at once: realtime-mer batch PATHS_OR_GLOBS... --out DIR (see realtime-mer batch --help)."
+    p.epilog = ("Subcommands: realtime-mer batch PATHS_OR_GLOBS... --out DIR (many recordings at once); "
+                "realtime-mer export LOG --eaf / --bids / --csv (an existing event log to ELAN, BIDS, CSV); "
+                "realtime-mer plot LOG -o PICTURE (re-plot a run's timeline). Each has its own --help.")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (events, csv, stats, timeline and its trace, frames csv, eaf, bids, the "
                         "provenance sidecars); an output that is an input is refused even so (default: refuse)")
     p.add_argument("--eaf", type=Path, metavar="PATH.eaf", help="at the end, write the events as an ELAN document (tiers micro / macro, the video linked); needs the [elan] extra")
@@ -487,8 +507,13 @@ def truth_report(truth: Any, events: list[Any]) -> str:
 
     rows = [t.interval for t in truth]
     found = found_by_type(rows, [e.interval() for e in events])
+    labels = sorted({t.label for t in truth})  # found with the label injected: the same matching within each label
+    right = sum(found_by_type([t.interval for t in truth if t.label == lab], [e.interval() for e in events if e.label == lab])
+                for lab in labels)
+    false = len(events) - found
     return (f"found {found} of the {len(rows)} injected movements (an event of the same type with IoU >= "
-            f"{IOU_THRESHOLD:g}, as MEGC counts); {len(events) - found} other events")
+            f"{IOU_THRESHOLD:g}, as MEGC counts), {right} of them also with the injected label; "
+            f"{false} false alarm{'' if false == 1 else 's'} (events matching no injected movement)")
 
 
 def explicit_options(argv: list[str]) -> set[str]:
@@ -545,10 +570,18 @@ def effective_config(args: argparse.Namespace, argv: list[str], cli_cfg: Pipelin
 @command_main(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["batch"]:  # a subcommand; every other command line is the single run, as before
+    if args[:1] == ["batch"]:  # the subcommands; every other command line is the single run, as before
         from realtime_mer.batch.command import batch_main
 
         return batch_main(args[1:])
+    if args[:1] == ["export"]:
+        from realtime_mer.export import export_main
+
+        return export_main(args[1:])
+    if args[:1] == ["plot"]:
+        from realtime_mer.plot import plot_main
+
+        return plot_main(args[1:])
     return run(argv)
 
 

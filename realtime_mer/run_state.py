@@ -23,6 +23,7 @@ from realtime_mer.timeline import TraceWriter, intensity_path
 from realtime_mer.types import CLASSES, Event
 
 SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
+OVERLAY_EVENTS = 200  # the overlay lists the newest events, as many as the terminal's height allows
 
 
 @dataclass
@@ -49,7 +50,8 @@ class RunState:
     model: str = ""
     classes: tuple[str, ...] = CLASSES
     spotter: str = ""
-    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
+    # the latest events, as many as a tall terminal's overlay shows (the full list is RunRecord.events)
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=OVERLAY_EVENTS))
     n_events: int = 0
     # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
     signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
