@@ -31,8 +31,8 @@ def aligner() -> Iterator[FaceAligner]:
 
 @pytest.fixture(scope="module")
 def tracker() -> Iterator[FaceAligner]:
-    """Landmarks once, then tracking only (no keyframe for 10 000 frames)."""
-    with FaceAligner(FaceConfig(landmark_every=10_000)) as al:
+    """Landmarks once, then tracking only (no keyframe for 1000 frames, the most --landmark-every allows)."""
+    with FaceAligner(FaceConfig(landmark_every=1000)) as al:
         yield al
 
 
