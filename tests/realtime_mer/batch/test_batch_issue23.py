@@ -77,8 +77,11 @@ def test_inputs_csv_flags_what_needs_a_look_and_options_apply_to_every_input(rec
     assert proc.returncode == 0, proc.stderr
     rows = {r["key"]: r for r in csv.DictReader((out / "inputs.csv").open())}
     assert set(rows) == {"good", "blank", "cut", "EP01"} and all(r["status"] == "done" for r in rows.values())
-    assert rows["good"]["warnings"] == "" and rows["EP01"]["warnings"] == ""
-    assert rows["blank"]["warnings"].startswith("no face found in any of the 40 frames")
+    for key in ("good", "EP01"):  # whole, with a face throughout (other notes, e.g. on a clip's length, may appear)
+        assert "no face" not in rows[key]["warnings"] and "incomplete" not in rows[key]["warnings"]
+        assert "ended at frame" not in rows[key]["warnings"]
+    assert "no face found in any of the 40 frames" in rows["blank"]["warnings"]
+    assert "no face" not in rows["cut"]["warnings"]
     assert "ended at frame" in rows["cut"]["warnings"] and "truncated" in rows["cut"]["warnings"]
     for key, frames in (("good", 120), ("EP01", 30)):
         stats = json.loads((out / f"{key}.stats.json").read_text())
