@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,8 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
             setattr(getattr(cfg, obj), name, value)
     if a.model_path is not None:
         cfg.model.path = a.model_path.resolve()
-    cfg.source.path = Path(".")  # a placeholder for the checks: each input gives its own
-    check_settings(cfg)
-    cfg.source.path = None
+    # checked as a run of one input would be (each input brings its own path)
+    check_settings(dataclasses.replace(cfg, source=dataclasses.replace(cfg.source, path=Path("input"))))
     return cfg
 
 
