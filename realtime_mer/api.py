@@ -12,10 +12,12 @@
             ...                                          # leave the loop (or press Ctrl-C): the camera is released
 
 Settings are the CLI's typed configuration (``realtime_mer.config.PipelineConfig``); the source given
-first replaces ``config.source``'s kind and path, keeping its other settings (fps, size, ...). When
-``config.output`` names ``events`` / ``csv`` / ``stats`` files they are written as by the CLI (events
-fsynced as decided, provenance beside them); an existing file is refused unless ``overwrite=True``.
-No signal handlers are installed and no overlay is drawn: this is a library.
+first replaces ``config.source``'s kind and path, keeping its other settings (fps, size, ...). The settings
+and outputs are checked as the CLI checks them (``preflight``: ``config.validate``, the spotter and class
+set, every output path against the inputs and each other), with the same one-line ``MerError``s. Every file
+``config.output`` names is written as by the CLI (events fsynced as decided with their provenance, stats,
+frames csv, the timeline picture and its trace, ELAN / BIDS; LSL outlets too); an existing file is refused
+unless ``overwrite=True``. No signal handlers are installed and no overlay is drawn: this is a library.
 """
 
 from __future__ import annotations
@@ -129,24 +131,24 @@ class EventStream:
         if self._pipe is not None:
             return self
         from realtime_mer.capture import open_source
-        from realtime_mer.events.sidecar import write_sidecar
-        from realtime_mer.events.sinks import check_new, check_writable, open_sinks
+        from realtime_mer.outputs import attach, open_frame_sinks, start_trace
         from realtime_mer.pipeline import Pipeline
+        from realtime_mer.preflight import check_run
 
+        check_run(self.config, overwrite=self._overwrite, api=True)  # what the CLI refuses, in the same one line
         out = self.config.output
-        for what, path in (("events", out.events), ("csv", out.csv), ("stats", out.stats)):
-            if path is not None:
-                if what != "stats":
-                    check_new(path, what, f"output.{what}", self._overwrite, how="pass overwrite=True")
-                check_writable(path, what)
-        source = open_source(self.config.source)
-        pipe = Pipeline(self.config, source)
+        trace = start_trace(out)
+        frame_sinks = open_frame_sinks(out)
+        try:
+            source = open_source(self.config.source)
+        except BaseException:
+            for s in frame_sinks:
+                s.close()
+            raise
+        pipe = Pipeline(self.config, source, trace_path=trace, frame_sinks=frame_sinks)
         try:
             pipe.prepare()
-            pipe.sinks = [*open_sinks(out.events, out.csv, pipe.state.classes), _QueueSink(self._queue, self._on_event)]
-            for path in (out.events, out.csv):
-                if path is not None:
-                    write_sidecar(path, pipe.provenance)
+            attach(pipe, out, [_QueueSink(self._queue, self._on_event)])
             pipe.start()
         except BaseException:
             pipe.close()
@@ -156,21 +158,30 @@ class EventStream:
         return self
 
     def close(self) -> None:
-        """Stop and release everything (safe to call twice); write ``output.stats`` when asked."""
+        """Stop and release everything (safe to call twice); write ``output.stats``, the timeline picture and the
+        ELAN / BIDS exports when asked."""
         if self._pipe is None or self._closed:
             return
         self._closed = True
         self._pipe.stop()
         self._pipe.close()
         self._drain()
-        stats = self.config.output.stats
+        from realtime_mer.outputs import write_exports, write_timeline
+
+        out = self.config.output
+        stats = out.stats
         if stats is not None:
             import json
 
-            try:
-                Path(stats).write_text(json.dumps(self.summary(), indent=2) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise fail(OutputError, f"cannot write stats to {stats}: {exc.strerror or exc}", "choose a writable path") from exc
+            from realtime_mer.events.sidecar import write_text_atomic
+
+            write_text_atomic(Path(stats), json.dumps(self.summary(), indent=2) + "\n")
+        try:
+            write_timeline(out, self._pipe)
+            write_exports(out, self.config.source, self._pipe)
+        except OSError as exc:
+            raise fail(OutputError, f"cannot write {exc.filename or 'an output'}: {exc.strerror or exc}",
+                       "choose a writable path (the events and stats are written already)") from exc
 
     def __enter__(self) -> EventStream:
         return self.start()

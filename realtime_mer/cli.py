@@ -37,9 +37,6 @@ from realtime_mer.errors import (
 PROG = "realtime-mer"
 
 
-TIMELINE_FORMATS = (".png", ".svg", ".pdf", ".jpg")
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
@@ -50,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--camera", type=int, metavar="INDEX", help="live camera index (e.g. 0)")
     src.add_argument("--video", type=Path, metavar="FILE", help="a video file")
     src.add_argument("--frames", type=Path, metavar="DIR", help="a folder of images (CASME II / SAMM / SMIC clips)")
-    p.add_argument("--fps", type=float, help="camera: fps to ask for; --frames: their rate (default 200); --realtime: pacing rate")
+    p.add_argument("--fps", type=float, help="--video / --frames: the recording's rate, which times every frame (a video's "
+                                             "container rate is reported beside it); camera: the rate to ask for; "
+                                             "--realtime: also the pacing rate")
     p.add_argument("--width", type=int, default=SourceConfig.width, help="camera width to ask for (default %(default)s)")
     p.add_argument("--height", type=int, default=SourceConfig.height, help="camera height to ask for (default %(default)s)")
     p.add_argument("--no-mjpg", action="store_true", help="do not ask the camera for MJPG")
@@ -117,7 +116,8 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
         spot=SpotConfig(name=a.spotter),
         model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path, classes=_class_set_arg(a.classes),
                           intensity_every_ms=a.intensity_every),
-        output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui),
+        output=OutputConfig(events=a.events, csv=a.csv, stats=a.stats, timeline=a.timeline, ui=not a.no_ui,
+                            frames_csv=a.frames_csv, frames_landmarks=a.frames_csv_landmarks, lsl=a.lsl, eaf=a.eaf, bids=a.bids),
     ))
 
 
@@ -136,56 +136,32 @@ def _warn(msg: str) -> None:
     print(f"{PROG}: warning: {msg}", file=sys.stderr, flush=True)
 
 
-def _check_outputs(out: OutputConfig) -> None:
-    from realtime_mer.events.sinks import check_writable
-
-    seen: dict[Path, str] = {}
-    for what, path in (("events", out.events), ("csv", out.csv), ("stats", out.stats), ("timeline", out.timeline)):
-        if path is None:
-            continue
-        rp = Path(os.path.abspath(path))
-        if rp in seen:
-            raise fail(OutputError, f"--{what} and --{seen[rp]} both write {path}", "give each output its own file")
-        seen[rp] = what
-        check_writable(path, what)
-    if out.timeline is not None:
-        if Path(out.timeline).suffix.lower() not in TIMELINE_FORMATS:
-            raise fail(OutputError, f"--timeline {out.timeline}: cannot draw a {Path(out.timeline).suffix or 'file without an extension'}",
-                       f"name a picture file ending in {', '.join(TIMELINE_FORMATS)}")
-        from realtime_mer.timeline import trace_path
-
-        check_writable(trace_path(out.timeline), "timeline trace")
-
-
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
-    cfg.output.frames_csv, cfg.output.frames_landmarks, cfg.output.lsl = args.frames_csv, args.frames_csv_landmarks, args.lsl
     cfg = effective_config(args, sys.argv[1:] if argv is None else argv, cfg)
     if args.print_config:
         from realtime_mer.config_file import config_toml
 
         sys.stdout.write(config_toml(cfg))
         return 0
-    _check_outputs(cfg.output)  # refused before capture starts
-    check_export_outputs(args, cfg.output)
-    check_lab_outputs(cfg.output)
+    from realtime_mer.outputs import attach, open_frame_sinks, start_trace, write_exports, write_timeline
+    from realtime_mer.preflight import check_outputs
+
+    # refused before capture starts: an output that is an input or another output, an existing file (without
+    # --overwrite), a bad name, a missing extra, an unwritable path
+    check_outputs(cfg, overwrite=args.overwrite, config_file=args.config)
+    trace_csv = start_trace(cfg.output)
     frame_sinks = open_frame_sinks(cfg.output)
 
     from realtime_mer.capture import open_source
-    from realtime_mer.events.sinks import open_sinks
     from realtime_mer.pipeline import Pipeline
 
     source = open_source(cfg.source)
-    from realtime_mer.timeline import trace_path
-
-    trace_csv = trace_path(cfg.output.timeline) if cfg.output.timeline is not None else None
     pipe = Pipeline(cfg, source, trace_path=trace_csv, frame_sinks=frame_sinks)
     try:
         pipe.prepare()
-        pipe.sinks = open_sinks(cfg.output.events, cfg.output.csv, pipe.state.classes)
-        write_provenance_sidecars(cfg.output, pipe.provenance)
-        attach_lsl(pipe, cfg.output)
+        attach(pipe, cfg.output)
     except BaseException:
         source.close()
         pipe.record.close_trace()  # the per-frame files opened so far
@@ -195,7 +171,8 @@ def run(argv: list[str] | None = None) -> int:
     if not args.quiet:
         st = pipe.state
         model = f"{st.model} ({cfg.model.path})" if cfg.model.path is not None else st.model
-        print(f"{PROG}: {st.source} · model {model} · backend {st.backend_reason} · spotter {st.spotter}", file=sys.stderr, flush=True)
+        for line in startup_lines([st.source, f"model {model}", f"backend {st.backend_reason}", f"spotter {st.spotter}"]):
+            print(line, file=sys.stderr, flush=True)
 
     stops = StopSignals(pipe, lambda signum: _save_stats(cfg.output.stats, pipe, signum=signum, error=None, forced=True))
     n_warn = len(pipe.state.warnings)
@@ -218,16 +195,13 @@ def run(argv: list[str] | None = None) -> int:
             _warn(w)
         error = pipe.error or main_error
         summary = _save_stats(cfg.output.stats, pipe, signum=stops.signum, error=error)
-        if cfg.output.timeline is not None and trace_csv is not None:  # also after a lost camera: up to the loss
+        if cfg.output.timeline is not None:  # also after a lost camera: up to the loss
             try:
-                from realtime_mer.timeline import plot_timeline
-
-                truth = [t.interval for t in source.truth]  # the demo knows its injected movements
-                plot_timeline(trace_csv, pipe.events, cfg.output.timeline, title=source.name, truth=truth)
+                write_timeline(cfg.output, pipe)  # with the demo's injected movements
             except (OSError, MerError) as exc:
                 _end_output_failed(exc, error, str(cfg.output.timeline))
         try:
-            write_exports(args, cfg, pipe)  # ELAN / BIDS of the events decided, also after a lost camera
+            write_exports(cfg.output, cfg.source, pipe)  # ELAN / BIDS of the events decided, also after a lost camera
         except (OSError, MerError) as exc:
             _end_output_failed(exc, error, "the exports")
     if error is not None:
@@ -237,6 +211,23 @@ def run(argv: list[str] | None = None) -> int:
         if source.truth:
             print(f"{PROG}: {truth_report(source.truth, pipe.events)}", file=sys.stderr, flush=True)
     return int(summary["exit_code"])
+
+
+def startup_lines(parts: list[str], width: int = 80) -> list[str]:
+    """What runs, in lines of at most ``width`` columns (an 80-column terminal), split between parts: ``realtime-mer:
+    demo · model apexflow · spotter roiflow`` and below it the backend and why. A part longer than a line (a long
+    model path) gets a line of its own."""
+    lines: list[str] = []
+    cur = f"{PROG}:"
+    for part in parts:
+        joined = f"{cur} {part}" if cur.endswith(":") else f"{cur} · {part}"
+        if len(joined) <= width or cur.strip().endswith(":"):
+            cur = joined
+        else:
+            lines.append(cur)
+            cur = f"{' ' * len(PROG)}  {part}"
+    lines.append(cur)
+    return lines
 
 
 def _end_output_failed(exc: BaseException, error: BaseException | None, what: str) -> None:
@@ -408,57 +399,15 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
 
 def add_export_options(p: argparse.ArgumentParser) -> None:
     """Options of the event exports; ``realtime-mer batch`` is a subcommand of its own (``batch.command``)."""
-    p.epilog = "Many recordings at once: realtime-mer batch PATHS_OR_GLOBS... --out DIR (see realtime-mer batch --help)."
-    p.add_argument("--overwrite", action="store_true", help="replace existing --events / --csv / --frames-csv / --eaf / --bids files (default: refuse)")
+    p.epilog = ("Subcommands: realtime-mer batch PATHS_OR_GLOBS... --out DIR (many recordings at once); "
+                "realtime-mer export LOG --eaf / --bids / --csv (an existing event log to ELAN, BIDS, CSV); "
+                "realtime-mer plot LOG -o PICTURE (re-plot a run's timeline). Each has its own --help.")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (events, csv, stats, timeline and its trace, frames csv, eaf, bids, the "
+                        "provenance sidecars); an output that is an input is refused even so (default: refuse)")
     p.add_argument("--eaf", type=Path, metavar="PATH.eaf", help="at the end, write the events as an ELAN document (tiers micro / macro, the video linked); needs the [elan] extra")
     p.add_argument("--bids", type=Path, metavar="PATH_events.tsv", help="at the end, write the events as a BIDS events.tsv and its events.json")
 
 
-def check_export_outputs(args: argparse.Namespace, out: OutputConfig) -> None:
-    """Before capture: no existing events / export file is replaced without --overwrite; the exports' names,
-    writability and (for ELAN) pympi-ling are checked."""
-    from realtime_mer.events.sinks import check_new, check_writable
-
-    for flag, path in (("--events", out.events), ("--csv", out.csv), ("--frames-csv", out.frames_csv), ("--eaf", args.eaf), ("--bids", args.bids)):
-        if path is not None:
-            check_new(path, flag.lstrip("-"), flag, args.overwrite)
-    taken = {Path(os.path.abspath(p)) for p in (out.events, out.csv, out.stats, out.timeline, out.frames_csv) if p is not None}
-    if args.eaf is not None:
-        from realtime_mer.events.eaf import check_eaf_path, require_pympi
-
-        check_eaf_path(args.eaf)
-        require_pympi()
-        check_writable(args.eaf, "ELAN")
-    if args.bids is not None:
-        from realtime_mer.events.bids import bids_json_path, check_bids_path
-
-        check_bids_path(args.bids)
-        check_writable(args.bids, "BIDS events")
-        check_new(bids_json_path(args.bids), "BIDS sidecar", "--bids", args.overwrite)
-    for flag, path in (("--eaf", args.eaf), ("--bids", args.bids)):
-        if path is not None and Path(os.path.abspath(path)) in taken:
-            raise fail(OutputError, f"{flag} {path} is already another output", "give each output its own file")
-
-
-def write_provenance_sidecars(out: OutputConfig, provenance: dict[str, Any]) -> None:
-    """The provenance of the run beside each events file (``events.sidecar``), before the first event."""
-    from realtime_mer.events.sidecar import write_sidecar
-
-    for path in (out.events, out.csv):
-        if path is not None:
-            write_sidecar(path, provenance)
-
-
-def write_exports(args: argparse.Namespace, cfg: PipelineConfig, pipe: Any) -> None:
-    """The end-of-run exports (ELAN, BIDS) of every event of the run."""
-    if args.eaf is not None:
-        from realtime_mer.events.eaf import write_eaf
-
-        write_eaf(pipe.events, args.eaf, media=cfg.source.path if cfg.source.kind == "video" else None)
-    if args.bids is not None:
-        from realtime_mer.events.bids import write_bids
-
-        write_bids(pipe.events, args.bids, classes=pipe.state.classes)
 # ---- issue 16: config files, per-frame output, LSL, help text (one block; the options are added by add_lab_options) ----
 
 # CLI option (argparse dest) -> the config fields it sets; with --config, only options given on the command line
@@ -491,14 +440,16 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "frames_csv": ("output.frames_csv",),
     "frames_csv_landmarks": ("output.frames_landmarks",),
     "lsl": ("output.lsl",),
+    "eaf": ("output.eaf",),
+    "bids": ("output.bids",),
 }
 
 # options that set no config field (every other option must be in OPTION_FIELDS, or --config would override it)
-NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config", "overwrite", "eaf", "bids")
+NON_CONFIG_OPTIONS = ("help", "version", "quiet", "config", "print_config", "overwrite")
 
 # what an option means when its default is None (the help line names it)
 _NONE_DEFAULTS = {
-    "fps": "the source's own rate; 200 for --frames",
+    "fps": "a video's container rate; 200 for --frames and the demo; a camera's own",
     "model_path": "the bundled model",
     "classes": "the model's own classes",
     "config": "none, the built-in settings",
@@ -557,48 +508,13 @@ def truth_report(truth: Any, events: list[Any]) -> str:
 
     rows = [t.interval for t in truth]
     found = found_by_type(rows, [e.interval() for e in events])
+    labels = sorted({t.label for t in truth})  # found with the label injected: the same matching within each label
+    right = sum(found_by_type([t.interval for t in truth if t.label == lab], [e.interval() for e in events if e.label == lab])
+                for lab in labels)
+    false = len(events) - found
     return (f"found {found} of the {len(rows)} injected movements (an event of the same type with IoU >= "
-            f"{IOU_THRESHOLD:g}, as MEGC counts); {len(events) - found} other events")
-
-
-def check_lab_outputs(out: OutputConfig) -> None:
-    """--frames-csv: writable, and not the path of another output; --lsl: pylsl importable (refused before capture)."""
-    from realtime_mer.events.sinks import check_writable
-
-    if out.lsl:  # a missing [lsl] extra is refused before capture
-        from realtime_mer.events.lsl import import_pylsl
-
-        import_pylsl()
-    if out.frames_landmarks and out.frames_csv is None:
-        raise fail(OutputError, "--frames-csv-landmarks adds columns to --frames-csv, which is not given", "add --frames-csv PATH.csv")
-    if out.frames_csv is None:
-        return
-    others = {"events": out.events, "csv": out.csv, "stats": out.stats, "timeline": out.timeline}
-    for what, path in others.items():
-        if path is not None and os.path.abspath(path) == os.path.abspath(out.frames_csv):
-            raise fail(OutputError, f"--frames-csv and --{what} both write {path}", "give each output its own file")
-    check_writable(out.frames_csv, "frames csv")
-
-
-def open_frame_sinks(out: OutputConfig) -> list[Any]:
-    """The per-frame outputs the settings ask for (opened before capture starts)."""
-    sinks: list[Any] = []
-    if out.frames_csv is not None:
-        from realtime_mer.frames_csv import FramesWriter
-
-        sinks.append(FramesWriter(out.frames_csv, landmarks=out.frames_landmarks))
-    return sinks
-
-
-def attach_lsl(pipe: Any, out: OutputConfig) -> None:
-    """--lsl: the events and the per-frame signal also go to LSL outlets (after prepare(): the source's rate is known)."""
-    if not out.lsl:
-        return
-    from realtime_mer.events.lsl import LslOutlets
-
-    lsl = LslOutlets(pipe.source.name, pipe.source.fps or 0.0, origin=lambda: pipe.record.origin_grab_ns)
-    pipe.sinks.append(lsl)
-    pipe.record.frame_sinks.append(lsl)
+            f"{IOU_THRESHOLD:g}, as MEGC counts), {right} of them also with the injected label; "
+            f"{false} false alarm{'' if false == 1 else 's'} (events matching no injected movement)")
 
 
 def explicit_options(argv: list[str]) -> set[str]:
@@ -655,10 +571,18 @@ def effective_config(args: argparse.Namespace, argv: list[str], cli_cfg: Pipelin
 @command_main(PROG)
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["batch"]:  # a subcommand; every other command line is the single run, as before
+    if args[:1] == ["batch"]:  # the subcommands; every other command line is the single run, as before
         from realtime_mer.batch.command import batch_main
 
         return batch_main(args[1:])
+    if args[:1] == ["export"]:
+        from realtime_mer.export import export_main
+
+        return export_main(args[1:])
+    if args[:1] == ["plot"]:
+        from realtime_mer.plot import plot_main
+
+        return plot_main(args[1:])
     return run(argv)
 
 

@@ -190,6 +190,8 @@ class OutputConfig:
     frames_csv: Path | None = None  # --frames-csv: one row per frame (realtime_mer/frames_csv.py)
     frames_landmarks: bool = False  # --frames-csv-landmarks: the 468 landmarks in image pixels in that file too
     lsl: bool = False  # --lsl: LSL outlets for the events and the spotting signal (realtime_mer/events/lsl.py)
+    eaf: Path | None = None  # --eaf: at the end, the events as an ELAN document (realtime_mer/events/eaf.py)
+    bids: Path | None = None  # --bids: at the end, the events as a BIDS *_events.tsv and its JSON (realtime_mer/events/bids.py)
 
 
 @dataclass

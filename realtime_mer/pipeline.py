@@ -135,6 +135,7 @@ class Pipeline:
             # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
             fps_requested=self.cfg.source.fps or src.fps_requested or src.fps or None,
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
+            fps_container=getattr(src, "container_fps", None),
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
             spotter=spotter.name)
         self._clock_origin, self.time_source = source_clock(src)
@@ -253,6 +254,7 @@ class Pipeline:
         st, lat = self.state, self.latency
         aligner = self._aligner
         assert aligner is not None  # built in prepare()
+        reached_end = False
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
             try:
@@ -261,6 +263,7 @@ class Pipeline:
                 st.captured, st.dropped = g.captured, g.dropped
                 continue
             if frame is None:
+                reached_end = True
                 break
             t1 = time.perf_counter()
             lat.add("capture_wait", (t1 - t0) * 1e3)
@@ -290,6 +293,10 @@ class Pipeline:
         if g.error is not None:
             raise g.error
         declared = self.source.total_frames or 0
+        if not reached_end and not self.source.live:  # stopped (a signal, close(), an error) before the end of a file
+            of = f" of {declared}" if declared else ""
+            st.incomplete = f"stopped before the end of {self.source.name}, at frame {st.processed}{of}; the rest was not read"
+            return
         if g.ended_early and declared - g.captured - g.skipped > max(5, 0.05 * declared):  # containers often over-declare a little
             st.incomplete = f"{self.source.name} ended at frame {g.captured + g.skipped} of {declared} declared (truncated file?)"
             st.warnings.append(f"{st.incomplete}; events so far are saved")

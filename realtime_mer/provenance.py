@@ -73,7 +73,7 @@ def source_fingerprint(source: Source) -> dict[str, Any]:
         if isinstance(source, VideoSource):
             st = source.path.stat()
             fp.update(path=str(source.path.resolve()), size=st.st_size, mtime=iso_utc(st.st_mtime),
-                      sha256=sha256_file(source.path, HASH_MAX_BYTES))
+                      sha256=sha256_file(source.path, HASH_MAX_BYTES), container_fps=source.container_fps)
         elif isinstance(source, FolderSource):
             stats = [f.stat() for f in source.files]
             fp.update(path=str(source.path.resolve()), images=len(stats), size=sum(s.st_size for s in stats),

@@ -23,6 +23,7 @@ from realtime_mer.timeline import TraceWriter, intensity_path
 from realtime_mer.types import CLASSES, Event
 
 SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
+OVERLAY_EVENTS = 200  # the overlay lists the newest events, as many as the terminal's height allows
 
 
 @dataclass
@@ -31,7 +32,8 @@ class RunState:
 
     source: str = ""
     fps_requested: float | None = None
-    fps_granted: float | None = None
+    fps_granted: float | None = None  # the stream's time base: what a camera granted, a file's or folder's rate
+    fps_container: float | None = None  # a video file: the rate its container states (the time base unless --fps)
     total_frames: int | None = None
     captured: int = 0
     processed: int = 0
@@ -48,7 +50,8 @@ class RunState:
     model: str = ""
     classes: tuple[str, ...] = CLASSES
     spotter: str = ""
-    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=8))
+    # the latest events, as many as a tall terminal's overlay shows (the full list is RunRecord.events)
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=OVERLAY_EVENTS))
     n_events: int = 0
     # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
     signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
@@ -105,10 +108,11 @@ class RunRecord:
 
     def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
                  total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
-                 classes: tuple[str, ...], spotter: str) -> None:
+                 classes: tuple[str, ...], spotter: str, fps_container: float | None = None) -> None:
         """What runs on what (set once, before the run)."""
         st = self.state
         st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
+        st.fps_container = fps_container
         st.warnings = list(warnings)
         st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
 
@@ -246,6 +250,7 @@ class RunRecord:
             "elapsed_s": round(elapsed, 3),
             "fps_requested": st.fps_requested,
             "fps_granted": st.fps_granted,
+            "fps_container": st.fps_container,
             "events": len(self.events),
             "events_by_type": dict(collections.Counter(e.type for e in self.events)),
             "events_by_label": dict(collections.Counter(e.label for e in self.events)),

@@ -26,6 +26,7 @@ _UI_STAGES = (("face", "face"), ("spotting", "spot"), ("recognition", "recog"), 
 _LABEL_STYLE = {"negative": "red", "positive": "green", "surprise": "yellow"}
 GRAPH_SECONDS = 4.0  # the graph shows this much of the stream (>= 2 s; the run state keeps enough samples)
 GRAPH_ROWS = 3
+GRAPH_HEADROOM = 3.0  # the scale ends at most this many times above the threshold: taller peaks are cut, the threshold stays in view
 _MARGIN = 6  # y-axis labels left of the graph
 
 
@@ -47,28 +48,46 @@ def bin_signal(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, cells: int, wind
     return out_s, out_t
 
 
+def graph_top(s: np.ndarray, th: np.ndarray, rows: int = GRAPH_ROWS) -> float:
+    """The value at the top of the graph: about the largest signal, but at least 1.25 and at most ``GRAPH_HEADROOM``
+    times the threshold, so the threshold is always on screen (a taller peak is cut at the top, in red); rounded so
+    the threshold falls on a row boundary and its line gets a row of its own above the bars below it."""
+    thr = float(np.nanmax(th)) if np.isfinite(th).any() else np.nan
+    peak = float(np.nanmax(s)) if np.isfinite(s).any() else np.nan
+    if not np.isfinite(thr) or thr <= 0:
+        return max(peak, 1e-9) if np.isfinite(peak) else 1e-9
+    want = max(1.25 * thr, min(peak, GRAPH_HEADROOM * thr)) if np.isfinite(peak) else 1.25 * thr
+    below = max(1, min(rows - 1, int(rows * thr / want)))  # whole rows under the threshold
+    return thr * rows / below
+
+
 def signal_graph(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, width: int, rows: int = GRAPH_ROWS,
                  window_s: float = GRAPH_SECONDS) -> Text:
-    """``rows`` rows of bars (red above the threshold, ─ marks the threshold level), a y scale on the
-    left and a time axis below: seconds before the newest sample."""
+    """``rows`` rows of bars (red above the threshold), the threshold a ─ line wherever the signal is below it and its
+    value on the scale, a y scale on the left and a time axis below: seconds before the newest sample."""
     cells = max(10, width - _MARGIN)
     s, th = bin_signal(np.asarray(t, np.float64), np.asarray(sig, np.float64), np.asarray(thr, np.float64), cells, window_s)
     text = Text(no_wrap=True, overflow="crop")
-    finite = [v for v in (np.nanmax(s) if np.isfinite(s).any() else np.nan, np.nanmax(th) * 1.25 if np.isfinite(th).any() else np.nan)
-              if np.isfinite(v)]
-    top = max([*finite, 1e-9])
+    top = graph_top(s, th, rows)
     n = rows * 8
     lv = np.where(np.isfinite(s), np.clip(np.round(s / top * n), 0, n), -1).astype(int)
-    tl = np.where(np.isfinite(th), np.clip(np.round(th / top * n), 0, n), -1).astype(int)
+    tl = np.where(np.isfinite(th), np.clip(np.round(th / top * n), 1, n), -1).astype(int)
+    line_row = np.minimum(rows - 1, -(-tl // 8))  # the row just above the threshold (the top row when it is that high)
+    last = th[np.isfinite(th)][-1] if np.isfinite(th).any() else np.nan
+    label_row = int(min(rows - 1, -(-int(np.clip(round(last / top * n), 1, n)) // 8))) if np.isfinite(last) else -1
     for r in range(rows - 1, -1, -1):
-        label = f"{top:5.1f}" if r == rows - 1 else ("  0.0" if r == 0 else "")
-        text.append(f"{label:>5}│", style="dim")
+        if r == label_row:  # the threshold's value beside its line
+            text.append(f"{last:5.1f}", style="yellow")
+            text.append("┤", style="dim")
+        else:
+            label = f"{top:5.1f}" if r == rows - 1 else ("  0.0" if r == 0 else "")
+            text.append(f"{label:>5}│", style="dim")
         for c in range(cells):
             if lv[c] < 0:
                 text.append("·" if r == 0 else " ", style="dim")  # no face / no sample
                 continue
             h = min(8, max(0, lv[c] - 8 * r))
-            if h == 0 and 1 <= tl[c] - 8 * r <= 8:
+            if tl[c] > 0 and r == line_row[c] and lv[c] <= tl[c]:  # at or below the threshold: its line shows
                 text.append("─", style="yellow")
             else:
                 text.append(_BLOCKS[h], style="bold red" if s[c] > th[c] else "cyan")
@@ -91,9 +110,12 @@ def _rates(st: Any, achieved: float) -> str:
     req = f"{st.fps_requested:.0f}" if st.fps_requested else "-"
     cam = f"{st.fps_granted:.1f}".rstrip("0").rstrip(".") if st.fps_granted else "-"
     what = "camera" if st.total_frames is None else "source"  # a file's / the demo's own rate
-    line = f"fps  requested {req} · {what} {cam} · processing [bold]{achieved:.0f}[/bold]"
+    line = f"fps  requested {req} · {what} {cam}"
+    if st.fps_container and st.fps_granted and abs(st.fps_container - st.fps_granted) > 0.01 * st.fps_granted:
+        line += f" (container {st.fps_container:g})"  # --fps set a video's time base
+    line += f" · processing [bold]{achieved:.0f}[/bold]"
     if st.total_frames and st.fps_granted and achieved > 1.05 * st.fps_granted:
-        line += " [dim](a file: faster than real time)[/dim]"
+        line += " [dim](not paced: faster than real time)[/dim]"  # a file or the demo without --realtime
     return line
 
 
@@ -121,6 +143,12 @@ def _latency(p: Any) -> str:
             p50, p95 = np.percentile(v, [50, 95])
             parts.append(f"{short} {p50:.1f}/{p95:.1f}")
     return "ms p50/p95  " + "  ".join(parts) if parts else ""
+
+
+def _event_header(wide: bool) -> str:
+    """Column names over the event rows, aligned with ``_event_row``."""
+    head = f"{'apex':>11}  {'type':<5}  {'label':<8}  {'conf':>4}  {'duration':>8}"
+    return f"[dim]{head}  frames onset-apex-offset, spotting z[/dim]" if wide else f"[dim]{head}[/dim]"
 
 
 def _event_row(e: Any, wide: bool) -> str:
@@ -157,7 +185,7 @@ class Overlay:
         title = one(f"[bold]signal[/] (noise units) vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s of the stream")
         ev_title = one(f"[bold]events[/] ({st.n_events}) newest first" + ("" if events else " — none yet"))
         budget = height - 1  # the live display keeps the cursor's line
-        fixed = len(head) + 1 + len(graph_lines) + 1 + min(1, len(events))
+        fixed = len(head) + 1 + len(graph_lines) + 1 + 2 * min(1, len(events))  # the events' title, header, latest
         out = list(head)
         if lat and fixed + 1 <= budget:
             out.append(one(lat))
@@ -168,8 +196,10 @@ class Overlay:
             out.append(title)
             out.extend(graph_lines)
         out.append(ev_title)
-        room = max(1, budget - len(out) - len(warnings))
         wide = width >= 110
+        if events:
+            out.append(one(_event_header(wide)))
+        room = max(1, budget - len(out) - len(warnings))
         out.extend(one(_event_row(e, wide)) for e in events[:room])
         out.extend(warnings[: max(0, budget - len(out))])
         for t in out:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
 
 from realtime_mer.batch.engines import Engine, LocalEngine, RayEngine
-from realtime_mer.batch.inputs import discover
+from realtime_mer.batch.inputs import BatchInput, discover
 from realtime_mer.batch.runner import BatchReport, clean_partial, default_jobs, run_batch, write_tables
-from realtime_mer.config import BACKENDS, FaceConfig, ModelConfig, PipelineConfig, SourceConfig, SpotConfig
-from realtime_mer.errors import MerError, OutputError, fail
+from realtime_mer.batch.work import BatchOutputs, BatchSettings, input_outputs
+from realtime_mer.config import BACKENDS, FaceConfig, ModelConfig, OutputConfig, PipelineConfig, SpotConfig
+from realtime_mer.errors import ConfigError, MerError, OutputError, fail
 
 PROG = "realtime-mer batch"
 
@@ -21,42 +23,81 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Analyse many recordings: video files and folders of frames, found in the given paths, globs and "
                     "dataset trees (e.g. CASME2/sub01/EP02_01f). Writes DIR/<name>.events.jsonl (+ .meta.json provenance, "
-                    ".stats.json) per input, DIR/events.csv (all events, with a source column) and DIR/inputs.csv. "
-                    "Finished inputs are skipped when run again.",
+                    ".stats.json; .frames.csv and .timeline.png when asked) per input, DIR/events.csv (all events, with a "
+                    "source column) and DIR/inputs.csv (status and warnings per input). Finished inputs are skipped when "
+                    "run again.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB", help="video files, image folders, dataset roots, or quoted globs ('data/**/*.mp4')")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created; a resumed run reuses it)")
     p.add_argument("--jobs", type=int, metavar="N", help=f"inputs run at once (default: half the cores, here {default_jobs()}; with --ray: the cluster's CPUs)")
     p.add_argument("--ray", metavar="ADDRESS", help="run the inputs as Ray tasks on the cluster at ADDRESS (auto, HOST:PORT, ray://..., or local to start one here); needs the [cluster] extra")
-    p.add_argument("--fps", type=float, help="frame rate of image folders (default 200, CASME II / SAMM)")
-    p.add_argument("--spotter", default=SpotConfig.name, help="spotting method (default %(default)s)")
-    p.add_argument("--model", default=ModelConfig.name, help="recognition model (default %(default)s)")
+    p.add_argument("--config", type=Path, metavar="RUN.toml",
+                   help="settings for every input from a TOML file (as realtime-mer --config; its [output] paths must be "
+                        "unset: the batch names its own files); the options below override it")
+    p.add_argument("--fps", type=float, help="the recordings' frame rate: the time base of image folders (default 200, "
+                                             "CASME II / SAMM) and of videos (default: each container's own rate)")
+    p.add_argument("--spotter", help=f"spotting method (default {SpotConfig.name})")
+    p.add_argument("--model", help=f"recognition model (default {ModelConfig.name})")
     p.add_argument("--model-path", type=Path, help="an ONNX model to use instead of the bundled one")
-    p.add_argument("--backend", default=ModelConfig.backend, choices=BACKENDS, help="inference backend (default %(default)s)")
-    p.add_argument("--landmark-every", type=int, default=FaceConfig.landmark_every, help="face landmarks every N frames (default %(default)s)")
+    p.add_argument("--backend", choices=BACKENDS, help=f"inference backend (default {ModelConfig.backend})")
+    p.add_argument("--landmark-every", type=int, help=f"face landmarks every N frames (default {FaceConfig.landmark_every})")
+    p.add_argument("--frames-csv", action="store_true", help="also write DIR/<name>.frames.csv per input (one row per frame, as realtime-mer --frames-csv)")
+    p.add_argument("--timeline", nargs="?", const="png", choices=("png", "svg", "pdf", "jpg"), metavar="FORMAT",
+                   help="also draw DIR/<name>.timeline.png per input (png, svg, pdf or jpg; the trace beside it, as realtime-mer --timeline)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors, warnings and failed inputs")
     return p
 
 
 def config_from_args(a: argparse.Namespace) -> PipelineConfig:
-    from realtime_mer.spotting import SPOTTERS
+    """The settings every input runs with: ``--config``'s file (or the defaults) with the options given on top, checked
+    as a single run's are (``preflight.check_settings``)."""
+    from realtime_mer.preflight import check_settings
 
-    if a.spotter not in SPOTTERS:
-        raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    if a.fps is not None and not a.fps > 0:
-        raise fail(MerError, f"--fps {a.fps:g} is not a positive rate", "pass e.g. --fps 200")
-    if a.landmark_every < 1:
-        raise fail(MerError, f"--landmark-every {a.landmark_every} must be >= 1", "pass e.g. --landmark-every 2")
     if a.jobs is not None and a.jobs < 1:
         raise fail(MerError, f"--jobs {a.jobs} must be >= 1", "pass e.g. --jobs 4")
     if a.model_path is not None and not Path(a.model_path).is_file():
         raise fail(MerError, f"--model-path {a.model_path} not found", "pass an .onnx model file")
-    return PipelineConfig(
-        source=SourceConfig(kind="video", fps=a.fps),
-        face=FaceConfig(landmark_every=a.landmark_every),
-        spot=SpotConfig(name=a.spotter),
-        model=ModelConfig(name=a.model, backend=a.backend, path=a.model_path.resolve() if a.model_path else None),
-    )
+    cfg = PipelineConfig()
+    if a.config is not None:
+        from realtime_mer.config_file import load_config
+
+        cfg = load_config(a.config)
+        given = [k for k, v in vars(cfg.output).items() if v not in (None, False) and k != "ui"]
+        if given:
+            raise fail(ConfigError, f"{a.config}: output.{given[0]} is set, but a batch names its own files under --out",
+                       "remove it from the file (--frames-csv and --timeline ask for those files per input)")
+    cfg.output = OutputConfig(ui=False)
+    cfg.source.kind = "video"  # each input sets its own kind and path
+    for value, field in ((a.fps, "source.fps"), (a.spotter, "spot.name"), (a.model, "model.name"), (a.backend, "model.backend"),
+                         (a.landmark_every, "face.landmark_every")):
+        if value is not None:
+            obj, _, name = field.partition(".")
+            setattr(getattr(cfg, obj), name, value)
+    if a.model_path is not None:
+        cfg.model.path = a.model_path.resolve()
+    # checked as a run of one input would be (each input brings its own path)
+    check_settings(dataclasses.replace(cfg, source=dataclasses.replace(cfg.source, path=Path("input"))))
+    return cfg
+
+
+def check_batch_paths(items: list[BatchInput], out: Path, settings: BatchSettings, config_file: Path | None) -> None:
+    """No file the batch writes is one of its inputs (a recording, a frame of a folder, the model, the settings file)
+    or another output; the same check as a single run's (``preflight.check_clashes``)."""
+    from realtime_mer.preflight import Named, check_clashes, frame_inputs, planned_inputs, planned_outputs
+
+    cfg = settings.config
+    inputs = planned_inputs(PipelineConfig(model=cfg.model, spot=cfg.spot), config_file)
+    folders = []
+    for item in items:
+        if item.kind == "frames":
+            inputs += frame_inputs(Path(item.path), f"batch input {item.path}")
+            folders.append(Path(item.path))
+        else:
+            inputs.append(Named(Path(item.path), f"batch input {item.path}"))
+    outputs = [Named(out / name, f"the batch table {out / name}") for name in ("events.csv", "inputs.csv")]
+    for item in items:
+        outputs += [Named(o.path, f"{o.path} (an output of {item.key})") for o in planned_outputs(input_outputs(out, item.key, settings.outputs))]
+    check_clashes(outputs, inputs, folders)
 
 
 def _prepare_out(out: Path) -> None:
@@ -81,18 +122,19 @@ def _line(report: BatchReport, res: dict[str, Any]) -> str:
 
 def batch_main(argv: list[str]) -> int:
     a = build_parser().parse_args(argv)
-    cfg = config_from_args(a)
+    settings = BatchSettings(config_from_args(a), BatchOutputs(frames_csv=a.frames_csv, timeline=f".{a.timeline}" if a.timeline else None))
     items = discover(a.paths)
     out = a.out.resolve()
     if out.exists() and not out.is_dir():
         raise fail(OutputError, f"--out {out} is a file", "pass a folder for the batch's outputs")
+    check_batch_paths(items, out, settings, a.config)
     engine: Engine = RayEngine(a.ray, a.jobs) if a.ray else LocalEngine(a.jobs or min(default_jobs(), len(items)))
     _prepare_out(out)
     clean_partial(out)
     where = f"Ray at {a.ray}" if a.ray else "local processes"
     if not a.quiet:
         print(f"{PROG}: {len(items)} inputs → {out} · {engine.slots} at once on {where}", file=sys.stderr, flush=True)
-    report = _run(items, out, cfg, engine, quiet=a.quiet)
+    report = _run(items, out, settings, engine, quiet=a.quiet)
     ev_csv, in_csv = write_tables(items, out, report)
     for r in report.failed:
         print(f"{PROG}: failed: {r['key']} ({r['source']}): {r['error']}", file=sys.stderr, flush=True)
@@ -107,13 +149,13 @@ def batch_main(argv: list[str]) -> int:
     return 1 if report.failed else 0
 
 
-def _run(items: list, out: Path, cfg: PipelineConfig, engine: Engine, quiet: bool) -> BatchReport:
+def _run(items: list, out: Path, settings: BatchSettings, engine: Engine, quiet: bool) -> BatchReport:
     if quiet or not sys.stderr.isatty():
         def show(report: BatchReport, res: dict[str, Any] | None) -> None:
             if res is not None and (not quiet or res["status"] != "done"):
                 print(f"{PROG}: " + _line(report, res), file=sys.stderr, flush=True)
 
-        return run_batch(items, out, cfg, engine, show)
+        return run_batch(items, out, settings, engine, show)
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -136,7 +178,7 @@ def _run(items: list, out: Path, cfg: PipelineConfig, engine: Engine, quiet: boo
                 prog.console.print(_line(report, res))
             prog.update(task, completed=report.done + len(report.failed), ev=events[0], bad=len(report.failed))
 
-        return run_batch(items, out, cfg, engine, bar)
+        return run_batch(items, out, settings, engine, bar)
 
 
 __all__ = ["batch_main", "build_parser"]

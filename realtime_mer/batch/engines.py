@@ -16,8 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from realtime_mer.batch.inputs import BatchInput
-from realtime_mer.batch.work import run_input
-from realtime_mer.config import PipelineConfig
+from realtime_mer.batch.work import BatchSettings, run_input
 from realtime_mer.errors import MerError, fail
 
 CLUSTER_EXTRA = "pip install 'realtime-mer[cluster]' (Ray)"
@@ -27,7 +26,7 @@ class Engine(Protocol):
     slots: int
     name: str
 
-    def submit(self, item: BatchInput, out: str, cfg: PipelineConfig) -> Any: ...
+    def submit(self, item: BatchInput, out: str, settings: BatchSettings) -> Any: ...
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]: ...
 
@@ -57,13 +56,13 @@ class LocalEngine:
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.slots, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
 
-    def submit(self, item: BatchInput, out: str, cfg: PipelineConfig) -> Any:
+    def submit(self, item: BatchInput, out: str, settings: BatchSettings) -> Any:
         try:
-            return self._pool.submit(self._fn, item, out, cfg)
+            return self._pool.submit(self._fn, item, out, settings)
         except BrokenProcessPool:  # a worker died earlier: its inputs failed; a new pool runs the rest
             self._pool.shutdown(wait=False)
             self._pool = self._new_pool()
-            return self._pool.submit(self._fn, item, out, cfg)
+            return self._pool.submit(self._fn, item, out, settings)
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
         done, _ = futures.wait(handles, timeout=timeout, return_when=futures.FIRST_COMPLETED)
@@ -104,8 +103,8 @@ class RayEngine:
         self.slots = jobs or max(1, cpus)
         self._task = ray.remote(num_cpus=1, max_retries=1)(run_input)
 
-    def submit(self, item: BatchInput, out: str, cfg: PipelineConfig) -> Any:
-        return self._task.remote(item, out, cfg)
+    def submit(self, item: BatchInput, out: str, settings: BatchSettings) -> Any:
+        return self._task.remote(item, out, settings)
 
     def wait(self, handles: list[Any], timeout: float) -> list[Any]:
         ready, _ = self._ray.wait(handles, num_returns=1, timeout=timeout)

@@ -1,13 +1,16 @@
 """The batch loop: skip finished inputs, keep the engine's slots busy, show overall progress, stop cleanly on
 a signal, and write the combined tables: ``<out>/events.csv`` (every event of every finished input, with its
-``source``) and ``<out>/inputs.csv`` (each input's status, events, frames, time and error)."""
+``source``) and ``<out>/inputs.csv`` (each input's status, events, frames, time, error and warnings: what to look at
+in a finished input, such as no face found or an input that ended early)."""
 
 from __future__ import annotations
 
 import collections
 import csv
 import io
+import json
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -17,10 +20,9 @@ from typing import Any
 
 from realtime_mer.batch.engines import Engine
 from realtime_mer.batch.inputs import BatchInput
-from realtime_mer.batch.work import events_path, is_done
-from realtime_mer.config import PipelineConfig
+from realtime_mer.batch.work import BatchSettings, events_path, is_done, stats_path, warnings_of
 
-INPUT_COLUMNS = ("key", "source", "kind", "status", "events", "frames", "elapsed_s", "error")
+INPUT_COLUMNS = ("key", "source", "kind", "status", "events", "frames", "elapsed_s", "error", "warnings")
 
 
 @dataclass
@@ -40,16 +42,20 @@ class BatchReport:
 
 
 def clean_partial(out: Path) -> int:
-    """Remove the temporary files an earlier, killed run left (``.<name>.*.tmp``); they were never renamed into place."""
+    """Remove the temporary files and staging folders an earlier, killed run left (``.<name>.*.tmp``); they were never
+    moved into place."""
     n = 0
-    for p in Path(out).rglob(".*.tmp"):
-        if p.is_file():
+    for p in sorted(Path(out).rglob(".*.tmp"), reverse=True):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+        elif p.is_file():
             p.unlink(missing_ok=True)
             n += 1
     return n
 
 
-def run_batch(items: list[BatchInput], out: Path, cfg: PipelineConfig, engine: Engine,
+def run_batch(items: list[BatchInput], out: Path, settings: BatchSettings, engine: Engine,
               progress: Callable[[BatchReport, dict[str, Any] | None], None] | None = None) -> BatchReport:
     """Run every unfinished input of ``items`` on ``engine``. The first SIGINT / SIGTERM submits nothing more and waits
     for the inputs under way (each is written whole or not at all); a second one terminates them."""
@@ -75,7 +81,7 @@ def run_batch(items: list[BatchInput], out: Path, cfg: PipelineConfig, engine: E
         while todo or inflight:
             while todo and len(inflight) < engine.slots and not signals:
                 item = todo.popleft()
-                inflight[engine.submit(item, str(out), cfg)] = item
+                inflight[engine.submit(item, str(out), settings)] = item
             if not inflight:
                 break
             for h in engine.wait(list(inflight), timeout=0.2):
@@ -128,11 +134,23 @@ def write_tables(items: list[BatchInput], out: Path, report: BatchReport) -> tup
         if r is None:
             done = item.key in counts
             r = {"key": item.key, "source": item.path, "kind": item.kind, "status": "done (earlier run)" if done else "not run",
-                 "events": counts.get(item.key, ""), "frames": "", "elapsed_s": "", "error": ""}
+                 "events": counts.get(item.key, ""), "frames": "", "elapsed_s": "", "error": "", "warnings": ""}
+            if done:  # what the earlier run said about it, from its stats
+                summary = _stats(stats_path(out, item.key))
+                r.update(frames=summary.get("frames_processed", ""), warnings=warnings_of(summary))
         w.writerow({k: r.get(k, "") for k in INPUT_COLUMNS})
     in_csv = Path(out) / "inputs.csv"
     write_text_atomic(in_csv, buf.getvalue())
     return ev_csv, in_csv
+
+
+def _stats(path: Path) -> dict[str, Any]:
+    """An input's stats file (an empty dict when it cannot be read: the table is still written)."""
+    try:
+        got = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return got if isinstance(got, dict) else {}
 
 
 def default_jobs() -> int:

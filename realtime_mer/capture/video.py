@@ -14,15 +14,21 @@ from realtime_mer.errors import SourceError, fail
 
 FALLBACK_FPS = 30.0
 MAX_FPS = 10_000.0  # above this a container's rate is garbage (e.g. a 1/90000 timebase)
+RATE_MISMATCH = 0.1  # a given rate this far (relative) from the container's is worth a warning line
 
 
 class VideoSource(Source):
-    """Frames of a video file; ``timestamp = index / fps`` (the container's rate)."""
+    """Frames of a video file; ``timestamp = index / fps``: the rate the user gives (``fps``), else the container's.
+
+    High-speed cameras often write a wrong container rate (25 or 30 for a 200 fps recording); a given rate is the
+    time base, and the container's is kept in ``container_fps`` (warned about when they disagree)."""
 
     live = False
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], fps: float | None = None) -> None:
         super().__init__()
+        self.fps_requested = fps
+        self.container_fps: float | None = None
         self.path = Path(path).expanduser()
         self.name = self.path.name or str(self.path)
         self._cap: cv2.VideoCapture | None = None
@@ -51,8 +57,15 @@ class VideoSource(Source):
         self._first = to_bgr(image)
         self.height, self.width = self._first.shape[:2]
         fps = cap.get(cv2.CAP_PROP_FPS)
-        if fps and math.isfinite(fps) and 0 < fps <= MAX_FPS:
-            self.fps = float(fps)
+        self.container_fps = float(fps) if fps and math.isfinite(fps) and 0 < fps <= MAX_FPS else None
+        given = self.fps_requested
+        if given:
+            self.fps = float(given)
+            if self.container_fps is not None and abs(given - self.container_fps) > RATE_MISMATCH * self.container_fps:
+                self.warnings.append(f"{p.name}: its container says {self.container_fps:g} fps, timed at --fps {given:g} "
+                                     f"as given ({given / self.container_fps:.3g}x); drop --fps to use the container's rate")
+        elif self.container_fps is not None:
+            self.fps = self.container_fps
         else:
             self.fps = FALLBACK_FPS
             self.warnings.append(f"{p.name} does not state a usable frame rate; assuming {FALLBACK_FPS:g} fps, "

@@ -32,9 +32,24 @@ def has_sidecar(events_path: Path) -> bool:
     return not p.exists() or p.is_file()
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the OS tells (Linux), else set and restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file in ``path``'s folder, fsync it and rename it over ``path``:
-    a reader (or a resumed batch) sees the old file or the whole new one, never half of it."""
+    a reader (or a resumed batch) sees the old file or the whole new one, never half of it. The file gets the
+    permissions any other new file gets (0666 less the umask), not the temporary file's private 0600."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -43,6 +58,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise fail(OutputError, f"cannot write {path}: {exc.strerror or exc}", "choose a writable path") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~current_umask())
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -78,4 +94,4 @@ def read_sidecar(events_path: Path) -> dict[str, Any] | None:
     return meta
 
 
-__all__ = ["SIDECAR_SUFFIX", "has_sidecar", "read_sidecar", "sidecar_path", "write_sidecar", "write_text_atomic"]
+__all__ = ["SIDECAR_SUFFIX", "current_umask", "has_sidecar", "read_sidecar", "sidecar_path", "write_sidecar", "write_text_atomic"]

@@ -17,7 +17,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from realtime_mer.config import FaceConfig, TrackConfig
+from realtime_mer.config import FaceConfig, TrackConfig, validate_dataclass
 from realtime_mer.errors import DataError, fail
 from realtime_mer.face.geometry import (
     RIGID_FIT,
@@ -46,8 +46,8 @@ class FaceAligner:
     def __init__(self, cfg: FaceConfig | None = None, tune: TrackConfig | None = None) -> None:
         self.cfg = cfg or FaceConfig()
         self.tune = tune or self.cfg.track
-        if self.cfg.landmark_every < 1 or self.cfg.crop_size < 32:
-            raise fail(DataError, f"bad face config {self.cfg}", "use landmark_every >= 1 and crop_size >= 32")
+        validate_dataclass(self.cfg, "face.")  # the bounds the CLI and the API check, in the same one line
+        validate_dataclass(self.tune, "face.track.")
         s, w = int(self.cfg.crop_size), int(self.tune.window_size)
         self.size = s
         self._tpl = template(s)

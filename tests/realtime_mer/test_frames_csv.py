@@ -128,5 +128,5 @@ def test_cli_frames_csv_matches_the_run(tmp_path: Path) -> None:
 def test_cli_frames_csv_errors(tmp_path: Path) -> None:
     assert_one_line_error(cli("--frames-csv-landmarks", "--no-ui"), "--frames-csv-landmarks", "--frames-csv")
     assert_one_line_error(cli("--frames-csv", str(tmp_path / "x.csv"), "--events", str(tmp_path / "x.csv"), "--no-ui"),
-                          "both write")
+                          "--frames-csv", "--events", "same file")
     assert_one_line_error(cli("--frames-csv", str(tmp_path / "no" / "x.csv"), "--no-ui"), "does not exist")

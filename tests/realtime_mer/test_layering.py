@@ -86,7 +86,8 @@ DEMO = """
 import sys
 from realtime_mer.cli import main
 code = main(["--demo", "--demo-seconds", "2.5", "--no-ui", "--events", sys.argv[1]])
-banned = sorted(m for m in ("torch", "mer_lab", "safetensors", "openpyxl") if m in sys.modules)
+# jax / jaxlib: installed only because mediapipe requires them (pyproject bounds them; README "Install size")
+banned = sorted(m for m in ("torch", "mer_lab", "safetensors", "openpyxl", "jax", "jaxlib") if m in sys.modules)
 print("BANNED=" + ",".join(banned))
 sys.exit(code)
 """

@@ -7,6 +7,7 @@ import pytest
 from rich.console import Console
 
 from realtime_mer.run_state import RunRecord
+from realtime_mer.stats import RateMeter
 from realtime_mer.types import Event
 from realtime_mer.ui import GRAPH_SECONDS, bin_signal, render
 
@@ -88,3 +89,46 @@ def test_graph_bins_keep_short_peaks_and_span_the_window() -> None:
     assert np.nanmax(s) == 9.0  # never averaged away
     assert int(np.nanargmax(s)) == int((t[1900] - (t[-1] - GRAPH_SECONDS)) / GRAPH_SECONDS * 40)
     assert np.isfinite(s).all() and (th == 5.0).all()
+
+
+# ---- issue 23: column headers, the threshold always in view, a tall terminal's rows used, the rate label ----------
+
+
+def test_a_40_row_terminal_uses_its_rows_for_events_under_column_headers() -> None:
+    rec = _record(30)
+    lines = _draw(rec, 80, 40)
+    assert len(lines) == 39  # every row but the cursor's
+    header = next(i for i, line in enumerate(lines) if "apex" in line and "type" in line and "label" in line)
+    assert "conf" in lines[header] and "duration" in lines[header]
+    rows = [line for line in lines[header + 1:] if " s  micro" in line]
+    assert len(rows) > 8  # more than the 8 the run state used to keep
+    assert lines[header].index("label") == rows[0].index(rec.state.events[-1].label)  # the header sits over its column
+    wide = _draw(rec, 140, 40)
+    assert any("onset-apex-offset" in line for line in wide)
+
+
+@pytest.mark.parametrize(("base", "peak"), [(4.0, 100.0), (4.5, 12.0), (1.0, 3.0)])
+def test_the_threshold_line_stays_on_screen_whatever_the_peak(base: float, peak: float) -> None:
+    rec = RunRecord()
+    rec.describe(source="demo", fps_requested=200.0, fps_granted=200.0, total_frames=4000, warnings=[], model="apexflow",
+                 backend="cpu", backend_reason="cpu", classes=LABELS, spotter="roiflow")
+    rec.begin()
+    for i in range(1200):
+        rec.frame(True)
+        rec.trace(i, i / 200.0, base + (peak if 1100 < i < 1110 else 0.0), 5.0, False, False)
+    lines = _draw(rec, 80, 24)
+    (thr_line,) = [line for line in lines if line.startswith("  5.0┤")]  # the threshold's value on its row
+    assert thr_line.count("─") > 60  # a line across the graph, broken only where the signal is above it
+    graph = lines[lines.index(thr_line) + 1: next(i for i, line in enumerate(lines) if "└" in line)]
+    assert any(ch in "▁▂▃▄▅▆▇█" for line in graph for ch in line)  # the signal below the threshold is drawn under it
+
+
+def test_the_processing_rate_label_is_not_about_files_only() -> None:
+    rec = _record(0)
+    rec.state.total_frames = 4000  # a file or the demo: processed faster than its rate
+    rec.state.fps_granted = 200.0
+    rec.rate = RateMeter()
+    rec.rate.tick(0)
+    rec.rate.tick(1_000_000)  # 1000 fps
+    text = "\n".join(_draw(rec, 120, 24))
+    assert "(not paced: faster than real time)" in text and "a file" not in text

@@ -9,10 +9,11 @@ from typing import Any
 from realtime_mer.batch.engines import LocalEngine
 from realtime_mer.batch.inputs import BatchInput
 from realtime_mer.batch.runner import run_batch
+from realtime_mer.batch.work import BatchSettings
 from realtime_mer.config import PipelineConfig
 
 
-def fake_input(item: BatchInput, out: str, cfg: PipelineConfig) -> dict[str, Any]:
+def fake_input(item: BatchInput, out: str, settings: BatchSettings) -> dict[str, Any]:
     """Stands in for run_input in the worker: ``boom`` kills its process like a crash in native code."""
     if item.key == "boom":
         os._exit(3)
@@ -22,7 +23,7 @@ def fake_input(item: BatchInput, out: str, cfg: PipelineConfig) -> dict[str, Any
 
 def test_a_dead_worker_fails_its_input_and_the_batch_goes_on(tmp_path: Path) -> None:
     items = [BatchInput(str(tmp_path / k), "video", k) for k in ("a", "boom", "c")]
-    report = run_batch(items, tmp_path, PipelineConfig(), LocalEngine(1, fn=fake_input))
+    report = run_batch(items, tmp_path, BatchSettings(PipelineConfig()), LocalEngine(1, fn=fake_input))
     got = {r["key"]: (r["status"], r["error"]) for r in report.results}
     assert got["a"] == ("done", "") and got["c"] == ("done", "")
     assert got["boom"][0] == "failed" and "BrokenProcessPool" in got["boom"][1]

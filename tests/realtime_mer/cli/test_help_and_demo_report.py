@@ -39,7 +39,12 @@ def test_truth_report_counts_megc_matches() -> None:
              TruthRow("demo", Interval(800, 900, 1000, "macro"), "4", "negative")]
     events = [_event(105, 158), _event(90, 200, "micro"), _event(430, 600), _event(800, 1000)]  # one per truth at most
     assert found_by_type([t.interval for t in truth], [e.interval() for e in events]) == 1
-    assert truth_report(truth, events).startswith("found 1 of the 3 injected movements")
+    report = truth_report(truth, events)
+    assert report.startswith("found 1 of the 3 injected movements")
+    assert report.endswith("1 of them also with the injected label; 3 false alarms (events matching no injected movement)")
+    events[0].label = events[1].label = "negative"  # both events that could match the positive truth: the wrong label
+    assert "found 1 of the 3 injected movements (an event of the same type with IoU >= 0.5, as MEGC counts), 0 of them " \
+           "also with the injected label; 3 false alarms" in truth_report(truth, events)
 
 
 def test_demo_prints_how_many_injected_movements_it_found(tmp_path: Path) -> None:
@@ -53,3 +58,13 @@ def test_demo_prints_how_many_injected_movements_it_found(tmp_path: Path) -> Non
     preds = [Interval(d["onset_frame"], d["apex_frame"], d["offset_frame"], d["type"]) for d in events]
     assert int(m.group(2)) == len(truth) > 0
     assert int(m.group(1)) == found_by_type([t.interval for t in truth], preds)
+    # issue 23: how many were also labelled as injected, and the false alarms by that name
+    m2 = re.search(r"counts\), (\d+) of them also with the injected label; (\d+) false alarms?", proc.stderr)
+    assert m2, proc.stderr
+    right = sum(found_by_type([t.interval for t in truth if t.label == lab],
+                              [p for p, d in zip(preds, events, strict=True) if d["label"] == lab]) for lab in {t.label for t in truth})
+    assert int(m2.group(1)) == right and int(m2.group(2)) == len(events) - int(m.group(1))
+    # the start-up line fits an 80-column terminal
+    banner = proc.stderr.split("realtime-mer run")[0].rstrip().splitlines()
+    assert banner[0].startswith("realtime-mer: demo · model apexflow") and all(len(line) <= 80 for line in banner)
+    assert "backend" in " ".join(banner) and "spotter roiflow" in " ".join(banner)

@@ -46,3 +46,6 @@ def test_signal_mid_run_keeps_decided_events(tmp_path: Path, sig: signal.Signals
     s = json.loads(st.read_text())
     assert s["events"] == len(lines)
     assert s["frames_processed"] < 60 * 200  # it really stopped early
+    # issue 23: the stats do not claim the whole input was read
+    assert s["input_complete"] is False and s["stopped_by"] == signal.Signals(sig).name
+    assert s["incomplete_reason"] == f"stopped before the end of demo, at frame {s['frames_processed']} of 12000; the rest was not read"

@@ -13,11 +13,11 @@ import pytest
 
 pylsl = pytest.importorskip("pylsl", reason="pylsl (the [lsl] extra) is not installed")
 
-from realtime_mer import cli  # noqa: E402
 from realtime_mer.capture import open_source  # noqa: E402
 from realtime_mer.config import PipelineConfig  # noqa: E402
 from realtime_mer.events import open_sinks  # noqa: E402
 from realtime_mer.events.lsl import MARKER_TYPE, SIGNAL_CHANNELS, SIGNAL_TYPE, LslOutlets  # noqa: E402
+from realtime_mer.outputs import attach_lsl  # noqa: E402
 from realtime_mer.pipeline import Pipeline  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path, lsl_discovery: No
     pipe = Pipeline(cfg, open_source(cfg.source))
     pipe.prepare()
     pipe.sinks = open_sinks(events_path, None)
-    cli.attach_lsl(pipe, cfg.output)
+    attach_lsl(pipe, cfg.output)
     lsl = pipe.sinks[-1]
     assert isinstance(lsl, LslOutlets) and lsl in pipe.record.frame_sinks
     markers, signal = _inlet(lsl._markers), _inlet(lsl._signal)

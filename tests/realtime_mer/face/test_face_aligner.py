@@ -31,8 +31,8 @@ def aligner() -> Iterator[FaceAligner]:
 
 @pytest.fixture(scope="module")
 def tracker() -> Iterator[FaceAligner]:
-    """Landmarks once, then tracking only (no keyframe for 10 000 frames)."""
-    with FaceAligner(FaceConfig(landmark_every=10_000)) as al:
+    """Landmarks once, then tracking only (no keyframe for 1000 frames, the most --landmark-every allows)."""
+    with FaceAligner(FaceConfig(landmark_every=1000)) as al:
         yield al
 
 
@@ -168,11 +168,15 @@ def test_facemesh_is_quiet_on_stderr() -> None:
     assert noise == []
 
 
-def test_config_is_checked() -> None:
-    from realtime_mer.errors import DataError
+def test_config_is_checked_with_the_bounds_of_the_cli() -> None:
+    from realtime_mer.errors import ConfigError
 
-    with pytest.raises(DataError):
+    with pytest.raises(ConfigError) as err:
         FaceAligner(FaceConfig(landmark_every=0))
+    assert str(err.value).startswith("--landmark-every (face.landmark_every) = 0 is out of range")
+    with pytest.raises(ConfigError, match=r"^--crop-size \(face.crop_size\) = 48 is out of range: it must be >= 64") as err:
+        FaceAligner(FaceConfig(crop_size=48))  # the CLI's bound (64), not a bound of its own
+    assert "\n" not in str(err.value) and "FaceConfig(" not in str(err.value)
 
 
 def test_reset_makes_alignment_independent_of_what_came_before(astronaut: np.ndarray) -> None:
