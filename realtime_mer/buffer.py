@@ -49,6 +49,7 @@ class RingBuffer:
         self.landmarks = np.zeros((capacity, n_landmarks, 2), np.float32)
         self.timestamps_ns = np.zeros(capacity, np.int64)
         self.frame_indices = np.full(capacity, -1, np.int64)
+        self.pictures = np.tile(np.float32([0, 0, crop_size, crop_size]), (capacity, 1))  # the picture's box in each crop
         self._next = 0  # seq of the next push
         self._lock = threading.Lock()
 
@@ -77,12 +78,15 @@ class RingBuffer:
     def oldest_seq(self) -> int:
         return max(0, self._next - self.capacity)
 
-    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int) -> int:
-        """Copy one entry into the next slot; returns its ``seq``."""
+    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int,
+             picture: np.ndarray | None = None) -> int:
+        """Copy one entry into the next slot; returns its ``seq``. ``picture``: the box (x0, y0, x1, y1) of the crop
+        that shows the camera's picture (``face.geometry.picture_box``; None: all of it)."""
         with self._lock:
             seq = self._next
             i = seq % self.capacity
             self.crops[i] = crop
+            self.pictures[i] = (0, 0, self.crop_size, self.crop_size) if picture is None else picture
             if landmarks is not None:
                 self.landmarks[i] = landmarks
             self.timestamps_ns[i] = timestamp_ns
@@ -104,6 +108,10 @@ class RingBuffer:
 
     def landmarks_at(self, seq: int) -> np.ndarray:
         return self.landmarks[self._slot(seq)]
+
+    def picture_at(self, seq: int) -> np.ndarray:
+        """The box (x0, y0, x1, y1) of the crop at ``seq`` that shows the camera's picture."""
+        return self.pictures[self._slot(seq)]
 
     def frame_index(self, seq: int) -> int:
         return int(self.frame_indices[self._slot(seq)])

@@ -26,6 +26,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
+from realtime_mer.face.geometry import picture_box
 from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
@@ -280,7 +281,9 @@ class Pipeline:
             if face is None:
                 self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
                 continue
-            seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index)
+            h, w = frame.image.shape[:2]
+            seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index,
+                                   picture_box(face.transform, w, h, self.buffer.crop_size))
             self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)

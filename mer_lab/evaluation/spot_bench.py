@@ -28,6 +28,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, MerError, SourceError, fail, log
 from realtime_mer.face.aligner import FaceAligner
+from realtime_mer.face.geometry import picture_box
 from realtime_mer.spotting import SPOTTERS, make_spotter
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.spotting.driver import replay as replay_clip
@@ -63,6 +64,7 @@ class Aligned:
     landmarks: np.ndarray
     present: np.ndarray
     fps: float
+    pictures: np.ndarray | None = None  # (N, 4) each crop's box that shows the camera's picture (None: all of it)
 
     @property
     def n_face(self) -> int:
@@ -109,6 +111,7 @@ def align_frames(frames: Iterable[np.ndarray], n: int, fps: float, aligner: Face
     crops = np.zeros((n, s, s), np.uint8)
     marks = np.zeros((n, 468, 2), np.float32)
     present = np.zeros(n, bool)
+    pictures = np.tile(np.float32([0, 0, s, s]), (n, 1))
     aligner.reset()
     k = 0
     for image in frames:
@@ -118,8 +121,9 @@ def align_frames(frames: Iterable[np.ndarray], n: int, fps: float, aligner: Face
         if face is not None:
             present[k] = True
             marks[k] = face.landmarks
+            pictures[k] = picture_box(face.transform, image.shape[1], image.shape[0], s)
         k += 1
-    return Aligned(crops[:k], marks[:k], present[:k], fps)
+    return Aligned(crops[:k], marks[:k], present[:k], fps, pictures[:k])
 
 
 def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, times_ms: list[float] | None = None,
@@ -134,7 +138,7 @@ def replay(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = None, time
     buffer = RingBuffer.for_seconds(ring_seconds(spotter.cfg.max_ms), fps, aligned.crops.shape[1])
     driver = SpotDriver(spotter, buffer)
     out: list[Interval] = []
-    for _, intervals in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, fps):
+    for _, intervals in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, fps, pictures=aligned.pictures):
         if times_ms is not None:
             times_ms.append(driver.update_ms)
         if blind is not None:

@@ -54,6 +54,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import FaceConfig, SpotConfig
 from realtime_mer.errors import DataError, fail, log
 from realtime_mer.face.aligner import FaceAligner
+from realtime_mer.face.geometry import picture_box
 from realtime_mer.spotting import make_spotter
 from realtime_mer.spotting.driver import SpotDriver, ring_seconds
 from realtime_mer.spotting.driver import replay as replay_clip
@@ -200,14 +201,16 @@ def save_aligned(path: Path, aligned: Aligned, truth: list[Interval], meta: dict
     path.parent.mkdir(parents=True, exist_ok=True)
     tr = np.array([(s.onset, s.offset, s.apex, s.kind == "micro") for s in truth], np.int64).reshape(-1, 4)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, crops=aligned.crops, landmarks=aligned.landmarks, present=aligned.present, fps=aligned.fps, truth=tr, meta=json.dumps(meta))
+    extra = {} if aligned.pictures is None else {"pictures": aligned.pictures}
+    np.savez(tmp, crops=aligned.crops, landmarks=aligned.landmarks, present=aligned.present, fps=aligned.fps, truth=tr, meta=json.dumps(meta), **extra)
     tmp.replace(path)
 
 
 def load_aligned(path: Path) -> tuple[Aligned, list[Interval], dict[str, Any]]:
     z = np.load(path)
     truth = [Interval(int(a), int(c) if c >= 0 else (int(a) + int(b)) // 2, int(b), "micro" if m else "macro") for a, b, c, m in z["truth"]]
-    return Aligned(z["crops"], z["landmarks"], z["present"], float(z["fps"])), truth, json.loads(str(z["meta"]))
+    pictures = z["pictures"] if "pictures" in z.files else None  # caches written before issue 22 have none
+    return Aligned(z["crops"], z["landmarks"], z["present"], float(z["fps"]), pictures), truth, json.loads(str(z["meta"]))
 
 
 def _reencoded(frames_path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
@@ -284,7 +287,7 @@ def _truth(clip: Clip) -> list[Interval]:
 def _render_played(clip: Clip, n: int, cfg: FacesConfig, variants: list[str], files: dict[str, Path], base: dict[str, Any]) -> None:
     """Render the played clip once; align it as is, as JPEG and re-encoded (each its own aligner)."""
     s = cfg.face.crop_size
-    buf = {v: (np.zeros((n, s, s), np.uint8), np.zeros((n, 468, 2), np.float32), np.zeros(n, bool)) for v in variants}
+    buf = {v: (np.zeros((n, s, s), np.uint8), np.zeros((n, 468, 2), np.float32), np.zeros(n, bool), np.tile(np.float32([0, 0, s, s]), (n, 1))) for v in variants}
     aligners = {v: FaceAligner(cfg.face) for v in variants}
     psnr_vals: dict[str, list[float]] = {"jpeg": [], "reencode": []}  # every 8th frame
     def push(v: str, k: int, image: np.ndarray) -> None:
@@ -292,6 +295,7 @@ def _render_played(clip: Clip, n: int, cfg: FacesConfig, variants: list[str], fi
         if face is not None:
             buf[v][2][k] = True
             buf[v][1][k] = face.landmarks
+            buf[v][3][k] = picture_box(face.transform, image.shape[1], image.shape[0], s)
 
     with tempfile.TemporaryDirectory(prefix="spot_faces_") as tmp:
         video = Path(tmp) / "reencoded.avi"
@@ -335,8 +339,8 @@ def _render_played(clip: Clip, n: int, cfg: FacesConfig, variants: list[str], fi
         meta = base | {"variant": v, "jpeg_quality_generator": clip.jpeg_quality}
         if psnr_vals.get(v):
             meta["psnr_db"] = round(float(np.mean(psnr_vals[v])), 2)
-        crops, marks, present = buf[v]
-        save_aligned(files[v], Aligned(crops, marks, present, cfg.fps), truth, meta)
+        crops, marks, present, pictures = buf[v]
+        save_aligned(files[v], Aligned(crops, marks, present, cfg.fps, pictures), truth, meta)
 
 
 def real_clip_aligned(path: Path, cache: Path, face: FaceConfig) -> Aligned:
@@ -427,7 +431,7 @@ def replay_detail(aligned: Aligned, name: str, spot_cfg: SpotConfig | None = Non
     region = np.full(n, -1, np.int16)
     blink = np.zeros(n, bool)
     out: list[Interval] = []
-    for i, ivs in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, aligned.fps, warm=warm):
+    for i, ivs in replay_clip(driver, aligned.crops, aligned.landmarks, aligned.present, aligned.fps, warm=warm, pictures=aligned.pictures):
         if times_ms is not None:
             times_ms.append(driver.update_ms)
         r = spotter.blind_reason

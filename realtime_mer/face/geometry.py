@@ -109,6 +109,17 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hstack([a[:, :2] @ b[:, :2], (a[:, :2] @ b[:, 2] + a[:, 2])[:, None]])
 
 
+def picture_box(m: np.ndarray, width: int, height: int, size: int) -> np.ndarray:
+    """The part of a ``size`` x ``size`` crop (``m``: image -> crop) that shows the camera's picture, as an axis-aligned
+    box (x0, y0, x1, y1) in crop pixels inside the mapped image rectangle: outside it the crop holds replicated border
+    pixels (a close-up whose mouth or chin is out of the picture)."""
+    c = apply(m, np.array([[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]]))  # tl, tr, br, bl
+    box = np.array([max(c[0, 0], c[3, 0]), max(c[0, 1], c[1, 1]), min(c[1, 0], c[2, 0]), min(c[2, 1], c[3, 1])])
+    if c[1, 0] < c[0, 0]:  # mirrored or turned past 90 degrees: no sensible box, say all of it
+        return np.array([0.0, 0.0, size, size], np.float32)
+    return np.clip(box, 0.0, float(size)).astype(np.float32)
+
+
 def invert(m: np.ndarray) -> np.ndarray:
     """Inverse of a (2, 3) affine matrix."""
     return cv2.invertAffineTransform(np.asarray(m, dtype=np.float64))

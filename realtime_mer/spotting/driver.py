@@ -69,9 +69,10 @@ class SpotDriver(Generic[T]):
         self.update_ms = (time.perf_counter() - t0) * 1e3
         return out
 
-    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int) -> T:
-        """Buffer one face frame and ``update`` on it."""
-        return self.update(self.buffer.push(crop, landmarks, timestamp_ns, frame_index))
+    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int,
+             picture: np.ndarray | None = None) -> T:
+        """Buffer one face frame (``picture``: the crop's box that shows the camera's picture) and ``update`` on it."""
+        return self.update(self.buffer.push(crop, landmarks, timestamp_ns, frame_index, picture))
 
     def face_lost(self) -> bool:
         """A frame without a face: reset the spotter if the previous frame had one; True when it was reset."""
@@ -115,12 +116,14 @@ def calibration_frames(spotter: object, fps: float) -> int:
 
 
 def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, present: np.ndarray,
-           fps: float, warm: bool = False) -> Iterator[tuple[int, T]]:
+           fps: float, warm: bool = False, pictures: np.ndarray | None = None) -> Iterator[tuple[int, T]]:
     """Drive over an aligned clip (frame ``i`` at ``round(i * 1e9 / fps)`` ns); yields ``(i, update result)``
     for every frame with a face. Call ``driver.flush()`` afterwards for the pending intervals.
 
     ``warm``: as the pipeline does for a file, the first run of face frames (up to ``calibration_frames``)
-    is read ahead for calibration (``SpotDriver.warm_start``) before it is spotted from its first frame."""
+    is read ahead for calibration (``SpotDriver.warm_start``) before it is spotted from its first frame.
+    ``pictures`` (N, 4): each crop's box that shows the camera's picture (None: all of every crop)."""
+    pic = (lambda k: None) if pictures is None else (lambda k: pictures[k])
     i, n = 0, len(present)
     if warm:
         while i < n and not present[i]:
@@ -129,7 +132,7 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         limit = calibration_frames(driver.spotter, fps)
         j = i
         while j < n and present[j] and len(ahead) < min(limit, driver.buffer.capacity // 2):
-            ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j)))
+            ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j, pic(j))))
             j += 1
         driver.warm_start([s for _, s in ahead])
         for k, seq in ahead:
@@ -139,7 +142,7 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         if not present[k]:
             driver.face_lost()
             continue
-        yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k)
+        yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k, pic(k))
 
 
 __all__ = ["Flushing", "Rewinding", "SpotDriver", "Stepper", "calibration_frames", "replay", "ring_seconds"]

@@ -106,6 +106,8 @@ class LagFlowSpotter(Spotter):
         m = 2 * self.k + 2 * max_open + self.merge + 4  # smoothed D of the last m centre frames (extents look this far)
         self._d = np.zeros((m, n_reg, 2), np.float64)
         self._d_ok = np.zeros(m, bool)
+        self._d_seen = np.ones((m, n_reg), bool)
+        self._raw_seen = np.ones((self._win, n_reg), bool)
         self._d_frame = np.zeros(m, np.int64)
         self._d_ts = np.zeros(m, np.int64)
         self._frame = np.zeros(self._win + self.k + 1, np.int64)
@@ -180,6 +182,7 @@ class LagFlowSpotter(Spotter):
         n = self._n
         cur = self._refs[n % len(self._refs)]
         motion.prepare(buffer.crop(seq), cur.img)
+        self._seen[n % len(self._refs)] = motion.visible(buffer.picture_at(seq))
         ok = False
         w = n % self._win
         if n >= self.k + self._every - 1:
@@ -189,6 +192,7 @@ class LagFlowSpotter(Spotter):
             d = motion.measure(self._refs[ref % len(self._refs)], cur.img)
             ok = bool(np.isfinite(d).all()) and float(np.hypot(*motion.shift)) <= self.s.head_jump_px
             self._raw[w] = d if ok else 0.0
+            self._raw_seen[w] = self._seen[n % len(self._refs)] & self._seen[ref % len(self._refs)]
             if not ok:
                 motion.shift = np.zeros(2)  # the head-shift search starts from zero again
         if n % self._every == 0:
@@ -214,7 +218,9 @@ class LagFlowSpotter(Spotter):
             if bool(((down > self.s.blink_px) & (down > self.s.blink_ratio * brow) & (down > lid_noise)).any()):
                 self._last_blink = self._m
             usable = self._usable & ~self._gated_all if self._m - self._last_blink <= self.k + self._blink_margin else self._usable
-            self._d[i] = similarity_residual(d, self._motion.centres, usable)  # type: ignore[union-attr]
+            seen = self._raw_seen.all(axis=0)  # regions inside the camera's picture in every frame of the average
+            self._d[i] = similarity_residual(d, self._motion.centres, usable & seen)  # type: ignore[union-attr]
+            self._d_seen[i] = seen
         self._d_ok[i] = ok
         tj = t % len(self._frame)
         self._d_frame[i], self._d_ts[i] = self._frame[tj], self._ts[tj]
@@ -235,6 +241,7 @@ class LagFlowSpotter(Spotter):
                 e = out_and_back(r, q) / scale
             else:
                 e = np.sqrt(np.maximum(self._cov.inner(r, q), 0.0))
+            e = np.where(self._d_seen[ic] & self._d_seen[i], e, 0.0)  # out of the picture: replicated border, not a face
             e = e[:N_SIGNAL][~self._gated] if self.blinking else e[:N_SIGNAL]
             self.top_region = int(self._ungated[self.blinking][int(np.argmax(e))])
             s = float(np.max(e)) if self.s.top <= 1 else float(np.mean(np.partition(e, len(e) - self.s.top)[-self.s.top :]))
@@ -344,5 +351,6 @@ class LagFlowSpotter(Spotter):
             self._motion = RoiMotion(crop_size)
             self._placer = RegionPlacer(self.fps, crop_size, every=self.frames(20.0))
             self._refs = [self._motion.blank() for _ in range(self.k + self._every)]
+            self._seen = np.ones((len(self._refs), self._n_reg), bool)  # regions inside the picture, per reference slot
             self.reset()
         return self._motion

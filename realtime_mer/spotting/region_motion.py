@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from realtime_mer.spotting.regions import RegionLayout
+from realtime_mer.spotting.regions import PROBES, REGIONS, RegionLayout
 
 RIDGE = 1e-2  # relative diagonal loading: near-singular (textureless) regions stay finite
 GLOBAL_STEPS = 4  # Gauss-Newton steps at most for the head shift (warm-started: usually 1-2)
 PRE_BLUR = 1.0  # Gaussian sigma (crop px) before gradients: widens the linear range of one LK step
 MEAN_GREY = 128.0  # frames are scaled to this mean (global gain normalisation against flicker)
+PICTURE_SHARE = 0.8  # a region counts only while this share of its box shows the camera's picture
 
 
 @dataclass
@@ -117,13 +118,26 @@ class RoiMotion:
         self.version = 0
         self.shift = np.zeros(2, np.float64)  # last head shift (crop px), current vs reference
         self.centres = np.zeros((0, 2))  # (R, 2) region box centres, crop px
+        self.boxes = np.zeros((0, 4))  # (R, 4) region boxes, crop px
 
     def set_layout(self, layout: RegionLayout) -> None:
         """Regions in crop coordinates; invalidates cached solver rows."""
         self.layout = layout.scaled(self.scale) if self.levels else layout
         self.g = gather(self.layout)
         self.centres = (layout.boxes[:, :2] + layout.boxes[:, 2:]).astype(np.float64) / 2.0  # crop px
+        self.boxes = layout.boxes.astype(np.float64)  # crop px
         self.version += 1
+
+    def visible(self, picture: np.ndarray, share: float = PICTURE_SHARE) -> np.ndarray:
+        """(R,) bool: the regions with at least ``share`` of their box inside ``picture`` (x0, y0, x1, y1, crop px): the
+        part of the crop that shows the camera's picture (elsewhere the crop repeats the picture's border)."""
+        b = self.boxes
+        if b.shape[0] == 0:  # no layout yet
+            return np.ones(len(REGIONS) + len(PROBES), bool)
+        w = np.clip(np.minimum(b[:, 2], picture[2]) - np.maximum(b[:, 0], picture[0]), 0.0, None)
+        h = np.clip(np.minimum(b[:, 3], picture[3]) - np.maximum(b[:, 1], picture[1]), 0.0, None)
+        area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-6)
+        return (w * h) / area >= share
 
     def blank(self) -> Prepared:
         return Prepared(np.zeros((self.size, self.size), np.float32), np.zeros((2, self.size, self.size), np.float32))

@@ -73,6 +73,7 @@ class RoiFlowSpotter(Spotter):
         self._win = 2 * self.half + 1
         self._raw = np.zeros((self._win, n_reg, 2), np.float32)
         self._valid = np.zeros(self._win, bool)
+        self._raw_seen = np.ones((self._win, n_reg), bool)
         self._win_frame = np.zeros(self._win, np.int64)
         self._win_ts = np.zeros(self._win, np.int64)
         self.reset()
@@ -124,6 +125,7 @@ class RoiFlowSpotter(Spotter):
         cur = motion.prepare(buffer.crop(seq), self._ref.slot(seq))
         w = self._n % self._win
         self._raw[w] = motion.measure(self._ref.get(seq), cur)
+        self._raw_seen[w] = motion.visible(buffer.picture_at(seq))
         self._valid[w] = True
         if float(np.hypot(*motion.shift)) > self.cfg.roiflow.head_jump_px:
             self._ref.restart(seq)  # the head jumped: the reference starts again from this frame
@@ -136,18 +138,23 @@ class RoiFlowSpotter(Spotter):
             return []
         c = (self._n - 1 - self.half) % self._win  # the centred average belongs to this frame
         values = np.add.reduce(self._raw, axis=0) * (1.0 / self._win) if self._valid.all() else None
-        return self._step(values, int(self._win_frame[c]), int(self._win_ts[c]), seq)
+        return self._step(values, int(self._win_frame[c]), int(self._win_ts[c]), seq, self._raw_seen.all(axis=0))
 
-    def _step(self, values: np.ndarray | None, frame: int, ts: int, seq: int) -> list[Interval]:
-        """Baseline, signal, threshold and tracker for one smoothed sample (None: invalid window)."""
+    def _step(self, values: np.ndarray | None, frame: int, ts: int, seq: int, seen: np.ndarray | None = None) -> list[Interval]:
+        """Baseline, signal, threshold and tracker for one smoothed sample (None: invalid window); ``seen``: the
+        regions inside the camera's picture (the others show replicated border pixels and are left out)."""
         if values is None:
             s = float(self._sbase.median[0])
         else:
             if self._blinks.update(values) and self._blinks.started and self._tracker.busy and self._tracker.age <= self._blink_onset:
                 self._tracker.cancel()  # what rose just before the blink was the blink
             usable = self._signal & ~self._blinks.gated_all if self.blinking else self._signal
+            if seen is not None:
+                usable = usable & seen
             values = similarity_residual(values, self._motion.centres, usable)
             dist = self._base.distance(values)
+            if seen is not None:
+                dist = np.where(seen, dist, 0.0)
             s = float(np.max(dist[:N_SIGNAL][~self._blinks.gated] if self.blinking else dist[:N_SIGNAL]))
             if not (self._tracker.busy or self.blinking):  # movements and blinks are not noise
                 self._base.add(values)

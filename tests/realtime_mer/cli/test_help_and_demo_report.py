@@ -67,4 +67,4 @@ def test_demo_prints_how_many_injected_movements_it_found(tmp_path: Path) -> Non
     # the start-up line fits an 80-column terminal
     banner = proc.stderr.split("realtime-mer run")[0].rstrip().splitlines()
     assert banner[0].startswith("realtime-mer: demo · model apexflow") and all(len(line) <= 80 for line in banner)
-    assert "backend" in " ".join(banner) and "spotter roiflow" in " ".join(banner)
+    assert "backend" in " ".join(banner) and "spotter hybrid" in " ".join(banner)
