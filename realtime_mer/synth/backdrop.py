@@ -195,6 +195,16 @@ class VideoBackdrop:
         k = min(int(pos), self.n_source - 2)
         return k, pos - k
 
+    @property
+    def marks(self) -> list[np.ndarray | None]:
+        """Landmarks of every source frame in output pixels (None without a face)."""
+        return self._marks
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the output frames."""
+        return self.crop.out_w, self.crop.out_h
+
     def face_ok(self, n_frames: int) -> np.ndarray:
         ok = np.array([m is not None for m in self._marks])
         out = np.empty(n_frames, bool)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import cv2
 import numpy as np
 
 from realtime_mer.errors import SourceError, fail
+from realtime_mer.synth.aus import ACTION_UNITS
 from realtime_mer.synth.backdrop import StillBackdrop, VideoBackdrop, is_image, load_astronaut
+from realtime_mer.synth.field import anchor_point
 from realtime_mer.synth.render import DynamicRenderer, FrameState, RenderConfig, StaticRenderer, noise_schedule
 from realtime_mer.synth.scene import Scene, SceneConfig, plan_scene
 from realtime_mer.synth.truth import TruthRow
@@ -51,6 +54,25 @@ def make_backdrop(source: str | Path, cfg: SynthConfig, seconds: float) -> Backd
     return VideoBackdrop(path, w, h, cfg.fps, seconds, cfg.face_frac, cfg.interp)
 
 
+def in_picture(backdrop: Backdrop, share: float = 0.9) -> Callable[[tuple[int, ...]], bool]:
+    """Which AU combinations the camera sees: every anchor of their bumps inside the frame in at least ``share`` of the
+    backdrop's frames with a face. A close-up that cuts off the mouth or chin gets no movements there: they could not
+    be seen, so they would be truths that no spotter can find."""
+    if isinstance(backdrop, StillBackdrop):
+        marks_list, (h, w) = [backdrop.landmarks], backdrop.canvas.shape[:2]
+    else:
+        marks_list, (w, h) = [m for m in backdrop.marks if m is not None], backdrop.size
+    cache: dict[int, bool] = {}
+
+    def au_seen(au: int) -> bool:
+        if au not in cache:
+            inside = [all(0.0 <= p[0] < w and 0.0 <= p[1] < h for p in (anchor_point(mk, b.anchor) for b in ACTION_UNITS[au])) for mk in marks_list]
+            cache[au] = not inside or float(np.mean(inside)) >= share
+        return cache[au]
+
+    return lambda aus: all(au_seen(a) for a in aus)
+
+
 class Clip:
     """``n_frames`` of a backdrop with movements and distractors drawn from ``seed``.
 
@@ -71,11 +93,11 @@ class Clip:
         rng = np.random.default_rng(seed)
         scene_cfg = cfg.scene
         if isinstance(backdrop, StillBackdrop):
-            self.scene: Scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg)
+            self.scene: Scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg, visible=in_picture(backdrop))
         else:  # a video moves by itself: no synthetic drift
             scene_cfg = dataclasses.replace(scene_cfg, drift_px=0.0, drift_rot_deg=0.0, drift_scale=0.0)
             face_ok = backdrop.face_ok(n_frames + start)[start:]
-            self.scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg, face_ok)
+            self.scene = plan_scene(n_frames, cfg.fps, rng, scene_cfg, face_ok, in_picture(backdrop))
         self._render_seed = int(rng.integers(2**31))
         self._noise_index = noise_schedule(cfg.render.noise_bank, self._render_seed + 1)
         self.jpeg_quality: int | None = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if rng.random() < cfg.jpeg_prob else None

@@ -212,7 +212,8 @@ class _Occupancy:
         return None
 
 
-def _movement(rng: np.random.Generator, cfg: SceneConfig, fps: float, onset: int, macro: bool) -> Movement:
+def _movement(rng: np.random.Generator, cfg: SceneConfig, fps: float, onset: int, macro: bool,
+              visible: Callable[[tuple[int, ...]], bool] | None = None) -> Movement:
     if macro:
         dur = _ms(rng, cfg.macro_ms, fps, 4)
         amp = rng.uniform(*cfg.macro_amp_px)
@@ -222,13 +223,20 @@ def _movement(rng: np.random.Generator, cfg: SceneConfig, fps: float, onset: int
         amp = rng.uniform(*cfg.micro_amp_px)
     apex = onset + min(max(round(rng.uniform(*cfg.apex_frac) * dur), 1), dur - 1)
     label = CLASSES[int(rng.integers(len(CLASSES)))]
-    choices = [aus for aus, lab in MOVEMENTS if lab == label]
+    choices = [aus for aus, lab in MOVEMENTS if lab == label and (visible is None or visible(aus))]
+    if not choices:  # no movement of this class can be seen (a close-up without its mouth): any that can
+        choices = [aus for aus, _ in MOVEMENTS if visible is None or visible(aus)] or [aus for aus, _ in MOVEMENTS]
+        label = dict(MOVEMENTS)[choices[0]] if len(choices) == 1 else label
     aus = choices[int(rng.integers(len(choices)))]
+    label = dict(MOVEMENTS)[aus]
     return Movement(onset, apex, onset + dur, aus, label, float(amp))
 
 
-def plan_scene(n_frames: int, fps: float, seed: int | np.random.Generator, cfg: SceneConfig | None = None, face_ok: np.ndarray | None = None) -> Scene:
+def plan_scene(n_frames: int, fps: float, seed: int | np.random.Generator, cfg: SceneConfig | None = None, face_ok: np.ndarray | None = None,
+               visible: Callable[[tuple[int, ...]], bool] | None = None) -> Scene:
     """Draw a scene: movements ≥ ``min_gap_s`` apart, then blinks, jerks and flickers clear of them.
+
+    ``visible`` (an AU combination -> whether the camera sees it) keeps movements to what the picture shows.
 
     ``face_ok`` (bool per frame) limits every event to frames where a face is present.
     """
@@ -241,7 +249,7 @@ def plan_scene(n_frames: int, fps: float, seed: int | np.random.Generator, cfg: 
     t = round((cfg.lead_in_s + (rng.uniform(0.0, cfg.lead_jitter_s) if cfg.lead_jitter_s > 0 else 0.0)) * fps)
     while cfg.max_movements is None or len(movements) < cfg.max_movements:
         for attempt in range(4):  # the last attempts are micro: a long macro may not fit the end
-            m = _movement(rng, cfg, fps, 0, attempt < 2 and rng.random() < cfg.macro_fraction)
+            m = _movement(rng, cfg, fps, 0, attempt < 2 and rng.random() < cfg.macro_fraction, visible)
             start = occ.next_fit(t, m.offset + 1 + 2 * margin)
             if start is not None and start + margin + m.offset <= end_limit:
                 break

@@ -154,3 +154,46 @@ def test_cli_says_when_a_clip_is_too_short_to_detect_anything(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert "nothing could be detected" in proc.stdout + proc.stderr
     assert any("nothing could be detected" in w for w in json.loads(st.read_text())["warnings"])
+
+
+def test_regions_outside_the_picture_are_left_out() -> None:
+    """A close-up whose mouth is out of the picture: the aligner's crop repeats the picture's border there, so the
+    spotter must not read the mouth regions. A mouth movement is found when the picture shows the mouth, and left
+    out when the picture box ends above it; a brow movement is found either way."""
+    from realtime_mer.face.geometry import picture_box
+
+    sc = Scenario(fps=200.0, seconds=5.0, movements=[
+        Movement(BROW_R, (0.0, -2.0), 1600.0, 300.0, sigma=6.0), Movement(MOUTH_L, (2.5, -1.0), 3200.0, 320.0, sigma=6.0),
+    ], seed=3)
+    seq = make_sequence(sc)
+    mouth_y = float(seq.landmarks[0, [61, 291], 1].min())
+    full = np.tile(np.float32([0, 0, 128, 128]), (len(seq.frames), 1))
+    cut = np.tile(np.float32([0, 0, 128, mouth_y - 6.0]), (len(seq.frames), 1))
+    brow, mouth = sorted(seq.truth)
+
+    def run(pictures: np.ndarray) -> list:  # type: ignore[type-arg]
+        sp = make_spotter(DEFAULT, seq.fps, SpotConfig())
+        driver = SpotDriver(sp, RingBuffer.for_seconds(ring_seconds(sp.cfg.max_ms), seq.fps))
+        out = [iv for _, ivs in replay_clip(driver, seq.frames, seq.landmarks, np.ones(len(seq.frames), bool), seq.fps, pictures=pictures) for iv in ivs]
+        return out + driver.flush()
+
+    both = run(full)
+    assert found(brow, both) and found(mouth, both), both
+    upper = run(cut)
+    assert found(brow, upper) and not any(iv.onset <= mouth[1] <= iv.offset for iv in upper), upper
+    # the box itself: an identity crop of a 128 x 100 picture shows its top 100 rows; a shifted one is cut on the left
+    assert picture_box(np.float32([[1, 0, 0], [0, 1, 0]]), 128, 100, 128).tolist() == [0, 0, 128, 100]
+    assert picture_box(np.float32([[1, 0, 10], [0, 1, -5]]), 200, 200, 128).tolist() == [10, 0, 128, 128]
+
+
+def test_the_generator_injects_only_what_the_picture_shows() -> None:
+    """A still face whose picture ends above the mouth gets brow and eye movements, never mouth or chin ones."""
+    from realtime_mer.synth.clip import in_picture
+
+    image, marks = load_astronaut()
+    top = int(marks[[61, 291, 0], 1].min()) - 4  # the picture ends above the mouth
+    bd = StillBackdrop.from_canvas(image[:top].copy(), marks, "cut")
+    seen = in_picture(bd)
+    assert seen((1, 2)) and seen((4,)) and not seen((12,)) and not seen((15, 17)) and not seen((1, 2, 26))
+    clip = Clip(bd, 4000, 3, SynthConfig(fps=200.0, jpeg_prob=0.0))
+    assert clip.truth and all(seen(tuple(int(a) for a in t.aus.split("+"))) for t in clip.truth), [t.aus for t in clip.truth]
