@@ -123,7 +123,7 @@ class Pipeline:
         # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
         self._warm_frames = 0
         if self.cfg.source.kind in ("video", "frames") and getattr(spotter, "can_rewind", False):
-            self._warm_frames = min(calibration_frames(spotter, fps), self.buffer.capacity - 2 * spot_ahead(self.buffer.capacity))
+            self._warm_frames = calibration_frames(spotter, fps, self.buffer.capacity)
         self._spot_fps = fps
         self._face_frames = 0
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
@@ -289,7 +289,6 @@ class Pipeline:
             lat.add("buffer", (t3 - t2) * 1e3)
             sample = None
             if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
-                h, w = frame.image.shape[:2]
                 sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
             self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)

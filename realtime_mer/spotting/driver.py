@@ -107,12 +107,13 @@ class Rewinding(Protocol):
     def rewind(self) -> None: ...
 
 
-def calibration_frames(spotter: object, fps: float) -> int:
-    """How many frames a warm start reads ahead: the spotter's calibration (``cfg.calibration_ms``) plus its
-    look-ahead, at least one second."""
+def calibration_frames(spotter: object, fps: float, capacity: int) -> int:
+    """How many frames a warm start reads ahead: the spotter's calibration (``cfg.calibration_ms``, at least one
+    second) plus its look-ahead, and at most half of a ``capacity``-frame ring buffer (the frames read ahead must
+    still be there when they are spotted, while newer ones arrive)."""
     cfg = getattr(spotter, "cfg", None)
     ms = max(1000.0, float(getattr(cfg, "calibration_ms", 1000.0)))
-    return round(ms * fps / 1000.0) + int(getattr(spotter, "lookahead_frames", 0))
+    return min(round(ms * fps / 1000.0) + int(getattr(spotter, "lookahead_frames", 0)), capacity // 2)
 
 
 def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, present: np.ndarray,
@@ -123,16 +124,15 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
     ``warm``: as the pipeline does for a file, the first run of face frames (up to ``calibration_frames``)
     is read ahead for calibration (``SpotDriver.warm_start``) before it is spotted from its first frame.
     ``pictures`` (N, 4): each crop's box that shows the camera's picture (None: all of every crop)."""
-    pic = (lambda k: None) if pictures is None else (lambda k: pictures[k])
     i, n = 0, len(present)
     if warm:
         while i < n and not present[i]:
             i += 1
         ahead: list[tuple[int, int]] = []
-        limit = calibration_frames(driver.spotter, fps)
+        limit = calibration_frames(driver.spotter, fps, driver.buffer.capacity)
         j = i
-        while j < n and present[j] and len(ahead) < min(limit, driver.buffer.capacity // 2):
-            ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j, pic(j))))
+        while j < n and present[j] and len(ahead) < limit:
+            ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j, None if pictures is None else pictures[j])))
             j += 1
         driver.warm_start([s for _, s in ahead])
         for k, seq in ahead:
@@ -142,7 +142,7 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         if not present[k]:
             driver.face_lost()
             continue
-        yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k, pic(k))
+        yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k, None if pictures is None else pictures[k])
 
 
 __all__ = ["Flushing", "Rewinding", "SpotDriver", "Stepper", "calibration_frames", "replay", "ring_seconds"]

@@ -75,7 +75,8 @@ class HybridSpotter(Spotter):
 
     def _merge(self, from_micro: list[Interval], from_macro: list[Interval]) -> list[Interval]:
         out = [iv for iv in from_micro if iv.kind == "micro" or self.h.micro_path_macros]
-        self._recent = (self._recent + out)[-8:]
+        if out:
+            self._recent = (self._recent + out)[-8:]
         for iv in from_macro:
             if iv.kind == "micro" and not self.h.macro_path_micros:
                 continue
