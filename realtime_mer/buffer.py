@@ -1,6 +1,8 @@
-"""A preallocated ring buffer of aligned faces, shared by the producing and consuming threads.
+"""A preallocated ring buffer of aligned faces, shared by the producing and consuming threads (or processes).
 
-Arrays are allocated once. ``push`` is O(1) and copies into the next slot; readers get
+Arrays are allocated once, in one block: ordinary memory, or (``shared=True``) a
+``multiprocessing.shared_memory`` block that the spotting process attaches to by name
+(``RingBuffer.attach``), so the spotter reads the crops the face thread wrote without a copy. ``push`` is O(1) and copies into the next slot; readers get
 views (``crop``) or copy into caller-owned arrays (``window``), so no per-frame allocation
 happens on either side. A lock guards the write position; the buffer is sized so that the
 slots a reader is looking at are not overwritten while it still needs them (>= 3 s of
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from multiprocessing import shared_memory
 
 import numpy as np
 
@@ -40,21 +43,68 @@ class RingBuffer:
     (0, 1, 2, ... in push order); ``seq`` stays valid until ``capacity`` newer pushes.
     """
 
-    def __init__(self, capacity: int, crop_size: int = 128, n_landmarks: int = 468) -> None:
+    def __init__(self, capacity: int, crop_size: int = 128, n_landmarks: int = 468, shared: bool = False,
+                 _attach: str | None = None) -> None:
         if capacity < 2:
             raise ValueError("ring buffer capacity must be >= 2")
         self.capacity = int(capacity)
         self.crop_size = int(crop_size)
-        self.crops = np.zeros((capacity, crop_size, crop_size), np.uint8)
-        self.landmarks = np.zeros((capacity, n_landmarks, 2), np.float32)
-        self.timestamps_ns = np.zeros(capacity, np.int64)
-        self.frame_indices = np.full(capacity, -1, np.int64)
-        self.pictures = np.tile(np.float32([0, 0, crop_size, crop_size]), (capacity, 1))  # the picture's box in each crop
-        self._next = 0  # seq of the next push
+        self.n_landmarks = int(n_landmarks)
+        parts = _layout(self.capacity, self.crop_size, self.n_landmarks)
+        size = sum(n for _, _, n in parts.values())
+        self.shm: shared_memory.SharedMemory | None = None
+        if _attach is not None:
+            self.shm = _attach_shared(_attach)
+            block: memoryview | bytearray = self.shm.buf
+        elif shared:
+            self.shm = shared_memory.SharedMemory(create=True, size=size)
+            block = self.shm.buf
+        else:
+            block = bytearray(size)
+        a = {name: np.ndarray(shape, dtype, block, offset) for name, (shape, dtype, offset) in _offsets(parts).items()}
+        self.crops, self.landmarks, self.pictures = a["crops"], a["landmarks"], a["pictures"]
+        self.timestamps_ns, self.frame_indices, self._head = a["timestamps_ns"], a["frame_indices"], a["head"]
+        if _attach is None:  # the creator initialises; an attached view sees what the creator wrote
+            self.frame_indices[:] = -1
+            self.pictures[:] = (0, 0, crop_size, crop_size)  # the picture's box in each crop
+            self._head[0] = 0  # seq of the next push
         self._lock = threading.Lock()
 
+    @property
+    def shared_name(self) -> str | None:
+        """The shared-memory block's name (``attach`` it from another process), or None for an ordinary buffer."""
+        return None if self.shm is None else self.shm.name
+
     @classmethod
-    def for_seconds(cls, seconds: float, fps: float, crop_size: int = 128, n_landmarks: int = 468) -> RingBuffer:
+    def attach(cls, name: str, capacity: int, crop_size: int, n_landmarks: int = 468) -> RingBuffer:
+        """A view, in another process, of the shared buffer ``name`` created with these sizes (read it; never push)."""
+        return cls(capacity, crop_size, n_landmarks, _attach=name)
+
+    def close(self, unlink: bool = False) -> None:
+        """Release a shared block (``unlink``: the creator frees it for good). Nothing for an ordinary buffer.
+        The arrays must not be used afterwards."""
+        if self.shm is None:
+            return
+        shm, self.shm = self.shm, None
+        for name in ("crops", "landmarks", "pictures", "timestamps_ns", "frame_indices", "_head"):
+            setattr(self, name, None)  # views of the block must go before it can close
+        try:
+            shm.close()
+        except BufferError:  # a view is still held somewhere (e.g. a crop being classified): the OS frees it at exit
+            pass
+        if unlink:
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    @property
+    def _next(self) -> int:
+        return int(self._head[0])
+
+    @classmethod
+    def for_seconds(cls, seconds: float, fps: float, crop_size: int = 128, n_landmarks: int = 468,
+                    shared: bool = False) -> RingBuffer:
         """A buffer holding at least ``seconds`` of frames at ``fps``; refused in one line (``ConfigError``) when that
         would take more than ``ring_budget_bytes()`` (a huge or infinite rate), so memory, not a number, bounds it."""
         need = seconds * fps
@@ -64,7 +114,7 @@ class RingBuffer:
             raise fail(ConfigError, f"{seconds:g} s of frames at {fps:g} fps with {crop_size}x{crop_size} crops would take "
                        f"{(need + 1) * per / 2**30:.3g} GiB of ring buffer, more than the {budget / 2**30:.3g} GiB allowed",
                        "lower --fps (or the stream's rate) or --crop-size")
-        return cls(max(2, int(np.ceil(need)) + 1), crop_size, n_landmarks)
+        return cls(max(2, int(np.ceil(need)) + 1), crop_size, n_landmarks, shared=shared)
 
     def __len__(self) -> int:
         return min(self._next, self.capacity)
@@ -91,7 +141,7 @@ class RingBuffer:
                 self.landmarks[i] = landmarks
             self.timestamps_ns[i] = timestamp_ns
             self.frame_indices[i] = frame_index
-            self._next = seq + 1
+            self._head[0] = seq + 1  # last: a reader that sees the new head sees the whole entry
             return seq
 
     def _slot(self, seq: int) -> int:
@@ -149,3 +199,28 @@ class RingBuffer:
         if first < n:
             out[first:n] = self.crops[: n - first]
         return out
+
+
+def _layout(capacity: int, crop_size: int, n_landmarks: int) -> dict[str, tuple[tuple[int, ...], type, int]]:
+    """Each array of the block: shape, dtype, bytes (8-byte aligned)."""
+    shapes: dict[str, tuple[tuple[int, ...], type]] = {
+        "timestamps_ns": ((capacity,), np.int64), "frame_indices": ((capacity,), np.int64), "head": ((1,), np.int64),
+        "pictures": ((capacity, 4), np.float32), "landmarks": ((capacity, n_landmarks, 2), np.float32),
+        "crops": ((capacity, crop_size, crop_size), np.uint8),
+    }
+    return {k: (shape, dt, -(-int(np.prod(shape)) * np.dtype(dt).itemsize // 8) * 8) for k, (shape, dt) in shapes.items()}
+
+
+def _offsets(parts: dict[str, tuple[tuple[int, ...], type, int]]) -> dict[str, tuple[tuple[int, ...], type, int]]:
+    out, at = {}, 0
+    for name, (shape, dt, n) in parts.items():
+        out[name] = (shape, dt, at)
+        at += n
+    return out
+
+
+def _attach_shared(name: str) -> shared_memory.SharedMemory:
+    """Attach to the creator's block. The spotting process is started by ``multiprocessing`` (forkserver / spawn), so
+    it shares the creator's resource tracker: registering the name again is a no-op there, and the creator's
+    ``unlink`` is the one that frees it (or the tracker, if the creator dies)."""
+    return shared_memory.SharedMemory(name=name)

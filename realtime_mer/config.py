@@ -202,6 +202,7 @@ class PipelineConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     buffer_seconds: float = 4.0
+    spot_process: bool = True  # the spotter in its own process over a shared-memory ring buffer (off: on a thread)
 
 
 # -- validation: every setting checked in one place, whatever filled it in (CLI, a config file, code) ------------------

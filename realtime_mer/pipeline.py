@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,7 +32,7 @@ from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
-from realtime_mer.spotting.driver import SpotDriver, calibration_frames, ring_seconds
+from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds
 from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended
@@ -111,14 +112,21 @@ class Pipeline:
             from realtime_mer.face.aligner import FaceAligner
 
             self._aligner = FaceAligner(self.cfg.face)
+        remote = self._spotter is None and self.cfg.spot_process  # an injected spotter (tests) runs on a thread
         if self._spotter is None:
             from realtime_mer.spotting import make_spotter
 
             self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
         spotter = self._spotter
         seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
-        self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size)
+        self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size, shared=remote)
         self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
+        self._remote = None
+        if remote:  # started now, so it imports while the models load; the spotter object is copied to it
+            from realtime_mer.spotting.process import SpotProcess
+
+            self._remote = SpotProcess(spotter, self.buffer)
+            self._remote.start()
         # a file or folder is read ahead for the spotter's calibration, then spotted from its first frame (issue 22 §3);
         # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
         self._warm_frames = 0
@@ -193,6 +201,11 @@ class Pipeline:
         self.wait(10.0)
         if self._grabber is not None:
             self._grabber.stop()
+        remote = getattr(self, "_remote", None)
+        if remote is not None:
+            remote.close()
+        if hasattr(self, "buffer"):
+            self.buffer.close(unlink=True)
         for part in (self._aligner, self._classifier):
             if part is not None:
                 part.close()
@@ -322,30 +335,28 @@ class Pipeline:
         resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
+        With the spotting process (``spot_process``) this thread sends the frames to it and a second
+        thread takes its answers (``_spot_remote``).
         """
+        if self._remote is not None:
+            self._spot_remote(self._remote)
+            self._check_length()
+            return
         driver = self._driver
         failed = False
-        ahead: list[tuple] = []  # a file's first frames, read ahead for the warm start
-        warm = self._warm_frames
-        while True:
-            item = self._spot_q.get()
-            if warm and not failed:
-                if item is not _END and item[0] >= 0 and len(ahead) < warm:
-                    ahead.append(item)
-                    continue
-                warm = 0  # calibrated on what was read ahead (the whole clip when shorter), then spotted from its start
+        for kind, payload in self._spot_items():
+            if kind == "warm":
                 try:
-                    driver.warm_start([it[0] for it in ahead])
+                    driver.warm_start(payload)
                 except BaseException as exc:
                     failed = self._spot_failed(exc)
-                for it in ahead:
-                    failed = failed or self._spot_one(it)
-                ahead = []
-            if item is _END:
-                break
-            if failed:
-                continue
-            failed = self._spot_one(item)
+            elif not failed:
+                try:
+                    step = driver.step(payload[0])
+                except BaseException as exc:
+                    failed = self._spot_failed(exc)
+                    continue
+                failed = self._after_spot(payload, step)
         if not failed:
             try:
                 for iv in driver.flush():
@@ -355,34 +366,137 @@ class Pipeline:
                     self.error = exc
         self._check_length()
 
+    def _spot_items(self):  # type: ignore[no-untyped-def]
+        """The spotting queue in order, as ``("warm", seqs)`` once (a file's first frames, read ahead for the warm start)
+        and ``("frame", item)``; ends at ``_END``."""
+        ahead: list[tuple] = []
+        warm = self._warm_frames
+        while True:
+            item = self._spot_q.get()
+            if warm:
+                if item is not _END and item[0] >= 0 and len(ahead) < warm:
+                    ahead.append(item)
+                    continue
+                warm = 0  # calibrated on what was read ahead (the whole clip when shorter), then spotted from its start
+                yield "warm", [it[0] for it in ahead]
+                for it in ahead:
+                    yield "frame", it
+                ahead = []
+            if item is _END:
+                return
+            yield "frame", item
+
+    def _spot_remote(self, remote) -> None:  # type: ignore[no-untyped-def]
+        """Send the queued frames to the spotting process in batches (what is queued, up to ``BATCH``); a receiving
+        thread hands each answer on (``_after_spot``) in order. At most ``spot_ahead`` frames are in flight, so the
+        face thread never overwrites a slot the spotter has yet to read. A dead child stops the run in one line."""
+        from realtime_mer.spotting.process import BATCH
+
+        inflight: deque[tuple] = deque()
+        room = threading.Semaphore(spot_ahead(self.buffer.capacity))
+        dead = threading.Event()
+        rx = threading.Thread(target=self._spot_receive, args=(remote, inflight, room, dead), name="spotting-rx", daemon=True)
+        try:
+            remote.wait_ready()
+        except BaseException as exc:
+            self._spot_failed(exc)
+            dead.set()
+        else:
+            rx.start()
+        batch: list[int] = []
+
+        def send() -> None:
+            if batch and not dead.is_set():
+                try:
+                    remote.send_frames(list(batch))
+                except BaseException as exc:
+                    if not dead.is_set():
+                        self._spot_failed(exc)
+                        dead.set()
+            batch.clear()
+
+        for kind, payload in self._spot_items():
+            if dead.is_set():
+                continue  # drain: the face thread never waits on a failed spotter
+            if kind == "warm":
+                send()
+                try:
+                    remote.send_warm(payload)
+                except BaseException as exc:
+                    self._spot_failed(exc)
+                    dead.set()
+                continue
+            if not room.acquire(blocking=False):  # in flight at the limit: send what is batched, then wait
+                send()
+                while not room.acquire(timeout=0.1):
+                    if dead.is_set():
+                        break
+                if dead.is_set():
+                    continue
+            inflight.append(payload)
+            batch.append(payload[0])
+            if len(batch) >= BATCH or self._spot_q.empty():
+                send()
+        send()
+        if not dead.is_set():
+            try:
+                remote.send_end()
+            except BaseException as exc:
+                self._spot_failed(exc)
+        if rx.ident is not None:
+            rx.join()
+
+    def _spot_receive(self, remote, inflight: deque, room: threading.Semaphore, dead: threading.Event) -> None:  # type: ignore[no-untyped-def]
+        """The spotting process's answers, in order: each frame's step is handed on; the flush ends it."""
+        failed = False
+        try:
+            while True:
+                msg = remote.recv()
+                if msg[0] == "steps":
+                    for step in msg[1]:
+                        item = inflight.popleft()
+                        room.release()
+                        if not failed:
+                            failed = self._after_spot(item, step)
+                elif msg[0] == "flushed":
+                    if not failed:
+                        for iv in msg[1]:
+                            self._hand_off(iv)
+                    return
+        except BaseException as exc:
+            self._spot_failed(exc)
+        finally:
+            dead.set()
+            for _ in range(len(inflight)):
+                room.release()
+
     def _spot_failed(self, exc: BaseException) -> bool:
         if self.error is None:  # surfaced by run()/CLI like a face-stage error
             self.error = exc
         self.stop_event.set()
         return True
 
-    def _spot_one(self, item: tuple) -> bool:
-        """One queue item through the spotter; True when it failed (the error is kept, the run stops)."""
-        driver, lat = self._driver, self.latency
+    def _after_spot(self, item: tuple, step: SpotStep) -> bool:
+        """What follows the spotter for one queue item: trace, hand-off of decided intervals, the intensity window,
+        latencies. True when it failed (the error is kept, the run stops)."""
+        lat = self.latency
         try:
             seq, frame_index, face_ms, ts_ns, sample = item
             time_s = (ts_ns - (self._first_ts or 0)) / 1e9
             if seq < 0:
                 self._iwin_from = -1  # the next frame with a face starts a new stretch
-                driver.face_lost()
                 self.record.trace_no_face(frame_index, time_s)
                 lat.add("total", face_ms)
                 return False
             self._face_frames += 1
             t0 = time.perf_counter()
-            intervals = driver.update(seq)
-            lat.add("spotting", driver.update_ms)
-            self._trace(frame_index, time_s, sample)
-            for iv in intervals:
+            lat.add("spotting", step.update_ms)
+            self.record.trace(frame_index, time_s, step.signal, step.threshold, step.calibrating, step.blind, sample)
+            for iv in step.intervals:
                 self._hand_off(iv)
             if self._iwin:
                 self._queue_window(seq)
-            lat.add("total", face_ms + (time.perf_counter() - t0) * 1e3)
+            lat.add("total", face_ms + step.update_ms + (time.perf_counter() - t0) * 1e3)
         except BaseException as exc:
             return self._spot_failed(exc)
         return False
@@ -398,11 +512,6 @@ class Pipeline:
             self.state.warnings.append(
                 f"only {self._face_frames} frames with a face ({ms(self._face_frames)}): the {sp.name} spotter needs at least "
                 f"{need} ({ms(need)}) to detect anything, so nothing could be detected")
-
-    def _trace(self, frame_index: int, time_s: float, sample: FaceSample | None = None) -> None:
-        sp = self._driver.spotter  # the SpotterStage given to the driver in prepare()
-        self.record.trace(frame_index, time_s, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind),
-                          sample)
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -41,6 +41,21 @@ class Flushing(Protocol):
     """A stepper that may hold decisions back until the end of the stream (every ``Spotter``)."""
 
     def flush(self) -> list[Interval]: ...
+
+
+class SpotStep(NamedTuple):
+    """What one frame through the spotter gives the pipeline: its time, the live signal and state, the intervals
+    decided now. The same whether the spotter runs on a thread or in the spotting process (``spotting.process``)."""
+
+    update_ms: float
+    signal: float
+    threshold: float
+    calibrating: bool
+    blind: bool
+    intervals: list[Interval]
+
+
+NO_FACE = SpotStep(0.0, 0.0, 0.0, False, False, [])  # a frame without a face: the spotter was reset (or stays so)
 
 
 def ring_seconds(max_ms: float, at_least: float = 3.0) -> float:
@@ -68,6 +83,17 @@ class SpotDriver(Generic[T]):
         out = self.spotter.update(self.buffer, seq)
         self.update_ms = (time.perf_counter() - t0) * 1e3
         return out
+
+    def step(self, seq: int) -> SpotStep:
+        """``update`` on ``seq`` (``-1``: a frame without a face, ``face_lost``) with the spotter's live state after it."""
+        if seq < 0:
+            self.face_lost()
+            return NO_FACE
+        out = self.update(seq)
+        sp = self.spotter
+        return SpotStep(self.update_ms, float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0)),
+                        bool(getattr(sp, "calibrating", False)), bool(getattr(sp, "blind", False)),
+                        out if isinstance(out, list) else [])
 
     def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int,
              picture: np.ndarray | None = None) -> T:
@@ -145,4 +171,4 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k, None if pictures is None else pictures[k])
 
 
-__all__ = ["Flushing", "Rewinding", "SpotDriver", "Stepper", "calibration_frames", "replay", "ring_seconds"]
+__all__ = ["NO_FACE", "Flushing", "Rewinding", "SpotDriver", "SpotStep", "Stepper", "calibration_frames", "replay", "ring_seconds"]
