@@ -72,6 +72,7 @@ class Pipeline:
         classifier: ClassifierStage | None = None,
         trace_path: Path | None = None,
         frame_sinks: list[FrameSink] | None = None,
+        spot_process: bool | None = None,
     ) -> None:
         self.cfg = cfg
         self.source = source
@@ -79,6 +80,9 @@ class Pipeline:
         self._aligner = aligner
         self._spotter = spotter
         self._classifier = classifier
+        # the spotter in its own process: cfg.spot_process for a spotter built here; an injected one runs on a thread
+        # unless asked (it must then be picklable)
+        self._spot_process = (spotter is None and cfg.spot_process) if spot_process is None else spot_process
         self.record = RunRecord(trace_path, frame_sinks or ())
         self.state, self.latency, self.events = self.record.state, self.record.latency, self.record.events
         self.stop_event = threading.Event()
@@ -112,7 +116,7 @@ class Pipeline:
             from realtime_mer.face.aligner import FaceAligner
 
             self._aligner = FaceAligner(self.cfg.face)
-        remote = self._spotter is None and self.cfg.spot_process  # an injected spotter (tests) runs on a thread
+        remote = self._spot_process
         if self._spotter is None:
             from realtime_mer.spotting import make_spotter
 
@@ -405,14 +409,12 @@ class Pipeline:
             rx.start()
         batch: list[int] = []
 
-        def send() -> None:
+        def send() -> None:  # a failed send means the child is gone: the receiver reports why (its error, or its exit)
             if batch and not dead.is_set():
                 try:
                     remote.send_frames(list(batch))
-                except BaseException as exc:
-                    if not dead.is_set():
-                        self._spot_failed(exc)
-                        dead.set()
+                except BaseException:
+                    dead.set()
             batch.clear()
 
         for kind, payload in self._spot_items():
@@ -422,8 +424,7 @@ class Pipeline:
                 send()
                 try:
                     remote.send_warm(payload)
-                except BaseException as exc:
-                    self._spot_failed(exc)
+                except BaseException:
                     dead.set()
                 continue
             if not room.acquire(blocking=False):  # in flight at the limit: send what is batched, then wait
@@ -441,8 +442,8 @@ class Pipeline:
         if not dead.is_set():
             try:
                 remote.send_end()
-            except BaseException as exc:
-                self._spot_failed(exc)
+            except BaseException:
+                pass  # the receiver sees the pipe close and reports it
         if rx.ident is not None:
             rx.join()
 

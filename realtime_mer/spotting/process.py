@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.errors import MerError, fail
+from realtime_mer.errors import EXIT_INCOMPLETE, MerError, fail
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, Stepper
 from realtime_mer.types import Interval
 
@@ -36,7 +36,10 @@ START_TIMEOUT_S = 60.0  # the child's first answer (imports, attach) within this
 
 
 class SpotterProcessError(MerError):
-    """The spotting process ended without being asked to (killed, out of memory, crashed)."""
+    """The spotting process ended without being asked to (killed, out of memory, crashed): the run stops early with
+    what was decided saved, as when a camera is lost (exit status 3)."""
+
+    exit_code = EXIT_INCOMPLETE
 
 
 def _context() -> mp.context.BaseContext:
@@ -70,7 +73,12 @@ def serve(conn: Connection, name: str, capacity: int, crop_size: int, n_landmark
                 return
             kind = msg[0]
             if kind == "frames":
-                conn.send(("steps", [driver.step(seq) for seq in msg[1]]))
+                steps: list[SpotStep] = []
+                try:
+                    for seq in msg[1]:
+                        steps.append(driver.step(seq))
+                finally:  # on a failure, what was decided before it still reaches the parent (then the error)
+                    conn.send(("steps", steps))
             elif kind == "warm":
                 driver.warm_start(msg[1])
             elif kind == "end":
