@@ -26,6 +26,7 @@ class SourceConfig:
     mjpg: bool = True
     realtime: bool = False  # pace files like a camera; drops become possible and are counted
     queue_size: int = 64
+    gray: bool = True  # --video: gray frames from the decoder's luma plane (FaceMesh keyframes get it as gray RGB)
     demo_seconds: float = 12.0
     demo_seed: int = 0
 

@@ -237,6 +237,7 @@ class Pipeline:
             if self.error is None:
                 self.error = exc
         finally:
+            self.record.add_cpu("face", time.thread_time())  # the face thread: alignment, buffer, queueing
             if self._grabber is not None:  # also when the source was lost: what it counted goes into the stats
                 self._report_input(self._grabber)
             # the spotter finishes the frames queued to it and flushes; then recognition finishes
@@ -245,6 +246,9 @@ class Pipeline:
             self._spot.join()
             self._recog_q.put(None)
             self._recog.join()
+            if self._grabber is not None:
+                self._grabber.stop()  # its thread has ended (or ends now): its CPU time is known
+                self.record.add_cpu("source", self._grabber.cpu_s)
             self.record.end()
 
     def _recognise(self) -> None:
@@ -255,6 +259,7 @@ class Pipeline:
         while True:
             item = self._recog_q.get()
             if item is None:
+                self.record.add_cpu("recognition", time.thread_time())
                 return
             try:
                 if isinstance(item, _Window):
@@ -368,6 +373,7 @@ class Pipeline:
             except BaseException as exc:
                 if self.error is None:
                     self.error = exc
+        self.record.add_cpu("spotting", time.thread_time())
         self._check_length()
 
     def _spot_items(self):  # type: ignore[no-untyped-def]
@@ -446,6 +452,7 @@ class Pipeline:
                 pass  # the receiver sees the pipe close and reports it
         if rx.ident is not None:
             rx.join()
+        self.record.add_cpu("spotting_io", time.thread_time())  # sending to and (below) receiving from the process
 
     def _spot_receive(self, remote, inflight: deque, room: threading.Semaphore, dead: threading.Event) -> None:  # type: ignore[no-untyped-def]
         """The spotting process's answers, in order: each frame's step is handed on; the flush ends it."""
@@ -460,6 +467,7 @@ class Pipeline:
                         if not failed:
                             failed = self._after_spot(item, step)
                 elif msg[0] == "flushed":
+                    self.record.add_cpu("spotting", msg[2])  # the spotting process's CPU time
                     if not failed:
                         for iv in msg[1]:
                             self._hand_off(iv)
@@ -467,6 +475,7 @@ class Pipeline:
         except BaseException as exc:
             self._spot_failed(exc)
         finally:
+            self.record.add_cpu("spotting_io", time.thread_time())
             dead.set()
             for _ in range(len(inflight)):
                 room.release()

@@ -79,6 +79,7 @@ class RunRecord:
         self.origin_grab_ns: int | None = None  # time.monotonic_ns() when the first frame was grabbed (--lsl's clock)
         self.state = RunState()
         self.latency = LatencyRecorder()
+        self.cpu_s: dict[str, float] = {}  # CPU seconds per stage (``add_cpu``)
         self.emit_latency: list[float] = []
         self.events: list[Event] = []
         self.trace_writer = TraceWriter(trace_path) if trace_path is not None else None  # --timeline: streamed
@@ -93,6 +94,10 @@ class RunRecord:
 
     def begin(self) -> None:
         self.t_start = time.perf_counter()
+
+    def add_cpu(self, stage: str, seconds: float) -> None:
+        """CPU seconds a stage's thread (or process) spent in this run (``stage_cpu_ms_per_frame`` in the summary)."""
+        self.cpu_s[stage] = self.cpu_s.get(stage, 0.0) + float(seconds)
 
     def end(self) -> None:
         self.t_end = time.perf_counter()
@@ -270,6 +275,8 @@ class RunRecord:
             "frames_skipped": int(st.skipped),
             "source_stalls": {"count": int(st.stalls), "seconds": round(st.stall_s, 3)},
             "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches)},
+            # CPU time of each stage's thread (the spotter's process) per processed frame: where the time goes (issue 24)
+            "stage_cpu_ms_per_frame": {k: round(1e3 * v / st.processed, 4) for k, v in self.cpu_s.items()} if st.processed else {},
         }
 
 

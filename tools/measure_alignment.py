@@ -51,6 +51,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=400, help="synthetic frames per run")
     ap.add_argument("--quick", action="store_true", help="150 synthetic frames, first 200 video frames")
     ap.add_argument("--threads", type=int, default=1, help="cv2.setNumThreads (1 = what a pipeline worker uses)")
+    ap.add_argument("--gray", action="store_true", help="the aligner gets gray frames (what --video gives it by default: "
+                    "the decoder's luma plane; synthetic frames converted); the reference FaceMesh fits stay on colour")
     a = ap.parse_args()
     cv2.setNumThreads(a.threads)
     everies = tuple(int(x) for x in a.every.split(","))
@@ -58,14 +60,14 @@ def main() -> int:
 
     face, marks = load_astronaut()
     base = ms.place_face(marks)
-    table(f"(a) 200 fps head sway, {n} frames: error vs known motion", ms.synthetic_rows(face, base, everies, n, ms.Sway()))
+    table(f"(a) 200 fps head sway, {n} frames: error vs known motion", ms.synthetic_rows(face, base, everies, n, ms.Sway(), a.gray))
     still = ms.Sway(shift_px=0.0, roll_deg=0.0, zoom=0.0)
-    table(f"(b) static face + sensor noise, {n} frames: jitter", ms.synthetic_rows(face, base, everies, n, still))
-    table(f"(c) speed on the 200 fps sway, 640x480, {n} frames (cv2 threads={a.threads})", ms.speed_rows(face, base, everies, n, ms.Sway(seed=5)))
+    table(f"(b) static face + sensor noise, {n} frames: jitter", ms.synthetic_rows(face, base, everies, n, still, a.gray))
+    table(f"(c) speed on the 200 fps sway, 640x480, {n} frames (cv2 threads={a.threads})", ms.speed_rows(face, base, everies, n, ms.Sway(seed=5), a.gray))
     for name in ("WolfgangLanger_Pexels.mp4", "single_face.mp4"):
         path = a.data / name
         if path.is_file():
-            table(f"(a) {name}: error vs per-frame FaceMesh", ms.video_rows(path, everies, limit))
+            table(f"(a) {name}: error vs per-frame FaceMesh", ms.video_rows(path, everies, limit, a.gray))
         else:
             print(f"\n{path} not found: skipped")
     print(f"\n## (d) face found (landmark_every={FaceConfig().landmark_every})")

@@ -25,7 +25,7 @@ def open_source(cfg: SourceConfig) -> Source:
         if cfg.path is None:
             flag = "--video FILE" if kind == "video" else "--frames DIR"
             raise fail(SourceError, f"source '{kind}' needs a path", f"pass {flag}")
-        source = VideoSource(cfg.path, fps=cfg.fps) if kind == "video" else FolderSource(cfg.path, fps=cfg.fps or 200.0)
+        source = VideoSource(cfg.path, fps=cfg.fps, gray=cfg.gray) if kind == "video" else FolderSource(cfg.path, fps=cfg.fps or 200.0)
     elif kind == "demo":
         from realtime_mer.capture.demo import DemoSource  # lazy: the demo pulls in its synthesis code
 

@@ -147,6 +147,7 @@ class Grabber:
         self._close_on_exit = False  # set by stop() when the thread outlives the join timeout
         self._finished = False  # the thread has passed its last use of the source
         self._lock = threading.Lock()
+        self.cpu_s = 0.0  # CPU time of the grabbing thread (decoding or rendering the frames), set when it ends
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Grabber:
@@ -275,6 +276,7 @@ class Grabber:
             err.__cause__ = exc
             self.error = err
         finally:
+            self.cpu_s = time.thread_time()  # this thread's CPU time: reading (decoding / rendering) and queueing
             self._put_end()
             with self._lock:
                 self._finished = True

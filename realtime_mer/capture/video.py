@@ -15,6 +15,10 @@ from realtime_mer.errors import SourceError, fail
 FALLBACK_FPS = 30.0
 MAX_FPS = 10_000.0  # above this a container's rate is garbage (e.g. a 1/90000 timebase)
 RATE_MISMATCH = 0.1  # a given rate this far (relative) from the container's is worth a warning line
+# pixel formats (as OpenCV reports them, CAP_PROP_CODEC_PIXEL_FORMAT) whose first plane is 8-bit luma at full size:
+# with the BGR conversion off, OpenCV's FFmpeg backend hands that plane over as an (H, W) uint8 image
+LUMA_FIRST = frozenset({"I420", "IYUV", "YV12", "NV12", "NV21", "Y42B", "422P", "444P", "Y800", "GREY", "J420", "J422", "J444"})
+DECODER_THREADS = 1  # FFmpeg's own decoding threads: on a 2-core machine the pipeline's stages use the cores (tools/bench.py)
 
 
 class VideoSource(Source):
@@ -25,8 +29,10 @@ class VideoSource(Source):
 
     live = False
 
-    def __init__(self, path: str | os.PathLike[str], fps: float | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], fps: float | None = None, gray: bool = True) -> None:
         super().__init__()
+        self.gray = gray  # deliver (H, W) gray frames: the luma plane as decoded where the format allows (no colour conversion)
+        self.luma = False  # True when the frames are the decoder's own luma plane
         self.fps_requested = fps
         self.container_fps: float | None = None
         self.path = Path(path).expanduser()
@@ -44,7 +50,9 @@ class VideoSource(Source):
             raise fail(SourceError, f"video file {p} is not readable (permission denied)", f"fix its permissions, e.g. chmod u+r {p}")
         if p.stat().st_size == 0:
             raise fail(SourceError, f"video file {p} is empty (0 bytes)", "the copy or download failed; get the file again")
-        cap = _create(p)
+        cap = _create(p, luma=self.gray)
+        if cap is not None and self.gray:
+            cap = self._check_luma(cap, p)
         if cap is None:
             raise fail(SourceError, f"{p} could not be opened as a video (not a video, truncated, or an unsupported codec)",
                        f"check it plays elsewhere, or re-encode it: ffmpeg -i {p} -c:v libx264 fixed.mp4")
@@ -54,7 +62,7 @@ class VideoSource(Source):
             raise fail(SourceError, f"{p} opened but no frame could be decoded (truncated or corrupt)",
                        f"get the file again, or re-encode it: ffmpeg -i {p} -c:v libx264 fixed.mp4")
         self._cap = cap
-        self._first = to_bgr(image)
+        self._first = self._convert(image)
         self.height, self.width = self._first.shape[:2]
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.container_fps = float(fps) if fps and math.isfinite(fps) and 0 < fps <= MAX_FPS else None
@@ -81,7 +89,24 @@ class VideoSource(Source):
         ok, image = self._cap.read()
         if not ok or image is None or not image.size:
             return None  # end, or decoding stopped mid-stream (the Grabber flags ended_early)
+        return self._convert(image)
+
+    def _convert(self, image: np.ndarray) -> np.ndarray:
+        """What the pipeline gets: the luma plane as is, a BGR image turned gray (``gray``), else BGR."""
+        if self.gray:
+            return image if image.ndim == 2 else cv2.cvtColor(to_bgr(image), cv2.COLOR_BGR2GRAY)
         return to_bgr(image)
+
+    def _check_luma(self, cap: cv2.VideoCapture, p: Path) -> cv2.VideoCapture | None:
+        """Keep the raw capture only for a pixel format whose first plane is 8-bit luma; otherwise reopen with OpenCV's
+        BGR conversion (the frames are then turned gray one by one)."""
+        code = int(cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT) or 0)
+        fmt = code.to_bytes(4, "little").decode("ascii", "replace") if code > 0 else ""
+        if fmt in LUMA_FIRST:
+            self.luma = True
+            return cap
+        cap.release()
+        return _create(p, luma=False)
 
     def _close(self) -> None:
         self._first = None
@@ -90,12 +115,17 @@ class VideoSource(Source):
             self._cap = None
 
 
-def _create(path: Path) -> cv2.VideoCapture | None:
+def _create(path: Path, luma: bool = False) -> cv2.VideoCapture | None:
     """An opened capture. FFmpeg only when present: CAP_ANY would also try OpenCV's own AVI
-    reader (which prints to stderr) and the image-sequence backend (``%d`` in a name)."""
+    reader (which prints to stderr) and the image-sequence backend (``%d`` in a name). ``luma``: OpenCV's BGR
+    conversion off (the decoder's first plane comes back as is). FFmpeg decodes on ``DECODER_THREADS`` threads."""
     quiet_opencv()
-    api = cv2.CAP_FFMPEG if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG) else cv2.CAP_ANY
-    cap = cv2.VideoCapture(str(path), api)
+    ffmpeg = cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG)
+    api = cv2.CAP_FFMPEG if ffmpeg else cv2.CAP_ANY
+    params = [cv2.CAP_PROP_N_THREADS, DECODER_THREADS] if ffmpeg else []
+    if luma and ffmpeg:
+        params += [cv2.CAP_PROP_CONVERT_RGB, 0]
+    cap = cv2.VideoCapture(str(path), api, params)
     if cap.isOpened():
         return cap
     cap.release()

@@ -188,11 +188,18 @@ def fixed_crops(frames: list[np.ndarray], m: np.ndarray, size: int = 128) -> lis
 Row = dict[str, float | int | str]
 
 
-def synthetic_rows(face: np.ndarray, base: np.ndarray, everies: tuple[int, ...], n: int, sway: Sway) -> list[Row]:
-    """Known-motion accuracy: FaceMesh on every frame vs the aligner (tracked, smoothed or not)."""
+def to_gray(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The frames as the pipeline gets them from a gray source (``source.gray``)."""
+    return [f if f.ndim == 2 else cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+
+
+def synthetic_rows(face: np.ndarray, base: np.ndarray, everies: tuple[int, ...], n: int, sway: Sway, gray: bool = False) -> list[Row]:
+    """Known-motion accuracy: FaceMesh on every frame vs the aligner (tracked, smoothed or not); ``gray``: the aligner
+    gets gray frames (the reference FaceMesh fits stay on the colour frames)."""
     pairs = list(sway_frames(face, base, n, sway))
-    frames, moves = [f for f, _ in pairs], [w for _, w in pairs]
-    ref = mesh_fits(frames)
+    colour, moves = [f for f, _ in pairs], [w for _, w in pairs]
+    ref = mesh_fits(colour)
+    frames = to_gray(colour) if gray else colour
     rows: list[Row] = [_truth_row("FaceMesh every frame", 1, ref, moves, [None] * len(frames), float("nan"), float("nan"))]
     for every in everies:
         for name, tune in (("tracked+smoothed", TrackConfig()), ("tracked", TrackConfig(smooth=False)), ("held", TrackConfig(track=False, smooth=False))):
@@ -216,12 +223,13 @@ def _truth_row(name: str, every: int, ts: list[np.ndarray | None], moves: list[n
     return row
 
 
-def speed_rows(face: np.ndarray, base: np.ndarray, everies: tuple[int, ...], n: int, sway: Sway) -> list[Row]:
+def speed_rows(face: np.ndarray, base: np.ndarray, everies: tuple[int, ...], n: int, sway: Sway, gray: bool = False) -> list[Row]:
     """ms per ``process()`` call (wall, and CPU of all threads) per ``landmark_every``, with references.
 
     References: one full-frame FaceMesh call, and tracking alone (no keyframe after the first).
     """
     frames = [f for f, _ in sway_frames(face, base, n, sway)]
+    frames = to_gray(frames) if gray else frames
     with FaceMesh(1, False) as mesh:
         mesh.detect(frames[0])
         wall, cpu = time.perf_counter(), time.process_time()
@@ -229,17 +237,26 @@ def speed_rows(face: np.ndarray, base: np.ndarray, everies: tuple[int, ...], n: 
             mesh.detect(img)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     rows: list[Row] = [{"method": "FaceMesh alone, full frame", "every": 1, "ms": 1e3 * wall / n, "cpu_ms": 1e3 * cpu / n}]
-    for every in (*everies, 1_000_000):
+    for every in (*everies, 1000):  # 1000: no keyframe after the first in these clips
         run = run_aligner(frames, FaceConfig(landmark_every=every), fps=sway.fps)
-        name = "tracking alone" if every == 1_000_000 else "FaceAligner.process"
+        name = "tracking alone" if every == 1000 else "FaceAligner.process"
         rows.append({"method": name, "every": every, "ms": run.ms_per_frame, "cpu_ms": run.cpu_ms_per_frame, "keyframes": int(run.stats["keyframes"])})
     return rows
 
 
-def video_rows(path: Path, everies: tuple[int, ...], limit: int | None = None) -> list[Row]:
-    """Real video: the aligner against per-frame FaceMesh fits, and how often a face is found."""
+def video_rows(path: Path, everies: tuple[int, ...], limit: int | None = None, gray: bool = False) -> list[Row]:
+    """Real video: the aligner against per-frame FaceMesh fits (on the colour frames), and how often a face is found;
+    ``gray``: the aligner gets the frames ``--video`` gives it by default (the decoder's luma plane)."""
     frames = read_video(path, limit)
     ref = mesh_fits(frames)
+    if gray:
+        from realtime_mer.capture.video import VideoSource
+
+        luma: list[np.ndarray] = []
+        with VideoSource(path, gray=True) as src:
+            while len(luma) < len(frames) and (img := src.read()) is not None:
+                luma.append(img)
+        frames = luma
     fps = cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) or 25.0
     rows: list[Row] = [{"method": "FaceMesh every frame", "every": 1, "frames": len(frames), "found": sum(r is not None for r in ref)}]
     for every in everies:

@@ -75,17 +75,36 @@ def run_cli_like(code: str) -> subprocess.CompletedProcess[str]:
 
 
 # -- video files -----------------------------------------------------------------------------
+@pytest.mark.parametrize("gray", [True, False])
 @pytest.mark.parametrize(("name", "fourcc"), [("clip.avi", "MJPG"), ("clip.mp4", "mp4v")])
-def test_video_delivers_every_frame_in_order(tmp_path: Path, name: str, fourcc: str) -> None:
-    src = VideoSource(write_video(tmp_path / name, n=30, fps=25.0, fourcc=fourcc))
+def test_video_delivers_every_frame_in_order(tmp_path: Path, name: str, fourcc: str, gray: bool) -> None:
+    src = VideoSource(write_video(tmp_path / name, n=30, fps=25.0, fourcc=fourcc), gray=gray)
     frames = drain(src)
     assert src.fps == pytest.approx(25.0)
     assert src.total_frames == 30 and (src.width, src.height) == (64, 48)
     assert len(frames) == 30
-    assert all(f.dtype == np.uint8 and f.shape == (48, 64, 3) for f in frames)
+    assert src.luma == gray  # these codecs decode to planar YUV: the luma plane is handed over as is
+    assert all(f.dtype == np.uint8 and f.shape == ((48, 64) if gray else (48, 64, 3)) for f in frames)
     means = [float(f.mean()) for f in frames]
     assert means == sorted(means) and means[-1] - means[0] > 100  # frame 0 first, no frame lost or repeated
     assert src.position_ns(50) == 2_000_000_000
+
+
+def test_gray_frames_are_the_luma_of_the_colour_frames(tmp_path: Path) -> None:
+    """The luma plane is the picture's brightness (studio range: 16..235 for black..white), so it matches OpenCV's
+    BGR-to-gray of the same frame up to that range (what the aligner and the spotter are insensitive to)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "rgb.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (64, 48))
+    for _ in range(5):
+        w.write(cv2.GaussianBlur(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), (7, 7), 3))
+    w.release()
+    luma = drain(VideoSource(path, gray=True))
+    bgr = drain(VideoSource(path, gray=False))
+    for y, c in zip(luma, bgr, strict=True):
+        g = cv2.cvtColor(c, cv2.COLOR_BGR2GRAY).astype(np.float64)
+        full = (y.astype(np.float64) - 16.0) * 255.0 / 219.0
+        assert np.abs(full - g).mean() < 2.0 and np.corrcoef(full.ravel(), g.ravel())[0, 1] > 0.99
 
 
 def test_video_missing_file(tmp_path: Path) -> None:
@@ -155,7 +174,7 @@ def test_video_without_frame_rate_falls_back_to_30_with_a_warning(tmp_path: Path
         def __getattr__(self, name: str) -> object:
             return getattr(self.cap, name)
 
-    monkeypatch.setattr(video, "_create", lambda p: NoFps(real_create(p)))
+    monkeypatch.setattr(video, "_create", lambda p, luma=False: NoFps(real_create(p, luma)))
     src = VideoSource(write_video(tmp_path / "clip.avi", n=5))
     frames = drain(src)
     assert len(frames) == 5 and src.fps == 30.0
@@ -196,7 +215,7 @@ def test_real_videos_open_and_decode(real_faces: Path, name: str) -> None:
     g = Grabber(src, maxsize=8).start()
     n = 0
     for f in g:
-        assert f.index == n and f.image.shape == (h, w, 3) and f.image.dtype == np.uint8
+        assert f.index == n and f.image.shape == (h, w) and f.image.dtype == np.uint8
         n += 1
     g.stop()
     assert g.error is None
