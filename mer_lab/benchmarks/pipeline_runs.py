@@ -68,3 +68,110 @@ def format_table(results: list[RunResult]) -> str:
         ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+# -- throughput against decoding the same file (issue 24) -----------------------------------------------------------
+
+def make_demo_clip(path: Path, seconds: float = 20.0, fps: float = 200.0, width: int = 640, height: int = 480,
+                   seed: int = 0) -> Path:
+    """The demo stream written to ``path`` (MPEG-4 part 2, the encoder every OpenCV build has); kept when present."""
+    import cv2
+
+    from realtime_mer.capture.demo import DemoSource
+
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.mp4")
+    src = DemoSource(seconds=seconds, fps=fps, width=width, height=height, seed=seed)
+    src.open()
+    w = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    while (img := src.read()) is not None:
+        w.write(img)
+    w.release()
+    src.close()
+    tmp.replace(path)
+    return path
+
+
+def make_scaled_clip(source: Path, path: Path, width: int = 1920, height: int = 1080) -> Path:
+    """``source`` scaled to ``width`` x ``height`` at its own rate (a stand-in for a webcam recording of that size)."""
+    import cv2
+
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.mp4")
+    cap = cv2.VideoCapture(str(source))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    w = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        w.write(cv2.resize(img, (width, height), interpolation=cv2.INTER_CUBIC))
+    w.release()
+    cap.release()
+    tmp.replace(path)
+    return path
+
+
+def decode_run(path: Path, gray: bool = False, timeout: float = 900.0) -> dict[str, Any]:
+    """``mer_lab.benchmarks.decode`` on ``path`` in a fresh process: frames, seconds, fps, cpu_s."""
+    cmd = [sys.executable, "-m", "mer_lab.benchmarks.decode", str(path), *(["--gray"] if gray else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@dataclass
+class Throughput:
+    """Side-by-side runs on one file: plain decoding (OpenCV's default BGR), decoding as realtime-mer reads (luma),
+    and realtime-mer itself, interleaved (decode, luma, realtime-mer, decode, ...) so load changes hit all three."""
+
+    name: str
+    decode: list[dict[str, Any]] = field(default_factory=list)
+    luma: list[dict[str, Any]] = field(default_factory=list)
+    rmer: list[dict[str, Any]] = field(default_factory=list)
+
+    def fps(self, which: str) -> float:
+        runs = getattr(self, which)
+        key = "processing_fps" if which == "rmer" else "fps"
+        return float(statistics.median(float(r[key]) for r in runs))
+
+    @property
+    def ratio(self) -> float:
+        """Median of the per-round ratios realtime-mer / plain decode (each round run back to back)."""
+        return float(statistics.median(float(r["processing_fps"]) / float(d["fps"]) for r, d in zip(self.rmer, self.decode, strict=True)))
+
+    def cpu(self, stage: str) -> float:
+        vals = [float(r.get("stage_cpu_ms_per_frame", {}).get(stage, 0.0)) for r in self.rmer]
+        return float(statistics.median(vals)) if vals else 0.0
+
+
+def throughput(name: str, path: Path, fps: float | None, repeats: int, extra: list[str] | None = None) -> Throughput:
+    t = Throughput(name)
+    args = ["--video", str(path), *(["--fps", f"{fps:g}"] if fps else []), *(extra or [])]
+    for _ in range(repeats):
+        t.decode.append(decode_run(path))
+        t.luma.append(decode_run(path, gray=True))
+        t.rmer.append(run_cli(args))
+    return t
+
+
+CPU_STAGES = ("source", "face", "spotting", "spotting_io", "recognition")
+
+
+def format_throughput_table(results: list[Throughput]) -> str:
+    """Markdown: decode-only and realtime-mer fps (medians), their ratio, and each stage's CPU ms per frame."""
+    head = ("| file | frames | decode only, BGR (fps) | decode only, luma (fps) | realtime-mer (fps) | rmer / decode | "
+            + " | ".join(f"{s} CPU ms/frame" for s in CPU_STAGES) + " | events |")
+    rows = [head, "|" + "---|" * (head.count("|") - 1)]
+    for t in results:
+        cells = [t.name, f"{int(statistics.median(r['frames_processed'] for r in t.rmer))}", f"{t.fps('decode'):.0f}",
+                 f"{t.fps('luma'):.0f}", f"{t.fps('rmer'):.0f}", f"**{t.ratio:.2f}**",
+                 *[f"{t.cpu(s):.3f}" for s in CPU_STAGES],
+                 "/".join(str(int(r["events"])) for r in t.rmer)]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)

@@ -22,10 +22,11 @@ from realtime_mer.errors import DataError, fail
 from realtime_mer.pipeline import Pipeline
 
 
-def rss_mb() -> float:
-    """Current resident set size of this process in MiB (``/proc/self/statm``; peak RSS where that is missing)."""
+def rss_mb(pid: int | str = "self") -> float:
+    """Current resident set size of process ``pid`` (this one by default) in MiB (``/proc/PID/statm``; this process's
+    peak RSS where that is missing)."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
         import resource
@@ -38,7 +39,7 @@ def rss_mb() -> float:
 @dataclass
 class Sample:
     t_s: float  # seconds since the pipeline started
-    rss_mb: float
+    rss_mb: float  # this process and the spotting process together
     processed: int
     dropped: int
     events: int
@@ -89,7 +90,7 @@ def soak(seconds: float = 600.0, every_s: float = 10.0, fps: float = 200.0, warm
             lat = pipe.record.emit_latency[seen:]
             seen += len(lat)
             st = pipe.state
-            s = Sample(round(t, 2), round(rss_mb(), 2), st.processed, st.dropped, st.n_events,
+            s = Sample(round(t, 2), round(_rss_all(pipe), 2), st.processed, st.dropped, st.n_events,
                        round(float(np.percentile(lat, 95)), 1) if lat else None)
             rep.samples.append(s)
             if on_sample is not None:
@@ -110,6 +111,15 @@ def soak(seconds: float = 600.0, every_s: float = 10.0, fps: float = 200.0, warm
         rep.rss_spread_mb = round(float(r.max() - r.min()), 2)
         rep.rss_first_mb, rep.rss_last_mb = float(r[0]), float(r[-1])
     return rep
+
+
+def _rss_all(pipe: Pipeline) -> float:
+    """RSS of this process plus the spotting process's own (the shared ring buffer is counted in both; it is fixed)."""
+    total = rss_mb()
+    remote = getattr(pipe, "_remote", None)
+    if remote is not None and remote.proc.pid is not None and remote.proc.is_alive():
+        total += rss_mb(remote.proc.pid)
+    return total
 
 
 def format_report(rep: SoakReport) -> str:

@@ -23,6 +23,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import SpotConfig
 from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.lagflow import LagFlowSpotter
+from realtime_mer.spotting.region_motion import PrepCache
 from realtime_mer.spotting.roiflow import RoiFlowSpotter
 from realtime_mer.types import Interval
 
@@ -42,6 +43,7 @@ class HybridSpotter(Spotter):
         super().__init__(fps, cfg)
         self.micro = LagFlowSpotter(fps, cfg)
         self.macro = RoiFlowSpotter(fps, cfg)
+        self.micro.prep = self.macro.prep = PrepCache()  # each frame's crop is blurred and normalised once, for both
         self.h = cfg.hybrid
         self.lookahead_frames = max(self.micro.lookahead_frames, self.macro.lookahead_frames)
         self._recent: list[Interval] = []  # the micro path's latest reports (to drop a macro-path duplicate)

@@ -37,7 +37,7 @@ from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.baseline import RAYLEIGH_Q25_TO_MEDIAN, RunningBaseline, RunningCovariance
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.placement import RegionPlacer
-from realtime_mer.spotting.region_motion import Prepared, RoiMotion
+from realtime_mer.spotting.region_motion import PrepCache, Prepared, RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
@@ -113,6 +113,7 @@ class LagFlowSpotter(Spotter):
         self._frame = np.zeros(self._win + self.k + 1, np.int64)
         self._ts = np.zeros(self._win + self.k + 1, np.int64)
         self._pending: list[Interval] = []
+        self.prep: PrepCache | None = None  # shared with another spotter on the same frames (``hybrid``)
         self.reset()
 
     # -- state ---------------------------------------------------------------------------------
@@ -181,7 +182,10 @@ class LagFlowSpotter(Spotter):
             motion.set_layout(new_layout)
         n = self._n
         cur = self._refs[n % len(self._refs)]
-        motion.prepare(buffer.crop(seq), cur.img)
+        if self.prep is not None:
+            self.prep.prepare(motion, buffer, seq, buffer.crop(seq), cur.img)
+        else:
+            motion.prepare(buffer.crop(seq), cur.img)
         self._seen[n % len(self._refs)] = motion.visible(buffer.picture_at(seq))
         ok = False
         w = n % self._win

@@ -104,6 +104,25 @@ def solver_rows(gx: np.ndarray, gy: np.ndarray, weight: np.ndarray, region: np.n
     return -np.stack([ia * cx + ib * cy, ib * cx + ic * cy]).astype(np.float32)
 
 
+class PrepCache:
+    """One prepared (blurred, gain-normalised) working image per buffered frame, shared by spotters that run on the
+    same frames (``hybrid``'s two paths): the second one copies it instead of preparing the crop again."""
+
+    def __init__(self) -> None:
+        self._key: tuple[int, int, int, int] | None = None
+        self._img: np.ndarray | None = None
+
+    def prepare(self, motion: RoiMotion, buffer: object, seq: int, crop: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``motion.prepare(crop, out)`` for ``crop`` = buffer frame ``seq``, or a copy of what it gave for that frame."""
+        key = (id(buffer), seq, motion.crop_size, motion.levels)
+        if key == self._key and self._img is not None and self._img.shape == out.shape:
+            np.copyto(out, self._img)
+            return out
+        motion.prepare(crop, out)
+        self._key, self._img = key, out  # read before the frame's next writer: each path prepares into its own array
+        return out
+
+
 class RoiMotion:
     """Measures per-region displacement (crop pixels) of ``cur`` relative to ``ref``."""
 
@@ -119,6 +138,8 @@ class RoiMotion:
         self.shift = np.zeros(2, np.float64)  # last head shift (crop px), current vs reference
         self.centres = np.zeros((0, 2))  # (R, 2) region box centres, crop px
         self.boxes = np.zeros((0, 4))  # (R, 4) region boxes, crop px
+        self._seen_key: tuple[int, float, bytes] | None = None  # (layout version, share, picture) of the cached answer
+        self._seen = np.ones(0, bool)
 
     def set_layout(self, layout: RegionLayout) -> None:
         """Regions in crop coordinates; invalidates cached solver rows."""
@@ -134,10 +155,16 @@ class RoiMotion:
         b = self.boxes
         if b.shape[0] == 0:  # no layout yet
             return np.ones(len(REGIONS) + len(PROBES), bool)
+        key = (self.version, share, picture.tobytes())
+        if key == self._seen_key:  # the picture box rarely changes from frame to frame: the same answer (read-only)
+            return self._seen
         w = np.clip(np.minimum(b[:, 2], picture[2]) - np.maximum(b[:, 0], picture[0]), 0.0, None)
         h = np.clip(np.minimum(b[:, 3], picture[3]) - np.maximum(b[:, 1], picture[1]), 0.0, None)
         area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-6)
-        return (w * h) / area >= share
+        seen = (w * h) / area >= share
+        seen.setflags(write=False)
+        self._seen_key, self._seen = key, seen
+        return seen
 
     def blank(self) -> Prepared:
         return Prepared(np.zeros((self.size, self.size), np.float32), np.zeros((2, self.size, self.size), np.float32))

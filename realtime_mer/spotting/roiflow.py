@@ -31,7 +31,7 @@ from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.lagflow import smoothing_half
 from realtime_mer.spotting.placement import RegionPlacer
 from realtime_mer.spotting.reference import LaggedReference
-from realtime_mer.spotting.region_motion import RoiMotion
+from realtime_mer.spotting.region_motion import PrepCache, RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
@@ -76,6 +76,7 @@ class RoiFlowSpotter(Spotter):
         self._raw_seen = np.ones((self._win, n_reg), bool)
         self._win_frame = np.zeros(self._win, np.int64)
         self._win_ts = np.zeros(self._win, np.int64)
+        self.prep: PrepCache | None = None  # shared with another spotter on the same frames (``hybrid``)
         self.reset()
 
     # -- state ---------------------------------------------------------------------------------
@@ -122,7 +123,10 @@ class RoiFlowSpotter(Spotter):
         new_layout = self._placer.update(buffer.landmarks_at(seq)) if self._placer else None
         if new_layout is not None:
             motion.set_layout(new_layout)
-        cur = motion.prepare(buffer.crop(seq), self._ref.slot(seq))
+        if self.prep is not None:
+            cur = self.prep.prepare(motion, buffer, seq, buffer.crop(seq), self._ref.slot(seq))
+        else:
+            cur = motion.prepare(buffer.crop(seq), self._ref.slot(seq))
         w = self._n % self._win
         self._raw[w] = motion.measure(self._ref.get(seq), cur)
         self._raw_seen[w] = motion.visible(buffer.picture_at(seq))
