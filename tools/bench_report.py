@@ -39,7 +39,7 @@ DOCS = REPO / "docs"
 DATA = DOCS / "benchmarks" / "data"
 
 Table = tuple[list[str], list[list[str]]]
-MARKER = re.compile(r"<!-- (/?)bench:([\w.-]+) -->")
+MARKER = re.compile(r"^<!-- (/?)bench:([\w.-]+) -->[ \t]*$", re.MULTILINE)  # a marker is a line of its own
 
 
 class ReportError(Exception):
@@ -356,7 +356,7 @@ def markers(text: str, where: str = "") -> list[str]:
 
 def replace_block(text: str, name: str, body: str) -> str:
     """``text`` with everything between the markers of ``name`` replaced by ``body`` (the markers kept)."""
-    pat = re.compile(rf"(<!-- bench:{re.escape(name)} -->\n)(.*?)(<!-- /bench:{re.escape(name)} -->)", re.DOTALL)
+    pat = re.compile(rf"(^<!-- bench:{re.escape(name)} -->[ \t]*\n)(.*?)(^<!-- /bench:{re.escape(name)} -->)", re.DOTALL | re.MULTILINE)
     new, n = pat.subn(lambda m: m.group(1) + body + m.group(3), text)
     if n == 0:
         raise ReportError(f"no <!-- bench:{name} --> … <!-- /bench:{name} --> block to replace")
