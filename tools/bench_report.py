@@ -97,6 +97,8 @@ RUNS: dict[str, Run] = {
                        "[--model-path runs/M-all/model.onnx] [--timeline t.png], one model after the other",
                        (*(_live(m) for m in LIVE_MODELS), _live("tcgru", "--timeline", "{tmp}/tcgru.png"))),
     "soak": Run("python tools/soak.py", (("{python}", "tools/soak.py", "--quiet", "--json", "{out}"),)),
+    "throughput": Run("python tools/bench.py --throughput --repeats 3",
+                      (("{python}", "tools/bench.py", "--throughput", "--repeats", "3", "--json", "{out}"),)),
     "spotting-reporting": Run("python tools/bench_spotting.py --faces reporting --spotters hybrid,roiflow,lagflow",
                               ((*_SPOT, "--faces", "reporting", "--spotters", "hybrid,roiflow,lagflow", "--out", "{out}"),)),
     "spotting-tuning": Run("python tools/bench_spotting.py --faces tuning --spotters hybrid,roiflow,lagflow --no-real",
@@ -210,6 +212,13 @@ def collect_soak(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
               f"{r['rss_slope_mb_per_min']:.2f}", f"{r['rss_spread_mb']:.1f}"]])
 
 
+def collect_throughput(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
+    from mer_lab.benchmarks.pipeline_runs import Throughput, format_throughput_table
+
+    runs = [Throughput(name, r["decode"], r["luma"], r["rmer"]) for name, r in _load(outs[0]).items()]
+    return parse_md_table(format_throughput_table(runs))
+
+
 def collect_faces(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
     from mer_lab.evaluation.spot_faces import faces_table
 
@@ -292,6 +301,7 @@ BENCHES: dict[str, Bench] = {b.name: b for b in (
     Bench("models-event", "models-event", collect_models_event, "per-event recognition cost of every live model"),
     Bench("models-live", "models-live", collect_models_live, "every model live on the demo paced at 200 fps (needs runs/M-all/model.onnx)"),
     Bench("soak", "soak", collect_soak, "10 minutes paced at 200 fps: memory, drops, emit latency"),
+    Bench("throughput", "throughput", collect_throughput, "realtime-mer against decoding the same file, with CPU per stage"),
     Bench("spotting-reporting", "spotting-reporting", collect_faces, "spotting on the reporting faces, per condition and variant"),
     Bench("spotting-false-alarms", "spotting-reporting", collect_false_alarms, "false micro alarms on untouched real clips"),
     Bench("spotting-tuning", "spotting-tuning", collect_faces, "spotting on the tuning faces (transparency, not results)"),
