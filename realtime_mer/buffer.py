@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import threading
 from multiprocessing import shared_memory
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from realtime_mer.errors import ConfigError, fail
+from realtime_mer.types import Image, Points
 
 MAX_RING_BYTES = 2 << 30  # the ring buffer never takes more than 2 GiB, nor more than a quarter of the RAM
 
@@ -53,17 +56,20 @@ class RingBuffer:
         parts = _layout(self.capacity, self.crop_size, self.n_landmarks)
         size = sum(n for _, _, n in parts.values())
         self.shm: shared_memory.SharedMemory | None = None
-        if _attach is not None:
-            self.shm = _attach_shared(_attach)
-            block: memoryview | bytearray = self.shm.buf
-        elif shared:
-            self.shm = shared_memory.SharedMemory(create=True, size=size)
+        block: memoryview | bytearray
+        if _attach is not None or shared:
+            self.shm = _attach_shared(_attach) if _attach is not None else shared_memory.SharedMemory(create=True, size=size)
+            assert self.shm.buf is not None
             block = self.shm.buf
         else:
             block = bytearray(size)
-        a = {name: np.ndarray(shape, dtype, block, offset) for name, (shape, dtype, offset) in _offsets(parts).items()}
-        self.crops, self.landmarks, self.pictures = a["crops"], a["landmarks"], a["pictures"]
-        self.timestamps_ns, self.frame_indices, self._head = a["timestamps_ns"], a["frame_indices"], a["head"]
+        a: dict[str, NDArray[Any]] = {name: np.ndarray(shape, dtype, block, offset) for name, (shape, dtype, offset) in _offsets(parts).items()}
+        self.crops: Image = a["crops"]
+        self.landmarks: NDArray[np.float32] = a["landmarks"]
+        self.pictures: NDArray[np.float32] = a["pictures"]
+        self.timestamps_ns: NDArray[np.int64] = a["timestamps_ns"]
+        self.frame_indices: NDArray[np.int64] = a["frame_indices"]
+        self._head: NDArray[np.int64] = a["head"]
         if _attach is None:  # the creator initialises; an attached view sees what the creator wrote
             self.frame_indices[:] = -1
             self.pictures[:] = (0, 0, crop_size, crop_size)  # the picture's box in each crop
@@ -87,7 +93,7 @@ class RingBuffer:
             return
         shm, self.shm = self.shm, None
         for name in ("crops", "landmarks", "pictures", "timestamps_ns", "frame_indices", "_head"):
-            setattr(self, name, None)  # views of the block must go before it can close
+            setattr(self, name, np.zeros(0, getattr(self, name).dtype))  # views of the block must go before it can close
         try:
             shm.close()
         except BufferError:  # a view is still held somewhere (e.g. a crop being classified): the OS frees it at exit
@@ -128,8 +134,8 @@ class RingBuffer:
     def oldest_seq(self) -> int:
         return max(0, self._next - self.capacity)
 
-    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int,
-             picture: np.ndarray | None = None) -> int:
+    def push(self, crop: Image, landmarks: Points | None, timestamp_ns: int, frame_index: int,
+             picture: Points | None = None) -> int:
         """Copy one entry into the next slot; returns its ``seq``. ``picture``: the box (x0, y0, x1, y1) of the crop
         that shows the camera's picture (``face.geometry.picture_box``; None: all of it)."""
         with self._lock:
@@ -152,16 +158,16 @@ class RingBuffer:
     def has(self, seq: int) -> bool:
         return self.oldest_seq <= seq <= self.latest_seq
 
-    def crop(self, seq: int) -> np.ndarray:
+    def crop(self, seq: int) -> Image:
         """A view of the crop at ``seq`` (valid until ``capacity`` more pushes)."""
-        return self.crops[self._slot(seq)]
+        return cast(Image, self.crops[self._slot(seq)])
 
-    def landmarks_at(self, seq: int) -> np.ndarray:
-        return self.landmarks[self._slot(seq)]
+    def landmarks_at(self, seq: int) -> Points:
+        return cast(Points, self.landmarks[self._slot(seq)])
 
-    def picture_at(self, seq: int) -> np.ndarray:
+    def picture_at(self, seq: int) -> Points:
         """The box (x0, y0, x1, y1) of the crop at ``seq`` that shows the camera's picture."""
-        return self.pictures[self._slot(seq)]
+        return cast(Points, self.pictures[self._slot(seq)])
 
     def frame_index(self, seq: int) -> int:
         return int(self.frame_indices[self._slot(seq)])
@@ -187,7 +193,7 @@ class RingBuffer:
                     hi = mid - 1
             return None
 
-    def window(self, start_seq: int, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    def window(self, start_seq: int, n: int, out: Image | None = None) -> Image:
         """Copy ``n`` crops starting at ``start_seq`` into ``out`` (allocated only if None)."""
         if out is None:
             out = np.empty((n, self.crop_size, self.crop_size), np.uint8)

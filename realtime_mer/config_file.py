@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime_mer.config import PipelineConfig
-from realtime_mer.errors import ConfigError, fail
+from realtime_mer.errors import ConfigError, MerError, fail
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,13 +84,13 @@ def _value(tp: Any, v: Any, key: str, where: str) -> Any:
     """``v`` converted to the field type ``tp``, or a ``ConfigError`` naming ``key``."""
     inner, _ = _unwrap_optional(tp)
 
-    def bad(expected: str) -> ConfigError:
+    def bad(expected: str) -> MerError:
         return fail(ConfigError, f"{where}: {key}: expected {expected}, got {_describe(v)}", FIX)
 
     if dataclasses.is_dataclass(inner):
         if not isinstance(v, dict):
             raise bad(f"a table [{key}]")
-        return from_dict(inner, v, where, prefix=key + ".")
+        return from_dict(typing.cast(type, inner), v, where, prefix=key + ".")
     if inner is bool:
         if not isinstance(v, bool):
             raise bad("true or false")
@@ -127,7 +127,7 @@ def from_dict(cls: type, data: Mapping[str, Any], where: str = "config", prefix:
             raise fail(ConfigError, f"{where}: {key}: unknown setting", f"known in this table: {', '.join(names)}")
         inner, _ = _unwrap_optional(hints[k])
         if dataclasses.is_dataclass(inner) and isinstance(v, dict):
-            changes[k] = from_dict(inner, v, where, prefix=key + ".", base=getattr(base, k))
+            changes[k] = from_dict(typing.cast(type, inner), v, where, prefix=key + ".", base=getattr(base, k))
         else:
             changes[k] = _value(hints[k], v, key, where)
     return dataclasses.replace(base, **changes)
@@ -230,7 +230,7 @@ _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: 
 def unset_notes(obj: Any, prefix: str = "") -> dict[str, str]:
     """For every field of ``obj`` (recursively) that is ``None``: dotted key -> what it takes when set."""
     notes: dict[str, str] = {}
-    hints = _hints(type(obj))
+    hints = _hints(typing.cast(type, type(obj)))
     for f in dataclasses.fields(obj):
         v, key = getattr(obj, f.name), prefix + f.name
         if dataclasses.is_dataclass(v):

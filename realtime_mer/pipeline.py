@@ -18,10 +18,12 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
@@ -29,20 +31,62 @@ from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
 from realtime_mer.face.geometry import picture_box
 from realtime_mer.frames_csv import FaceSample, FrameSink
-from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
+from realtime_mer.protocols import (
+    ClassifierStage,
+    ClipInput,
+    EventSink,
+    FaceStage,
+    HoldsForIntensity,
+    IntensityWindow,
+    ModelFile,
+    SpotterStage,
+)
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds
-from realtime_mer.types import Interval
+from realtime_mer.spotting.process import SpotProcess
+from realtime_mer.types import Image, Interval
 
-_END = object()  # spotting queue: the face stage has ended
+
+class _SpotItem(NamedTuple):
+    """Spotting queue: one processed frame (``seq`` -1: no face; the spotter resets once). None ends the queue."""
+
+    seq: int  # its ring-buffer sequence number
+    frame_index: int
+    face_ms: float  # the face stage's time for it (the total latency adds the spotter's)
+    timestamp_ns: int
+    sample: FaceSample | None  # what --frames-csv / --lsl need of the face (None: nobody asked)
+
+
+class _Pair(NamedTuple):
+    """Crops of a decided interval for a classifier that takes the onset / apex pair (copied out of the ring buffer)."""
+
+    onset: Image
+    apex: Image
+
+
+class _Clip(NamedTuple):
+    """Crops onset..offset of a decided interval for a ``ClipInput`` classifier, with apex and offset positions."""
+
+    frames: Image  # (n, S, S) uint8
+    onset: int
+    apex: int
+    offset: int
+
+
+class _Decided(NamedTuple):
+    """Recognition queue: a decided interval to classify and write (``crops`` None: its frames are gone)."""
+
+    interval: Interval
+    crops: _Pair | _Clip | None
+    grab_ns: int  # when its offset frame was grabbed (0: unknown)
 
 
 class _Window(NamedTuple):
     """Recognition queue: the newest crops for a model's continuous intensity trace (not an event)."""
 
-    crops: np.ndarray  # (n, H, W) uint8, copied out of the ring buffer
-    frames: np.ndarray  # (n,) their source frame indices
+    crops: Image  # (n, H, W) uint8, copied out of the ring buffer
+    frames: NDArray[np.int64]  # (n,) their source frame indices
 
 
 def intensity_window(window_ms: float, every_ms: float, fps: float, capacity: int) -> tuple[int, int]:
@@ -93,8 +137,15 @@ class Pipeline:
         self._first_wall = 0.0
         self._clock_origin: float | None = None  # the source's own wall time of its first frame, when known
         self.time_source = "processing_clock"
-        self.source_label = getattr(source, "name", "")
+        self.source_label = source.name
         self.provenance: dict[str, Any] = {}
+        self._remote: SpotProcess | None = None
+        self._shared: RingBuffer | None = None  # the ring buffer in shared memory, freed by close()
+        # the classifier's optional capabilities, resolved once in prepare() (protocols: ClipInput, IntensityWindow, ModelFile)
+        self._clip_input: ClipInput | None = None
+        self._intensity_model: IntensityWindow | None = None
+        self._model_path: Path | None = None
+        self._model_sha256 = ""
 
     # -- setup -------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -124,22 +175,24 @@ class Pipeline:
         spotter = self._spotter
         seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size, shared=remote)
+        self._shared = self.buffer if remote else None
         self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
-        self._remote = None
         if remote:  # started now, so it imports while the models load; the spotter object is copied to it
-            from realtime_mer.spotting.process import SpotProcess
-
             self._remote = SpotProcess(spotter, self.buffer)
             self._remote.start()
         # a file or folder is read ahead for the spotter's calibration, then spotted from its first frame (issue 22 §3);
         # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
         self._warm_frames = 0
-        if self.cfg.source.kind in ("video", "frames") and getattr(spotter, "can_rewind", False):
+        if self.cfg.source.kind in ("video", "frames") and spotter.can_rewind:
             self._warm_frames = calibration_frames(spotter, fps, self.buffer.capacity)
         self._spot_fps = fps
         self._face_frames = 0
         self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
         self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
+        if isinstance(clf, ClipInput) and clf.needs_clip:
+            self._clip_input = clf
+        if isinstance(clf, ModelFile):
+            self._model_path, self._model_sha256 = clf.model_path, str(clf.model_sha256)
         self._setup_intensity(clf, fps)
         self._grabber = make_grabber(self.source, self.cfg.source)
         src = self.source
@@ -148,12 +201,12 @@ class Pipeline:
             # requested: what the user asked for (camera / --realtime / --frames), else the stream's own rate
             fps_requested=self.cfg.source.fps or src.fps_requested or src.fps or None,
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
-            fps_container=getattr(src, "container_fps", None),
+            fps_container=src.container_fps,
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
             spotter=spotter.name)
         self._clock_origin, self.time_source = source_clock(src)
         self.source_label = source_label(src)
-        self.provenance = collect(self.cfg, src, model=clf.name, model_path=getattr(clf, "model_path", None),
+        self.provenance = collect(self.cfg, src, model=clf.name, model_path=self._model_path,
                                   backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
                                   time_source=self.time_source, classes=tuple(clf.classes))
 
@@ -166,11 +219,13 @@ class Pipeline:
         self._iwin_last = -(1 << 62)  # seq of the newest frame of the last window queued
         self._iwin_from = 0  # first seq of the current stretch with a face (a window never spans a face loss)
         self._iwin_done = -1  # newest source frame already in the trace
-        if not (getattr(clf, "has_intensity", False) and m.intensity_every_ms > 0 and self.record.wants_intensity()):
+        if not (isinstance(clf, IntensityWindow) and clf.has_intensity and m.intensity_every_ms > 0
+                and self.record.wants_intensity()):
             return
+        self._intensity_model = clf
         self._iwin, self._ievery = intensity_window(m.intensity_window_ms, m.intensity_every_ms, fps, self.buffer.capacity)
         for s in self.record.frame_sinks:
-            if hasattr(s, "hold_for_intensity"):  # rows wait for their value: a window, a few windows' lag, a margin
+            if isinstance(s, HoldsForIntensity):  # rows wait for their value: a window, a few windows' lag, a margin
                 s.hold_for_intensity(self._iwin + 4 * self._ievery + spot_ahead(self.buffer.capacity))
 
     # -- run ---------------------------------------------------------------------------------
@@ -180,10 +235,10 @@ class Pipeline:
         assert self._grabber is not None
         self.record.begin()
         self._grabber.start()
-        self._recog_q: queue.Queue = queue.Queue()
+        self._recog_q: queue.Queue[_Decided | _Window | None] = queue.Queue()
         self._recog = threading.Thread(target=self._recognise, name="recognition", daemon=True)
         self._recog.start()
-        self._spot_q: queue.Queue = queue.Queue(maxsize=spot_ahead(self.buffer.capacity))
+        self._spot_q: queue.Queue[_SpotItem | None] = queue.Queue(maxsize=spot_ahead(self.buffer.capacity))
         self._spot = threading.Thread(target=self._spot_loop, name="spotting", daemon=True)
         self._spot.start()
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
@@ -205,11 +260,10 @@ class Pipeline:
         self.wait(10.0)
         if self._grabber is not None:
             self._grabber.stop()
-        remote = getattr(self, "_remote", None)
-        if remote is not None:
-            remote.close()
-        if hasattr(self, "buffer"):
-            self.buffer.close(unlink=True)
+        if self._remote is not None:
+            self._remote.close()
+        if self._shared is not None:
+            self._shared.close(unlink=True)
         for part in (self._aligner, self._classifier):
             if part is not None:
                 part.close()
@@ -242,7 +296,7 @@ class Pipeline:
                 self._report_input(self._grabber)
             # the spotter finishes the frames queued to it and flushes; then recognition finishes
             # every interval already decided; then the end is reported
-            self._spot_q.put(_END)
+            self._spot_q.put(None)  # the end
             self._spot.join()
             self._recog_q.put(None)
             self._recog.join()
@@ -265,7 +319,7 @@ class Pipeline:
                 if isinstance(item, _Window):
                     self._window_intensity(item)
                 else:
-                    self._emit(*item)
+                    self._emit(item)
             except BaseException as exc:  # e.g. a disk error: keep it for the caller, stop recognising
                 if self.error is None:
                     self.error = exc
@@ -301,7 +355,7 @@ class Pipeline:
                               face.box if face is not None else None, face.faces_seen if face is not None else 1)
             st.captured, st.dropped = g.captured, g.dropped
             if face is None:
-                self._spot_q.put((-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
+                self._spot_q.put(_SpotItem(-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
                 continue
             h, w = frame.image.shape[:2]
             seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index,
@@ -312,7 +366,7 @@ class Pipeline:
             sample = None
             if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
                 sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
-            self._spot_q.put((seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
+            self._spot_q.put(_SpotItem(seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
         if g.error is not None:
             raise g.error
@@ -340,8 +394,8 @@ class Pipeline:
     def _spot_loop(self) -> None:
         """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``(seq, frame_index, face_ms, timestamp_ns, face_sample)`` (seq -1: a frame without a face: the driver
-        resets the spotter on the first of them, and its time is recorded) or ``_END``. At the end
+        Queue items are ``_SpotItem``s (seq -1: a frame without a face: the driver resets the spotter on the first of them,
+        and its time is recorded) or None (the end). At the end
         (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
         With the spotting process (``spot_process``) this thread sends the frames to it and a second
@@ -353,19 +407,19 @@ class Pipeline:
             return
         driver = self._driver
         failed = False
-        for kind, payload in self._spot_items():
-            if kind == "warm":
+        for warm, item in self._spot_items():
+            if warm is not None:
                 try:
-                    driver.warm_start(payload)
+                    driver.warm_start(warm)
                 except BaseException as exc:
                     failed = self._spot_failed(exc)
-            elif not failed:
+            elif item is not None and not failed:
                 try:
-                    step = driver.step(payload[0])
+                    step = driver.step(item.seq)
                 except BaseException as exc:
                     failed = self._spot_failed(exc)
                     continue
-                failed = self._after_spot(payload, step)
+                failed = self._after_spot(item, step)
         if not failed:
             try:
                 for iv in driver.flush():
@@ -376,33 +430,33 @@ class Pipeline:
         self.record.add_cpu("spotting", time.thread_time())
         self._check_length()
 
-    def _spot_items(self):  # type: ignore[no-untyped-def]
-        """The spotting queue in order, as ``("warm", seqs)`` once (a file's first frames, read ahead for the warm start)
-        and ``("frame", item)``; ends at ``_END``."""
-        ahead: list[tuple] = []
+    def _spot_items(self) -> Iterator[tuple[list[int], None] | tuple[None, _SpotItem]]:
+        """The spotting queue in order, as ``(seqs, None)`` once (a file's first frames, read ahead for the warm start)
+        and ``(None, item)`` for each frame; ends with the queue."""
+        ahead: list[_SpotItem] = []
         warm = self._warm_frames
         while True:
             item = self._spot_q.get()
             if warm:
-                if item is not _END and item[0] >= 0 and len(ahead) < warm:
+                if item is not None and item.seq >= 0 and len(ahead) < warm:
                     ahead.append(item)
                     continue
                 warm = 0  # calibrated on what was read ahead (the whole clip when shorter), then spotted from its start
-                yield "warm", [it[0] for it in ahead]
+                yield [it.seq for it in ahead], None
                 for it in ahead:
-                    yield "frame", it
+                    yield None, it
                 ahead = []
-            if item is _END:
+            if item is None:
                 return
-            yield "frame", item
+            yield None, item
 
-    def _spot_remote(self, remote) -> None:  # type: ignore[no-untyped-def]
+    def _spot_remote(self, remote: SpotProcess) -> None:
         """Send the queued frames to the spotting process in batches (what is queued, up to ``BATCH``); a receiving
         thread hands each answer on (``_after_spot``) in order. At most ``spot_ahead`` frames are in flight, so the
         face thread never overwrites a slot the spotter has yet to read. A dead child stops the run in one line."""
         from realtime_mer.spotting.process import BATCH
 
-        inflight: deque[tuple] = deque()
+        inflight: deque[_SpotItem] = deque()
         room = threading.Semaphore(spot_ahead(self.buffer.capacity))
         dead = threading.Event()
         rx = threading.Thread(target=self._spot_receive, args=(remote, inflight, room, dead), name="spotting-rx", daemon=True)
@@ -423,16 +477,17 @@ class Pipeline:
                     dead.set()
             batch.clear()
 
-        for kind, payload in self._spot_items():
+        for warm, item in self._spot_items():
             if dead.is_set():
                 continue  # drain: the face thread never waits on a failed spotter
-            if kind == "warm":
+            if warm is not None:
                 send()
                 try:
-                    remote.send_warm(payload)
+                    remote.send_warm(warm)
                 except BaseException:
                     dead.set()
                 continue
+            assert item is not None
             if not room.acquire(blocking=False):  # in flight at the limit: send what is batched, then wait
                 send()
                 while not room.acquire(timeout=0.1):
@@ -440,8 +495,8 @@ class Pipeline:
                         break
                 if dead.is_set():
                     continue
-            inflight.append(payload)
-            batch.append(payload[0])
+            inflight.append(item)
+            batch.append(item.seq)
             if len(batch) >= BATCH or self._spot_q.empty():
                 send()
         send()
@@ -454,7 +509,8 @@ class Pipeline:
             rx.join()
         self.record.add_cpu("spotting_io", time.thread_time())  # sending to and (below) receiving from the process
 
-    def _spot_receive(self, remote, inflight: deque, room: threading.Semaphore, dead: threading.Event) -> None:  # type: ignore[no-untyped-def]
+    def _spot_receive(self, remote: SpotProcess, inflight: deque[_SpotItem], room: threading.Semaphore,
+                      dead: threading.Event) -> None:
         """The spotting process's answers, in order: each frame's step is handed on; the flush ends it."""
         failed = False
         try:
@@ -486,7 +542,7 @@ class Pipeline:
         self.stop_event.set()
         return True
 
-    def _after_spot(self, item: tuple, step: SpotStep) -> bool:
+    def _after_spot(self, item: _SpotItem, step: SpotStep) -> bool:
         """What follows the spotter for one queue item: trace, hand-off of decided intervals, the intensity window,
         latencies. True when it failed (the error is kept, the run stops)."""
         lat = self.latency
@@ -513,10 +569,11 @@ class Pipeline:
 
     def _check_length(self) -> None:
         """A run with fewer face frames than the spotter needs to score anything gets one warning line saying so."""
-        sp = self._driver.spotter
-        need = int(getattr(sp, "min_frames", 0))
+        sp = self._spotter
+        assert sp is not None  # built in prepare()
+        need = int(sp.min_frames)
         if not self._warm_frames:  # a camera or the demo: the calibration comes first
-            need += round(float(getattr(getattr(sp, "cfg", None), "calibration_ms", 0.0)) * self._spot_fps / 1000.0)
+            need += round(float(sp.calibration_ms) * self._spot_fps / 1000.0)
         if 0 < self._face_frames < need:
             ms = lambda n: f"{n * 1000.0 / self._spot_fps:.0f} ms"  # noqa: E731
             self.state.warnings.append(
@@ -525,17 +582,17 @@ class Pipeline:
 
     def _hand_off(self, iv: Interval) -> None:
         """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it:
-        the onset / apex pair, or (a classifier with ``needs_clip``) the crops onset..offset."""
+        the onset / apex pair, or (a ``ClipInput`` classifier with ``needs_clip``) the crops onset..offset."""
         b = self.buffer
         on, ap, off = b.seq_of_frame(iv.onset), b.seq_of_frame(iv.apex), b.seq_of_frame(iv.offset)
-        crops: tuple[np.ndarray, ...] | None = None
-        if getattr(self._classifier, "needs_clip", False):
+        crops: _Pair | _Clip | None = None
+        if self._clip_input is not None:
             if on is not None and ap is not None and off is not None and on <= ap <= off:
-                crops = (b.window(on, off - on + 1), np.int64(0), np.int64(ap - on), np.int64(off - on))
+                crops = _Clip(b.window(on, off - on + 1), 0, ap - on, off - on)
         elif on is not None and ap is not None:
-            crops = (b.crop(on).copy(), b.crop(ap).copy())
+            crops = _Pair(b.crop(on).copy(), b.crop(ap).copy())
         grab = int(self._grab_ns[off % b.capacity]) if off is not None else 0
-        self._recog_q.put((iv, crops, grab))
+        self._recog_q.put(_Decided(iv, crops, grab))
 
     def _queue_window(self, seq: int) -> None:
         """Every ``_ievery`` frames, hand the newest ``_iwin`` crops (all with a face, contiguous) to recognition."""
@@ -558,7 +615,8 @@ class Pipeline:
         after it: the one that saw it newest)."""
         try:
             t0 = time.perf_counter()
-            it = self._classifier.window_intensity(w.crops)  # type: ignore[union-attr]
+            assert self._intensity_model is not None  # windows are queued only for one (_setup_intensity)
+            it = self._intensity_model.window_intensity(w.crops)
             pos = np.interp(it.frames, np.arange(len(w.frames)), w.frames.astype(np.float64))  # step -> source frame
             new = w.frames[w.frames > self._iwin_done]
             if len(new):
@@ -568,29 +626,31 @@ class Pipeline:
         finally:
             self._iwin_busy.clear()
 
-    def _emit(self, iv: Interval, crops: tuple[np.ndarray, ...] | None, grab: int) -> None:
+    def _emit(self, d: _Decided) -> None:
         t0 = time.perf_counter()
         clf = self._classifier
         assert clf is not None  # built in prepare()
+        iv, crops = d.interval, d.crops
         if crops is None:
-            probs = {}
-        elif len(crops) == 4:  # a clip: frames, onset, apex, offset
-            probs = clf.classify_clip(crops[0], int(crops[1]), int(crops[2]), int(crops[3]))  # type: ignore[attr-defined]
+            probs: dict[str, float] = {}
+        elif isinstance(crops, _Clip):
+            assert self._clip_input is not None  # clips are copied only for one (_hand_off)
+            probs = self._clip_input.classify_clip(crops.frames, crops.onset, crops.apex, crops.offset)
         else:
-            probs = clf.classify(crops[0], crops[1])
+            probs = clf.classify(crops.onset, crops.apex)
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
-                        model=self.state.model, grab_ns=grab, time_source=self.time_source, source=self.source_label)
-        ev.model_sha256 = str(getattr(clf, "model_sha256", ""))
-        intensity = getattr(clf, "last_intensity", None) if crops is not None and len(crops) == 4 else None
-        if intensity is not None and crops is not None:  # clip positions -> source frames (linear over onset..offset)
-            scale = (iv.offset - iv.onset) / max(1, int(crops[3]))
+                        model=self.state.model, grab_ns=d.grab_ns, time_source=self.time_source, source=self.source_label)
+        ev.model_sha256 = self._model_sha256
+        intensity = self._clip_input.last_intensity if isinstance(crops, _Clip) and self._clip_input is not None else None
+        if intensity is not None and isinstance(crops, _Clip):  # clip positions -> source frames (linear over onset..offset)
+            scale = (iv.offset - iv.onset) / max(1, crops.offset)
             self.record.intensity(iv.onset + intensity.frames * scale, intensity.values)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)
-        self.record.event(ev, timed=bool(grab))
+        self.record.event(ev, timed=bool(d.grab_ns))
 
     # -- report ------------------------------------------------------------------------------
     @property

@@ -1,53 +1,37 @@
 """The stage interfaces the pipeline wires, as ``typing.Protocol``s (structural: a test fake or a new
-implementation only needs the members, no base class).
+implementation only needs the members, no base class). mypy checks the pipeline against them (strictly:
+``pyproject.toml``, ``tests/test_typecheck.py``).
 
 - source: ``capture.Source`` (an ABC: the grabber thread drives its ``open`` / ``read`` / ``close``);
 - face stage: ``FaceStage`` (``face.aligner.FaceAligner``);
-- spotter: ``SpotterStage`` (every ``spotting.base.Spotter``; driven by ``spotting.driver.SpotDriver``);
-- classifier: ``ClassifierStage`` (``recognition.classifier.ApexFlowClassifier`` on any Runner), and
-  ``ClipClassifierStage`` for the clip form every live model has (``recognition.clip_classifier.ClipClassifier``);
-- sinks: ``events.sinks.EventSink`` (JSONL, CSV).
+- spotter: ``SpotterStage`` (defined once, in ``spotting.base``; every ``Spotter`` implements it);
+- classifier: ``ClassifierStage`` (what every classifier has), and its optional capabilities as small Protocols
+  that the pipeline checks once, when it is set up: ``ClipInput`` (takes a spotted interval's crops
+  onset..offset), ``IntensityWindow`` (a continuous intensity over the newest crops), ``ModelFile`` (the model
+  file and its hash, carried by events and the provenance);
+- sinks: ``events.sinks.EventSink`` (JSONL, CSV); ``frames_csv.FrameSink`` (one row per frame) and its
+  ``HoldsForIntensity`` capability (here).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol, runtime_checkable
-
-import numpy as np
 
 from realtime_mer.capture import Source
 from realtime_mer.events.sinks import EventSink
-from realtime_mer.spotting.driver import Flushing, Stepper
-from realtime_mer.types import AlignedFace, Frame, Interval
+from realtime_mer.recognition.clip_classifier import Intensity
+from realtime_mer.spotting.base import SpotterStage
+from realtime_mer.types import AlignedFace, Frame, Image
 
 
 @runtime_checkable
 class FaceStage(Protocol):
     """Finds and aligns the face of a frame into ``out`` (crop_size x crop_size, uint8); None: no face."""
 
-    def process(self, frame: Frame, out: np.ndarray) -> AlignedFace | None: ...
+    def process(self, frame: Frame, out: Image) -> AlignedFace | None: ...
 
     def close(self) -> None: ...
-
-
-@runtime_checkable
-class SpotterStage(Stepper[list[Interval]], Flushing, Protocol):
-    """An online spotter (``update`` / ``reset`` / ``flush``) and the live values the overlay plots."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def signal(self) -> float: ...
-
-    @property
-    def threshold(self) -> float: ...
-
-    @property
-    def calibrating(self) -> bool: ...
-
-    @property
-    def blind(self) -> bool: ...
 
 
 @runtime_checkable
@@ -66,20 +50,59 @@ class ClassifierStage(Protocol):
     @property
     def classes(self) -> tuple[str, ...]: ...
 
-    def classify(self, onset_crop: np.ndarray, apex_crop: np.ndarray) -> dict[str, float]: ...
+    def classify(self, onset_crop: Image, apex_crop: Image) -> dict[str, float]: ...
 
     def close(self) -> None: ...
 
 
 @runtime_checkable
-class ClipClassifierStage(ClassifierStage, Protocol):
-    """A classifier that can take a spotted interval's crops onset..offset (every live model does). With
-    ``needs_clip`` the pipeline copies the whole interval out of the ring buffer, else the onset / apex pair."""
+class HoldsForIntensity(Protocol):
+    """A per-frame sink (``frames_csv.FrameSink``) whose rows wait for the model's continuous intensity
+    (``FramesWriter``): ``hold_for_intensity(n)`` keeps the newest ``n`` rows back until their values arrive."""
+
+    def hold_for_intensity(self, frames: int) -> None: ...
+
+
+@runtime_checkable
+class ClipInput(Protocol):
+    """A classifier that takes a spotted interval's crops onset..offset (every live model can). With ``needs_clip`` the
+    pipeline copies the whole interval out of the ring buffer, else the onset / apex pair (``classify``).
+    ``last_intensity``: the per-step intensity of the last clip (None for a model without an intensity head)."""
 
     @property
     def needs_clip(self) -> bool: ...
 
-    def classify_clip(self, frames: np.ndarray, onset: int, apex: int, offset: int) -> dict[str, float]: ...
+    @property
+    def last_intensity(self) -> Intensity | None: ...
+
+    def classify_clip(self, frames: Image, onset: int, apex: int, offset: int) -> dict[str, float]: ...
 
 
-__all__ = ["ClassifierStage", "ClipClassifierStage", "EventSink", "FaceStage", "Source", "SpotterStage"]
+@runtime_checkable
+class ClipClassifierStage(ClassifierStage, ClipInput, Protocol):
+    """A classifier with the clip form (``recognition.clip_classifier.ClipClassifier``, ``ApexFlowClassifier``)."""
+
+
+@runtime_checkable
+class IntensityWindow(Protocol):
+    """A model with an intensity head (``has_intensity``): its intensity over a window of the newest crops."""
+
+    @property
+    def has_intensity(self) -> bool: ...
+
+    def window_intensity(self, frames: Image) -> Intensity: ...
+
+
+@runtime_checkable
+class ModelFile(Protocol):
+    """The model file a classifier runs (None: an in-memory model) and its SHA-256 (events carry it)."""
+
+    @property
+    def model_path(self) -> Path | None: ...
+
+    @property
+    def model_sha256(self) -> str: ...
+
+
+__all__ = ["ClassifierStage", "ClipClassifierStage", "ClipInput", "EventSink", "FaceStage", "HoldsForIntensity",
+           "IntensityWindow", "ModelFile", "Source", "SpotterStage"]

@@ -247,7 +247,8 @@ def plot(
     ax.set_ylabel("signal (noise units)")
     ax.set_ylim(0, top * 1.12)
     if in_seconds:
-        top_axis = ax.secondary_xaxis("top", functions=(lambda x: (x - offset) / slope, lambda f: slope * f + offset))
+        top_axis = ax.secondary_xaxis("top", functions=(lambda x: (np.asarray(x) - offset) / slope,
+                                                        lambda f: slope * np.asarray(f) + offset))
         top_axis.set_xlabel("frame", fontsize=8)
         top_axis.tick_params(labelsize=7)
     ax.set_title(title or "realtime-mer timeline", fontsize=10)

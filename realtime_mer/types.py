@@ -7,6 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.uint8]  # a frame (H, W) gray or (H, W, 3) BGR, or an aligned crop (S, S)
+Points = NDArray[np.float32]  # (N, 2) pixel positions; also a (2, 3) image -> crop transform
+Floats = NDArray[np.float64]  # any float64 array (signals, times, matrices)
 
 IntervalKind = Literal["micro", "macro"]
 CLASSES: tuple[str, ...] = ("negative", "positive", "surprise")
@@ -27,7 +32,7 @@ class Frame:
     index: int
     timestamp_ns: int
     wall_time: float
-    image: np.ndarray  # HxWx3 uint8 BGR (or HxW uint8 gray)
+    image: Image  # HxW uint8 gray (--video) or HxWx3 uint8 BGR
     grab_ns: int = 0  # time.monotonic_ns() when the frame entered the system (for latency)
 
 
@@ -37,9 +42,9 @@ class AlignedFace:
 
     frame_index: int
     timestamp_ns: int
-    crop: np.ndarray  # (S, S) uint8 grayscale, aligned
-    landmarks: np.ndarray  # (468, 2) float32, crop coordinates
-    transform: np.ndarray  # (2, 3) float32 affine: image -> crop
+    crop: Image  # (S, S) uint8 grayscale, aligned
+    landmarks: Points  # (468, 2) float32, crop coordinates
+    transform: Points  # (2, 3) float32 affine: image -> crop
     box: tuple[int, int, int, int]  # x, y, w, h of the face in the frame
     face_id: int = 0
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)

@@ -182,7 +182,7 @@ class Overlay:
         rows = GRAPH_ROWS if height < 36 else 2 * GRAPH_ROWS  # a tall terminal gets a finer graph
         graph = signal_graph(np.asarray(st.signal_t), np.asarray(st.signal), np.asarray(st.threshold), width, rows)
         graph_lines = graph.split("\n")
-        title = one(f"[bold]signal[/] (noise units) vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s of the stream")
+        title: Text | None = one(f"[bold]signal[/] (noise units) vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s of the stream")
         ev_title = one(f"[bold]events[/] ({st.n_events}) newest first" + ("" if events else " — none yet"))
         budget = height - 1  # the live display keeps the cursor's line
         fixed = len(head) + 1 + len(graph_lines) + 1 + 2 * min(1, len(events))  # the events' title, header, latest
@@ -191,7 +191,7 @@ class Overlay:
             out.append(one(lat))
             fixed += 1
         if fixed > budget:  # a very short terminal: the graph gives way, the latest event stays
-            graph_lines, title = [], None
+            graph_lines, title = type(graph_lines)(), None
         if title is not None:
             out.append(title)
             out.extend(graph_lines)

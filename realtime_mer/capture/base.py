@@ -72,6 +72,7 @@ class Source(ABC):
     def __init__(self) -> None:
         self.fps: float = 0.0
         self.fps_requested: float | None = None
+        self.container_fps: float | None = None  # a file's own stated rate (``VideoSource``), kept beside ``fps``
         self.width = 0
         self.height = 0
         self.total_frames: int | None = None
@@ -272,9 +273,9 @@ class Grabber:
         except MerError as err:
             self.error = err
         except Exception as exc:  # a bug past read() must not end the stream silently
-            err = fail(SourceError, f"grabbing from {src.name} failed at frame {index}: {type(exc).__name__}: {exc}", "report this bug with the command line")
-            err.__cause__ = exc
-            self.error = err
+            bug = fail(SourceError, f"grabbing from {src.name} failed at frame {index}: {type(exc).__name__}: {exc}", "report this bug with the command line")
+            bug.__cause__ = exc
+            self.error = bug
         finally:
             self.cpu_s = time.thread_time()  # this thread's CPU time: reading (decoding / rendering) and queueing
             self._put_end()

@@ -146,6 +146,7 @@ class FaceAligner:
                 m = m_fm if tracked is None or not self.tune.smooth else self._blend(tracked, m_fm)
                 lm = to_crop(apply(invert(base), measured), m)
             else:
+                assert tracked is not None  # key is set whenever tracking failed
                 m, lm = tracked, self._lm
         if not key and still:  # the prediction already is the crop
             crop = self._pred.copy() if out is None else out

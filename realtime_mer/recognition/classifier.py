@@ -15,7 +15,13 @@ import numpy as np
 from realtime_mer.config import ModelConfig
 from realtime_mer.errors import ModelError, fail
 from realtime_mer.recognition.classes import class_set
-from realtime_mer.recognition.clip_classifier import ClipClassifier, RunnerModel, check_trained, model_classes
+from realtime_mer.recognition.clip_classifier import (
+    ClipClassifier,
+    Intensity,
+    RunnerModel,
+    check_trained,
+    model_classes,
+)
 from realtime_mer.recognition.features import DEFAULT_FLOW_METHOD, FLOW_METHODS, apex_flow_image, to_model_input
 from realtime_mer.runners.base import Runner
 from realtime_mer.types import CLASSES
@@ -35,6 +41,8 @@ class ApexFlowClassifier(RunnerModel):
 
     name = "apexflow"
     needs_clip = False  # only the onset / apex pair is used
+    has_intensity = False  # no intensity head
+    last_intensity: Intensity | None = None
 
     def __init__(self, model: Runner | Path | str | None = None, flow_method: str = DEFAULT_FLOW_METHOD, *,
                  backend_reason: str | None = None, model_path: Path | str | None = None) -> None:

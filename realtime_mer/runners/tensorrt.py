@@ -117,6 +117,7 @@ class TensorRTRunner(Runner):
 
     def _allocate(self) -> None:
         """Set every input to its largest profile shape, then allocate and bind one buffer per I/O tensor."""
+        assert self._cuda is not None  # set in activate
         for name, is_input, shape, _ in self._io:
             if is_input and any(d < 0 for d in shape):
                 max_shape = tuple(int(d) for d in self.engine.get_tensor_profile_shape(name, 0)[2])
@@ -149,6 +150,7 @@ class TensorRTRunner(Runner):
         return dict(self._model_metadata)
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        assert self._cuda is not None  # set in activate
         for name, x in feed.items():
             self._set_input_shape(name, x.shape)
             self._cuda.htod_async(self._buffers[name], x, self._stream)

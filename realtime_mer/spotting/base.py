@@ -9,14 +9,60 @@ Everything is configured in milliseconds and converted with the source ``fps``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import SpotConfig
 from realtime_mer.errors import MerError, fail
 from realtime_mer.types import Interval, IntervalKind, classify_kind
+
+
+@runtime_checkable
+class SpotterStage(Protocol):
+    """The spotter interface, the one the pipeline, the spotting process and the benchmarks drive (``Spotter`` below
+    implements it; a test fake needs only these members).
+
+    Per frame ``update`` (the newest buffered frame) returns the intervals decided now; ``reset`` on a face loss;
+    ``flush`` at the end. ``rewind`` after calibrating on frames read ahead (``can_rewind``). The live values are
+    what the overlay and the per-frame outputs show."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def signal(self) -> float: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def calibrating(self) -> bool: ...
+
+    @property
+    def blind(self) -> bool: ...
+
+    @property
+    def can_rewind(self) -> bool: ...
+
+    @property
+    def lookahead_frames(self) -> int: ...
+
+    @property
+    def min_frames(self) -> int: ...
+
+    @property
+    def calibration_ms(self) -> float: ...
+
+    def update(self, buffer: RingBuffer, seq: int) -> list[Interval]: ...
+
+    def reset(self) -> None: ...
+
+    def rewind(self) -> None: ...
+
+    def flush(self) -> list[Interval]: ...
 
 
 class SpotterError(MerError):
@@ -47,7 +93,7 @@ class Trace:
         """Frame index of the latest sample (-1: none yet)."""
         return int(self._frames[(self._n - 1) % self.capacity]) if self._n else -1
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def arrays(self) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
         """Copies in time order: (frame indices, signal, threshold)."""
         n = min(self._n, self.capacity)
         order = (np.arange(self._n - n, self._n)) % self.capacity
@@ -80,6 +126,11 @@ class Spotter(ABC):
     def frames(self, ms: float, minimum: int = 1) -> int:
         """``ms`` milliseconds as a whole number of frames at this fps (at least ``minimum``)."""
         return max(minimum, round(ms * self.fps / 1000.0))
+
+    @property
+    def calibration_ms(self) -> float:
+        """How long the per-subject baseline is learned before anything is detected (``cfg.calibration_ms``)."""
+        return float(self.cfg.calibration_ms)
 
     @property
     def lookahead_ms(self) -> float:
@@ -133,7 +184,7 @@ class Spotter(ABC):
         """Frame index that the latest ``signal`` belongs to (a spotter with look-ahead scores an earlier frame; -1: none)."""
         return self._trace.last_frame
 
-    def history(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def history(self) -> tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]:
         """(frame indices, signal, threshold) over the last ``cfg.history_s`` seconds."""
         return self._trace.arrays()
 

@@ -16,31 +16,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from realtime_mer.buffer import RingBuffer
-from realtime_mer.types import Interval
+from realtime_mer.spotting.base import SpotterStage
+from realtime_mer.types import Image, Interval, Points
 
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
 
 
 class Stepper(Protocol[T_co]):
-    """What a driver drives: a spotter (``update`` returns the intervals decided now) or a feature
-    extractor with the same contract (``update`` returns that frame's features)."""
+    """What a driver drives: a spotter (``SpotterStage``: ``update`` returns the intervals decided now) or a feature
+    extractor with the same two calls (``update`` returns that frame's features; the GRU spotter's training)."""
 
     def update(self, buffer: RingBuffer, seq: int) -> T_co: ...
 
     def reset(self) -> None: ...
-
-
-@runtime_checkable
-class Flushing(Protocol):
-    """A stepper that may hold decisions back until the end of the stream (every ``Spotter``)."""
-
-    def flush(self) -> list[Interval]: ...
 
 
 class SpotStep(NamedTuple):
@@ -85,18 +80,20 @@ class SpotDriver(Generic[T]):
         return out
 
     def step(self, seq: int) -> SpotStep:
-        """``update`` on ``seq`` (``-1``: a frame without a face, ``face_lost``) with the spotter's live state after it."""
+        """``update`` on ``seq`` (``-1``: a frame without a face, ``face_lost``) with the spotter's live state after it
+        (a ``SpotterStage``; a feature extractor has none)."""
         if seq < 0:
             self.face_lost()
             return NO_FACE
         out = self.update(seq)
         sp = self.spotter
-        return SpotStep(self.update_ms, float(getattr(sp, "signal", 0.0)), float(getattr(sp, "threshold", 0.0)),
-                        bool(getattr(sp, "calibrating", False)), bool(getattr(sp, "blind", False)),
-                        out if isinstance(out, list) else [])
+        if not isinstance(sp, SpotterStage):
+            return SpotStep(self.update_ms, 0.0, 0.0, False, False, [])
+        return SpotStep(self.update_ms, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind),
+                        list(out) if isinstance(out, list) else [])
 
-    def push(self, crop: np.ndarray, landmarks: np.ndarray | None, timestamp_ns: int, frame_index: int,
-             picture: np.ndarray | None = None) -> T:
+    def push(self, crop: Image, landmarks: Points | None, timestamp_ns: int, frame_index: int,
+             picture: Points | None = None) -> T:
         """Buffer one face frame (``picture``: the crop's box that shows the camera's picture) and ``update`` on it."""
         return self.update(self.buffer.push(crop, landmarks, timestamp_ns, frame_index, picture))
 
@@ -110,13 +107,13 @@ class SpotDriver(Generic[T]):
 
     def flush(self) -> list[Interval]:
         """End of stream: the intervals the spotter still holds (none for a stepper without ``flush``)."""
-        return self.spotter.flush() if isinstance(self.spotter, Flushing) else []
+        return self.spotter.flush() if isinstance(self.spotter, SpotterStage) else []
 
     def warm_start(self, seqs: Sequence[int]) -> bool:
         """A file or folder: calibrate on the buffered frames ``seqs`` (its first second, or the whole clip when
         shorter) and rewind, so that they are spotted again from the first with calibration done. False (nothing
         done) for a stepper that cannot rewind; the frames are then spotted once, after the usual calibration."""
-        if not isinstance(self.spotter, Rewinding) or not self.spotter.can_rewind or not seqs:
+        if not isinstance(self.spotter, SpotterStage) or not self.spotter.can_rewind or not seqs:
             return False
         for seq in seqs:
             self.spotter.update(self.buffer, seq)
@@ -124,26 +121,16 @@ class SpotDriver(Generic[T]):
         return True
 
 
-@runtime_checkable
-class Rewinding(Protocol):
-    """A spotter that can calibrate on frames read ahead and then spot them from the first (``Spotter.rewind``)."""
-
-    can_rewind: bool
-
-    def rewind(self) -> None: ...
-
-
-def calibration_frames(spotter: object, fps: float, capacity: int) -> int:
-    """How many frames a warm start reads ahead: the spotter's calibration (``cfg.calibration_ms``, at least one
+def calibration_frames(spotter: SpotterStage, fps: float, capacity: int) -> int:
+    """How many frames a warm start reads ahead: the spotter's calibration (``calibration_ms``, at least one
     second) plus its look-ahead, and at most half of a ``capacity``-frame ring buffer (the frames read ahead must
     still be there when they are spotted, while newer ones arrive)."""
-    cfg = getattr(spotter, "cfg", None)
-    ms = max(1000.0, float(getattr(cfg, "calibration_ms", 1000.0)))
-    return min(round(ms * fps / 1000.0) + int(getattr(spotter, "lookahead_frames", 0)), capacity // 2)
+    ms = max(1000.0, float(spotter.calibration_ms))
+    return min(round(ms * fps / 1000.0) + int(spotter.lookahead_frames), capacity // 2)
 
 
-def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, present: np.ndarray,
-           fps: float, warm: bool = False, pictures: np.ndarray | None = None) -> Iterator[tuple[int, T]]:
+def replay(driver: SpotDriver[T], crops: Image, landmarks: Points, present: NDArray[np.bool_],
+           fps: float, warm: bool = False, pictures: Points | None = None) -> Iterator[tuple[int, T]]:
     """Drive over an aligned clip (frame ``i`` at ``round(i * 1e9 / fps)`` ns); yields ``(i, update result)``
     for every frame with a face. Call ``driver.flush()`` afterwards for the pending intervals.
 
@@ -155,7 +142,8 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         while i < n and not present[i]:
             i += 1
         ahead: list[tuple[int, int]] = []
-        limit = calibration_frames(driver.spotter, fps, driver.buffer.capacity)
+        sp = driver.spotter
+        limit = calibration_frames(sp, fps, driver.buffer.capacity) if isinstance(sp, SpotterStage) else 0
         j = i
         while j < n and present[j] and len(ahead) < limit:
             ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j, None if pictures is None else pictures[j])))
@@ -171,4 +159,4 @@ def replay(driver: SpotDriver[T], crops: np.ndarray, landmarks: np.ndarray, pres
         yield k, driver.push(crops[k], landmarks[k], round(k * 1e9 / fps), k, None if pictures is None else pictures[k])
 
 
-__all__ = ["NO_FACE", "Flushing", "Rewinding", "SpotDriver", "SpotStep", "Stepper", "calibration_frames", "replay", "ring_seconds"]
+__all__ = ["NO_FACE", "SpotDriver", "SpotStep", "SpotterStage", "Stepper", "calibration_frames", "replay", "ring_seconds"]

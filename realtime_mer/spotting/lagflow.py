@@ -37,7 +37,7 @@ from realtime_mer.spotting.base import Spotter
 from realtime_mer.spotting.baseline import RAYLEIGH_Q25_TO_MEDIAN, RunningBaseline, RunningCovariance
 from realtime_mer.spotting.globalfit import similarity_residual
 from realtime_mer.spotting.placement import RegionPlacer
-from realtime_mer.spotting.region_motion import PrepCache, Prepared, RoiMotion
+from realtime_mer.spotting.region_motion import Prepared, PrepCache, RoiMotion
 from realtime_mer.spotting.regions import PROBES, REGIONS
 from realtime_mer.spotting.tracker import ARMED, REFRACTORY_MS, IntervalTracker, TrackerSettings
 from realtime_mer.types import Interval
@@ -269,12 +269,13 @@ class LagFlowSpotter(Spotter):
 
     def _decide(self, final: bool) -> list[Interval]:
         """Intervals whose extent is known now (``final``: end of stream, with the data there is)."""
-        out, keep = [], []
+        out: list[Interval] = []
+        keep: list[Interval] = []
         for iv in self._pending:
             done = self._extent(iv, final)
             if done is None:
                 keep.append(iv)
-            elif done is not False:
+            elif isinstance(done, Interval):
                 out.append(done)
         self._pending = keep
         return out

@@ -42,7 +42,7 @@ class SpotterProcessError(MerError):
     exit_code = EXIT_INCOMPLETE
 
 
-def _context() -> mp.context.BaseContext:
+def _context() -> mp.context.SpawnContext | mp.context.ForkServerContext:
     """forkserver where there is one (Linux: a fresh, single-threaded server forks each child, with the spotting
     package already imported, so a child starts in milliseconds and never inherits the parent's threads);
     spawn elsewhere (macOS, Windows)."""

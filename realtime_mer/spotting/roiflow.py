@@ -155,6 +155,7 @@ class RoiFlowSpotter(Spotter):
             usable = self._signal & ~self._blinks.gated_all if self.blinking else self._signal
             if seen is not None:
                 usable = usable & seen
+            assert self._motion is not None  # built by the first update
             values = similarity_residual(values, self._motion.centres, usable)
             dist = self._base.distance(values)
             if seen is not None:

@@ -231,7 +231,7 @@ class VideoBackdrop:
             self._cache[k] = cv2.imdecode(self._encoded[k], cv2.IMREAD_COLOR)
         return self._cache[k]
 
-    def _flow(self, a: int, b: int) -> np.ndarray:
+    def _flow(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         if (a, b) not in self._flows:
             if len(self._flows) >= 4:
                 self._flows.pop(next(iter(self._flows)))

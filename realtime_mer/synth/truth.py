@@ -74,4 +74,5 @@ def _truth_row(row: dict[str, str | None], where: str, fix: str) -> TruthRow:
         raise fail(DataError, f"{where}: type {kind!r} is not micro or macro", fix)
     if row["label"] not in CLASSES:
         raise fail(DataError, f"{where}: label {row['label']!r} is not one of {', '.join(CLASSES)}", fix)
-    return TruthRow(str(row["video"]), Interval(onset, apex, offset, kind), str(row["aus"]), str(row["label"]))
+    return TruthRow(str(row["video"]), Interval(onset, apex, offset, "micro" if kind == "micro" else "macro"), str(row["aus"]),
+                    str(row["label"]))

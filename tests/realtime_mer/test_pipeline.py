@@ -59,6 +59,10 @@ class FakeSpotter:
     signal = threshold = 0.0
     calibrating = False
     blind = False
+    can_rewind = False
+    lookahead_frames = 0
+    min_frames = 0
+    calibration_ms = 0.0
 
     def __init__(self, boom: int | None = None) -> None:
         self.log: list[object] = []
@@ -78,6 +82,9 @@ class FakeSpotter:
 
     def reset(self) -> None:
         self.log.append("reset")
+
+    def rewind(self) -> None:
+        self.log.append("rewind")
 
     def flush(self) -> list[Interval]:
         self.log.append("flush")
@@ -157,6 +164,7 @@ class FakeClipClassifier(FakeClassifier):
 
     needs_clip = True
     model_sha256 = "ab" * 32
+    model_path = None  # an in-memory model (protocols.ModelFile)
 
     def __init__(self) -> None:
         self.clips: list[tuple[np.ndarray, int, int, int]] = []

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from mer_lab.benchmarks.decode import decode
-from mer_lab.benchmarks.pipeline_runs import CPU_STAGES, Throughput, decode_run, format_throughput_table, make_scaled_clip
+from mer_lab.benchmarks.pipeline_runs import (
+    CPU_STAGES,
+    Throughput,
+    decode_run,
+    format_throughput_table,
+    make_scaled_clip,
+)
 
 
 def _clip(path: Path, n: int = 12, size: tuple[int, int] = (64, 48)) -> Path:

@@ -13,8 +13,17 @@ from realtime_mer.types import Interval
 class Recorder:
     """A spotter that logs what it is asked; decides one interval at frame 6 and holds one for the flush."""
 
+    name = "recorder"
+    signal = threshold = 0.0
+    calibrating = blind = can_rewind = False
+    lookahead_frames = min_frames = 0
+    calibration_ms = 0.0
+
     def __init__(self) -> None:
         self.log: list[object] = []
+
+    def rewind(self) -> None:
+        self.log.append("rewind")
 
     def update(self, buffer: RingBuffer, seq: int) -> list[Interval]:
         f = buffer.frame_index(seq)
