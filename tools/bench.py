@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--backends", action="store_true", help="benchmark inference backends per model and batch size instead")
     ap.add_argument("--models", help="comma-separated models for --backends (default: all registered)")
     ap.add_argument("--throughput", action="store_true", help="realtime-mer vs decode-only on the same files instead")
+    ap.add_argument("--baseline", type=Path, help="--throughput: also run the realtime_mer of this checkout (an earlier "
+                    "commit, e.g. from git worktree add) in the same rounds")
     ap.add_argument("--clips", type=Path, default=Path.home() / ".cache" / "realtime_mer" / "bench",
                     help="where --throughput writes its clips (made once: the demo at 640x480 200 fps, a 1920x1080 one)")
     a = ap.parse_args()
@@ -63,16 +65,17 @@ def _throughput(a: argparse.Namespace) -> int:
     from mer_lab.benchmarks.pipeline_runs import format_throughput_table, make_demo_clip, make_scaled_clip, throughput
 
     demo = make_demo_clip(a.clips / "demo640x480_200fps.mp4")
-    results = [throughput("demo clip 640x480 200 fps, 20 s (mp4v)", demo, 200.0, a.repeats)]
+    results = [throughput("demo clip 640x480 200 fps, 20 s (mp4v)", demo, 200.0, a.repeats, baseline=a.baseline)]
     listen = a.data / "real_faces_listen" / "stock_cap_man.mp4"
     if listen.is_file():
         big = make_scaled_clip(listen, a.clips / "stock_cap_man_1920x1080.mp4")
-        results.append(throughput("stock_cap_man scaled to 1920x1080, 30 fps, 22 s (mp4v)", big, None, a.repeats))
+        results.append(throughput("stock_cap_man scaled to 1920x1080, 30 fps, 22 s (mp4v)", big, None, a.repeats, baseline=a.baseline))
     else:
         print(f"skipping the 1920x1080 clip: {listen} not found", file=sys.stderr)
     print(format_throughput_table(results))
     if a.json:
-        a.json.write_text(json.dumps({t.name: {"decode": t.decode, "luma": t.luma, "rmer": t.rmer} for t in results}, indent=2))
+        a.json.write_text(json.dumps({t.name: {"decode": t.decode, "luma": t.luma, "rmer": t.rmer, "baseline": t.baseline}
+                                      for t in results}, indent=2))
     return 0
 
 

@@ -111,6 +111,9 @@ RUNS: dict[str, Run] = {
                                      "--spotters", "roiflow,gru,lbp", "--out", "{out}"),)),
     "alignment": Run("python tools/measure_alignment.py --every 1,8,16 --frames 400",
                      (("{python}", "tools/measure_alignment.py", "--every", "1,8,16", "--frames", "400"),)),
+    "alignment-gray": Run("python tools/measure_alignment.py --every 16 --frames 400, then the same with --gray",
+                          (("{python}", "tools/measure_alignment.py", "--every", "16", "--frames", "400"),
+                           ("{python}", "tools/measure_alignment.py", "--every", "16", "--frames", "400", "--gray"))),
     "lofo-synthetic": Run(
         "python tools/make_synthetic_clips.py --source astronaut --source $F/WolfgangLanger_Pexels.mp4 --source $F/single_face.mp4 "
         "--source $F/face_noface.mov --n-clips 24 --seconds 20 --seed 5000 --out clips.npz, then for each model M and recipe R: "
@@ -215,7 +218,7 @@ def collect_soak(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
 def collect_throughput(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
     from mer_lab.benchmarks.pipeline_runs import Throughput, format_throughput_table
 
-    runs = [Throughput(name, r["decode"], r["luma"], r["rmer"]) for name, r in _load(outs[0]).items()]
+    runs = [Throughput(name, r["decode"], r["luma"], r["rmer"], r.get("baseline", [])) for name, r in _load(outs[0]).items()]
     return parse_md_table(format_throughput_table(runs))
 
 
@@ -283,6 +286,43 @@ def collect_alignment(_outs: list[Path], stdouts: list[str], _tmp: Path) -> Tabl
     return cols, [[r.get(c, "") for c in cols] for r in rows]
 
 
+def _alignment_sections(text: str) -> dict[str, dict[str, dict[str, str]]]:
+    """``measure_alignment`` output: section title -> method -> column -> cell."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    title, head = "", None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            title, head = line[3:].strip(), None
+            out[title] = {}
+            continue
+        if not title or not line.strip() or line.startswith((" ", "measure_alignment")):
+            continue
+        cells = re.split(r"\s{2,}", line.strip())
+        if head is None:
+            head = cells
+        else:
+            out[title][cells[0]] = dict(zip(head, cells, strict=False))
+    return out
+
+
+def collect_alignment_gray(_outs: list[Path], stdouts: list[str], _tmp: Path) -> Table:
+    """The default aligner (tracked + smoothed, every 16) on colour frames and on gray frames: error and CPU time."""
+    bgr, gray = (_alignment_sections(t) for t in stdouts[:2])
+    rows = []
+    for title, methods in bgr.items():
+        if not title.startswith(("(a)", "(b)")) or "tracked+smoothed" not in methods:
+            continue
+        b, g = methods["tracked+smoothed"], gray.get(title, {}).get("tracked+smoothed", {})
+        truth = "truth_mean" in b and b["truth_mean"] not in ("", "-")
+        key = ("truth_mean", "truth_p95") if truth else ("vs_mesh_mean", "vs_mesh_p95")
+        rows.append([title[4:], "known motion" if truth else "per-frame FaceMesh on colour",
+                     f"{b.get(key[0], '–')} / {b.get(key[1], '–')}", f"{g.get(key[0], '–')} / {g.get(key[1], '–')}",
+                     f"{b.get('cpu_ms', '–')} → {g.get('cpu_ms', '–')}"])
+    if not rows:
+        raise ReportError("measure_alignment printed no tracked+smoothed rows; check its output")
+    return ["input", "error against", "colour frames: mean / p95 (crop px)", "gray frames: mean / p95", "CPU ms per frame, colour → gray"], rows
+
+
 def collect_lofo(_outs: list[Path], _out: list[str], tmp: Path) -> Table:
     rows, folds = [], None
     for m, r in _LOFO:
@@ -308,6 +348,7 @@ BENCHES: dict[str, Bench] = {b.name: b for b in (
     Bench("spotting-held", "spotting-held", collect_held, "held-face synthetic benchmark, the shipped spotters"),
     Bench("spotting-held-baselines", "spotting-held-baselines", collect_held_baselines, "held-face benchmark, roiflow against gru and lbp"),
     Bench("alignment", "alignment", collect_alignment, "face alignment error against known motion and per-frame FaceMesh"),
+    Bench("alignment-gray", "alignment-gray", collect_alignment_gray, "the aligner on colour and on gray frames (issue 24)"),
     Bench("lofo-synthetic", "lofo-synthetic", collect_lofo, "leave-one-face-out training of every model on synthetic clips"),
 )}
 

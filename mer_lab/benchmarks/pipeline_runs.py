@@ -26,12 +26,16 @@ class RunResult:
         return float(statistics.median(vals)) if vals else 0.0
 
 
-def run_cli(args: list[str], timeout: float = 900.0) -> dict[str, Any]:
-    """Run ``realtime-mer ARGS --no-ui --quiet --stats TMP`` in a new process; return its stats."""
+def run_cli(args: list[str], timeout: float = 900.0, code: Path | None = None) -> dict[str, Any]:
+    """Run ``realtime-mer ARGS --no-ui --quiet --stats TMP`` in a new process; return its stats. ``code``: a checkout
+    of another commit whose ``realtime_mer`` runs instead (put first on ``PYTHONPATH``; a baseline)."""
+    import os
+
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory() as td:
         stats = Path(td) / "stats.json"
         cmd = [sys.executable, "-m", "realtime_mer.cli", *args, "--no-ui", "--quiet", "--stats", str(stats)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=td if code else None)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
         return json.loads(stats.read_text())
@@ -134,29 +138,38 @@ class Throughput:
     decode: list[dict[str, Any]] = field(default_factory=list)
     luma: list[dict[str, Any]] = field(default_factory=list)
     rmer: list[dict[str, Any]] = field(default_factory=list)
+    baseline: list[dict[str, Any]] = field(default_factory=list)  # realtime-mer of an earlier commit (--baseline)
 
     def fps(self, which: str) -> float:
         runs = getattr(self, which)
-        key = "processing_fps" if which == "rmer" else "fps"
+        key = "processing_fps" if which in ("rmer", "baseline") else "fps"
         return float(statistics.median(float(r[key]) for r in runs))
 
     @property
     def ratio(self) -> float:
         """Median of the per-round ratios realtime-mer / plain decode (each round run back to back)."""
-        return float(statistics.median(float(r["processing_fps"]) / float(d["fps"]) for r, d in zip(self.rmer, self.decode, strict=True)))
+        return self.ratio_of("rmer")
+
+    def ratio_of(self, which: str) -> float:
+        runs = getattr(self, which)
+        return float(statistics.median(float(r["processing_fps"]) / float(d["fps"]) for r, d in zip(runs, self.decode, strict=True)))
 
     def cpu(self, stage: str) -> float:
         vals = [float(r.get("stage_cpu_ms_per_frame", {}).get(stage, 0.0)) for r in self.rmer]
         return float(statistics.median(vals)) if vals else 0.0
 
 
-def throughput(name: str, path: Path, fps: float | None, repeats: int, extra: list[str] | None = None) -> Throughput:
+def throughput(name: str, path: Path, fps: float | None, repeats: int, extra: list[str] | None = None,
+               baseline: Path | None = None) -> Throughput:
+    """``repeats`` rounds of decode, luma decode, realtime-mer (and ``baseline``'s realtime-mer), back to back."""
     t = Throughput(name)
-    args = ["--video", str(path), *(["--fps", f"{fps:g}"] if fps else []), *(extra or [])]
+    args = ["--video", str(path.resolve()), *(["--fps", f"{fps:g}"] if fps else []), *(extra or [])]
     for _ in range(repeats):
         t.decode.append(decode_run(path))
         t.luma.append(decode_run(path, gray=True))
         t.rmer.append(run_cli(args))
+        if baseline is not None:
+            t.baseline.append(run_cli(args, code=baseline))
     return t
 
 
@@ -167,10 +180,15 @@ def format_throughput_table(results: list[Throughput]) -> str:
     """Markdown: decode-only and realtime-mer fps (medians), their ratio, and each stage's CPU ms per frame."""
     head = ("| file | frames | decode only, BGR (fps) | decode only, luma (fps) | realtime-mer (fps) | rmer / decode | "
             + " | ".join(f"{s} CPU ms/frame" for s in CPU_STAGES) + " | events |")
+    if any(t.baseline for t in results):
+        head = head.replace("| realtime-mer (fps) |", "| baseline (fps) | realtime-mer (fps) |").replace(
+            "| rmer / decode |", "| baseline / decode | rmer / decode |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for t in results:
+        base = [f"{t.fps('baseline'):.0f}"] if t.baseline else []
+        base_ratio = [f"{t.ratio_of('baseline'):.2f}"] if t.baseline else []
         cells = [t.name, f"{int(statistics.median(r['frames_processed'] for r in t.rmer))}", f"{t.fps('decode'):.0f}",
-                 f"{t.fps('luma'):.0f}", f"{t.fps('rmer'):.0f}", f"**{t.ratio:.2f}**",
+                 f"{t.fps('luma'):.0f}", *base, f"{t.fps('rmer'):.0f}", *base_ratio, f"**{t.ratio:.2f}**",
                  *[f"{t.cpu(s):.3f}" for s in CPU_STAGES],
                  "/".join(str(int(r["events"])) for r in t.rmer)]
         rows.append("| " + " | ".join(cells) + " |")

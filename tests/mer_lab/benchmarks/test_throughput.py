@@ -74,3 +74,15 @@ def test_the_pipeline_reports_cpu_per_stage(tmp_path: Path) -> None:
     cpu = s["stage_cpu_ms_per_frame"]
     assert {"source", "face", "spotting", "recognition"} <= set(cpu) and all(v >= 0 for v in cpu.values())
     assert cpu["source"] > 0  # the grabbing thread decoded 40 frames
+
+
+def test_a_baseline_gets_its_own_columns() -> None:
+    t = Throughput("clip")
+    for d, r, b in ((1000.0, 500.0, 250.0), (1000.0, 600.0, 300.0)):
+        t.decode.append({"fps": d})
+        t.luma.append({"fps": d})
+        t.rmer.append({"processing_fps": r, "frames_processed": 10, "events": 1})
+        t.baseline.append({"processing_fps": b, "frames_processed": 10, "events": 1})
+    head, _, row = format_throughput_table([t]).splitlines()
+    assert "| baseline (fps) | realtime-mer (fps) | baseline / decode | rmer / decode |" in head
+    assert "| 275 | 550 | 0.28 | **0.55** |" in row
