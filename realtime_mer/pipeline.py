@@ -7,7 +7,7 @@ overwritten) and the recognition thread classifies decided intervals; a ``thread
 stops them (Ctrl-C / SIGTERM). Every event is on disk (fsynced) the moment it is decided; at the
 end the spotter is flushed, threads are joined, the source is released and a summary is returned.
 
-This module only wires threads. The stages are typed by ``protocols``; the spotter is fed by
+This module only wires threads. The stages are typed by ``stages``; the spotter is fed by
 ``spotting.driver.SpotDriver``; the classifier and its backend come from ``recognition.classifier``;
 events are assembled by ``events.assemble``; the run state, trace and summary live in ``run_state``.
 """
@@ -29,7 +29,7 @@ from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
 from realtime_mer.face.geometry import picture_box
 from realtime_mer.frames_csv import FaceSample, FrameSink
-from realtime_mer.protocols import ClassifierStage, EventSink, FaceStage, SpotterStage
+from realtime_mer.stages import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds

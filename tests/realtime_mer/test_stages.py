@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from realtime_mer.config import FaceConfig, SpotConfig
-from realtime_mer.protocols import ClassifierStage, FaceStage, SpotterStage
+from realtime_mer.stages import ClassifierStage, FaceStage, SpotterStage
 from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.spotting import SPOTTERS, make_spotter
 
