@@ -37,7 +37,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mer_lab.models import available_models
-from mer_lab.training.protocols import PAPER_SPLITS, PROTOCOLS, Fold
+from mer_lab.training.splits import PAPER_SPLITS, PROTOCOLS, Fold
 from mer_lab.training.recipes import DEFAULT_PRESET, PRESETS, recipe_for
 from mer_lab.training.run import DATASETS, RecognitionTrainConfig, apply_overrides, run
 from mer_lab.training.trainer import FitResult, make_deterministic, resolve_device

@@ -3,7 +3,7 @@
 Accepted ``--data``:
 - ``.npy`` / ``.npz``: model inputs (N, *shape) float32, or apex-flow images (N, 28, 28, 3) uint8;
 - a MEGC-style flow folder (``labels.csv`` + ``flow/``): its apex-flow images, optionally one subject half
-  (``dev`` / ``held-out``, the split ``mer_lab.training.protocols.dev_holdout_subjects`` makes);
+  (``dev`` / ``held-out``, the split ``mer_lab.training.splits.dev_holdout_subjects`` makes);
 - a folder of 28x28 RGB PNG apex-flow images (e.g. saved from live sessions).
 """
 
@@ -35,7 +35,7 @@ def split_indices(subjects: list[str], datasets: list[str], split: str) -> np.nd
         raise fail(DataError, f"unknown split {split!r}", f"use one of {', '.join(SPLITS)}")
     if split == "all":
         return np.arange(len(subjects))
-    from mer_lab.training.protocols import dev_holdout_subjects
+    from mer_lab.training.splits import dev_holdout_subjects
 
     dev, _held = dev_holdout_subjects(subjects, datasets)
     keep = set(dev)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer_lab.training.protocols import dev_holdout_subjects, inner_split, make_folds
+from mer_lab.training.splits import dev_holdout_subjects, inner_split, make_folds
 from realtime_mer.errors import DataError
 
 
