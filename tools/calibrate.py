@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_lab.calibration.accuracy import ort_uf1
-from mer_lab.calibration.data import SPLITS, load_calibration_inputs, split_indices
+from mer_lab.quantization.accuracy import ort_uf1
+from mer_lab.quantization.data import SPLITS, load_calibration_inputs, split_indices
 from mer_lab.datasets.megc_flow import load_megc_flow
 from mer_lab.models import available_models, input_contract
 from realtime_mer.engine.int8 import CALIBRATION_METHODS, quantize_int8

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
-from mer_lab.calibration.accuracy import ort_logits, ort_uf1
-from mer_lab.calibration.data import load_calibration_inputs, split_indices
+from mer_lab.quantization.accuracy import ort_logits, ort_uf1
+from mer_lab.quantization.data import load_calibration_inputs, split_indices
 from mer_lab.export.model_export import Parity, random_inputs
 from mer_lab.models import available_models, input_contract
 from realtime_mer.engine.fp16 import FLOAT32_SLOTS, convert_file, convert_to_fp16, is_fp16
