@@ -29,10 +29,10 @@ from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
 from realtime_mer.face.geometry import picture_box
 from realtime_mer.frames_csv import FaceSample, FrameSink
-from realtime_mer.stages import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds
+from realtime_mer.stages import ClassifierStage, EventSink, FaceStage, SpotterStage
 from realtime_mer.types import Interval
 
 _END = object()  # spotting queue: the face stage has ended

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from realtime_mer.config import FaceConfig, SpotConfig
-from realtime_mer.stages import ClassifierStage, FaceStage, SpotterStage
 from realtime_mer.recognition.classifier import ApexFlowClassifier
 from realtime_mer.spotting import SPOTTERS, make_spotter
+from realtime_mer.stages import ClassifierStage, FaceStage, SpotterStage
 
 
 @pytest.mark.parametrize("name", SPOTTERS)

@@ -143,8 +143,8 @@ def test_cli_maps_model_and_classes_and_refuses_an_unknown_class_set() -> None:
 
 
 def test_both_live_classifiers_are_clip_classifier_stages(tmp_path: Path) -> None:
-    from realtime_mer.stages import ClassifierStage, ClipClassifierStage
     from realtime_mer.recognition.classifier import ApexFlowClassifier
+    from realtime_mer.stages import ClassifierStage, ClipClassifierStage
 
     _, path = export("tcgru", tmp_path / "t.onnx")
     clip_clf = ClipClassifier(OnnxRuntimeRunner(path, [CPU]), "tcgru", model_path=path)
