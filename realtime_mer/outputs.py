@@ -29,7 +29,7 @@ def open_frame_sinks(out: OutputConfig) -> list[Any]:
     """The per-frame outputs the settings ask for (opened before capture starts)."""
     sinks: list[Any] = []
     if out.frames_csv is not None:
-        from realtime_mer.frames_csv import FramesWriter
+        from realtime_mer.events.frames import FramesWriter
 
         sinks.append(FramesWriter(out.frames_csv, landmarks=out.frames_landmarks))
     return sinks

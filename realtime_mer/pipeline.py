@@ -27,8 +27,8 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
+from realtime_mer.events.frames import FaceSample, FrameSink
 from realtime_mer.face.geometry import picture_box
-from realtime_mer.frames_csv import FaceSample, FrameSink
 from realtime_mer.provenance import collect, source_clock, source_label
 from realtime_mer.run_state import RunRecord
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds

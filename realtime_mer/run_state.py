@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from realtime_mer.frames_csv import FaceSample, FrameSink, spotter_state
+from realtime_mer.events.frames import FaceSample, FrameSink, spotter_state
 from realtime_mer.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.timeline import TraceWriter, intensity_path
 from realtime_mer.types import CLASSES, Event

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from realtime_mer.events.frames import BASE_COLUMNS, LANDMARK_COLUMNS, SPOTTER_STATES, FaceSample, FramesWriter, columns
 from realtime_mer.face.geometry import apply, template
-from realtime_mer.frames_csv import BASE_COLUMNS, LANDMARK_COLUMNS, SPOTTER_STATES, FaceSample, FramesWriter, columns
 from realtime_mer.run_state import RunRecord
 from realtime_mer.timeline import read_trace
 from tests.realtime_mer.cli.helpers import assert_one_line_error, cli
