@@ -30,7 +30,7 @@ def run_cli(args: list[str], timeout: float = 900.0) -> dict[str, Any]:
     """Run ``realtime-mer ARGS --no-ui --quiet --stats TMP`` in a new process; return its stats."""
     with tempfile.TemporaryDirectory() as td:
         stats = Path(td) / "stats.json"
-        cmd = [sys.executable, "-m", "realtime_mer.cli", *args, "--no-ui", "--quiet", "--stats", str(stats)]
+        cmd = [sys.executable, "-m", "realtime_mer.app.cli", *args, "--no-ui", "--quiet", "--stats", str(stats)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")

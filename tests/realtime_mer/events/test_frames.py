@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from realtime_mer.app.run_state import RunRecord
+from realtime_mer.app.timeline import read_trace
 from realtime_mer.events.frames import BASE_COLUMNS, LANDMARK_COLUMNS, SPOTTER_STATES, FaceSample, FramesWriter, columns
 from realtime_mer.face.geometry import apply, template
-from realtime_mer.run_state import RunRecord
-from realtime_mer.timeline import read_trace
-from tests.realtime_mer.cli.helpers import assert_one_line_error, cli
+from tests.realtime_mer.app.cli.helpers import assert_one_line_error, cli
 
 
 def _sample(keyframe: bool = True) -> tuple[FaceSample, np.ndarray]:
