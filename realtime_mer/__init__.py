@@ -1,6 +1,6 @@
 """realtime-mer: real-time micro-expression spotting and recognition.
 
-The Python API (``realtime_mer.api``) is re-exported here and imported on first use, so ``import realtime_mer``
+The Python API (``realtime_mer.app.api``) is re-exported here and imported on first use, so ``import realtime_mer``
 stays cheap: ``realtime_mer.analyse(path)``, ``realtime_mer.stream(source)``, the ``Event`` record, the typed
 configuration (``PipelineConfig`` and its parts) and ``read_events``.
 """
@@ -13,11 +13,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
-    "analyse": "realtime_mer.api",
-    "stream": "realtime_mer.api",
-    "Analysis": "realtime_mer.api",
-    "EventStream": "realtime_mer.api",
-    "events_dataframe": "realtime_mer.api",
+    "analyse": "realtime_mer.app.api",
+    "stream": "realtime_mer.app.api",
+    "Analysis": "realtime_mer.app.api",
+    "EventStream": "realtime_mer.app.api",
+    "events_dataframe": "realtime_mer.app.api",
     "Event": "realtime_mer.types",
     "PipelineConfig": "realtime_mer.config",
     "SourceConfig": "realtime_mer.config",

@@ -188,7 +188,7 @@ class OutputConfig:
     stats: Path | None = None
     timeline: Path | None = None
     ui: bool = True
-    frames_csv: Path | None = None  # --frames-csv: one row per frame (realtime_mer/frames_csv.py)
+    frames_csv: Path | None = None  # --frames-csv: one row per frame (realtime_mer/events/frames.py)
     frames_landmarks: bool = False  # --frames-csv-landmarks: the 468 landmarks in image pixels in that file too
     lsl: bool = False  # --lsl: LSL outlets for the events and the spotting signal (realtime_mer/events/lsl.py)
     eaf: Path | None = None  # --eaf: at the end, the events as an ELAN document (realtime_mer/events/eaf.py)

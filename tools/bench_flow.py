@@ -75,9 +75,9 @@ def synthetic_pair(face: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
 
 def video_pairs(path: Path, gap: int, stride: int, limit: int) -> list[tuple[np.ndarray, np.ndarray, None]]:
     """(crop t, crop t + gap, None) of aligned 128 px face crops of a video, every ``stride`` frames."""
+    from mer_lab.evaluation.alignment import run_aligner
     from mer_lab.evaluation.spot_bench import read_video
     from realtime_mer.config import FaceConfig
-    from realtime_mer.face.measure import run_aligner
 
     frames, fps = read_video(path)
     crops = run_aligner(frames, FaceConfig(), fps=fps or 30.0).crops

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from mer_lab.benchmarks.intensity_trace import trace_vs_truth
+from realtime_mer.app.timeline import read_intensity_sources
 from realtime_mer.capture.demo import DemoSource
 from realtime_mer.errors import DataError, command_main, fail
-from realtime_mer.timeline import read_intensity_sources
 
 
 @command_main("bench_intensity.py")
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in (int(s) for s in a.seeds.split(",") if s):
             out = Path(tmp) / f"s{seed}"
-            cmd = [sys.executable, "-m", "realtime_mer.cli", "--demo", "--demo-seconds", f"{a.seconds:g}", "--seed",
+            cmd = [sys.executable, "-m", "realtime_mer.app.cli", "--demo", "--demo-seconds", f"{a.seconds:g}", "--seed",
                    str(seed), "--no-ui", "--model", "tcgru", "--model-path", str(a.model_path), "--intensity-every",
                    f"{a.every:g}", "--timeline", f"{out}.png", "--stats", f"{out}.json", *(["--realtime"] if a.realtime else [])]
             proc = subprocess.run(cmd, capture_output=True, text=True)

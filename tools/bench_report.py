@@ -71,7 +71,7 @@ class Bench:
 
 
 def _cli(*args: str) -> tuple[str, ...]:
-    return ("{python}", "-m", "realtime_mer.cli", *args)
+    return ("{python}", "-m", "realtime_mer.app.cli", *args)
 
 
 LIVE_MODELS = ("apexflow", "c3d", "convlstm", "tcgru", "twostream3d", "learnet")

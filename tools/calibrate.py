@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mer_lab.calibration.accuracy import ort_uf1
-from mer_lab.calibration.data import SPLITS, load_calibration_inputs, split_indices
 from mer_lab.datasets.megc_flow import load_megc_flow
 from mer_lab.models import available_models, input_contract
+from mer_lab.quantization.accuracy import ort_uf1
+from mer_lab.quantization.data import SPLITS, load_calibration_inputs, split_indices
 from realtime_mer.engine.int8 import CALIBRATION_METHODS, quantize_int8
 from realtime_mer.errors import ModelError, command_main, fail
 from realtime_mer.recognition.backend import default_onnx

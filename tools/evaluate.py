@@ -23,9 +23,9 @@ import numpy as np
 from rich.console import Console
 
 from mer_lab.training.checkpoint import load_checkpoint, read_sidecar
-from mer_lab.training.protocols import Fold
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
 from mer_lab.training.run import DATASETS, Dataset, check_out_dir, load_dataset, model_data
+from mer_lab.training.splits import Fold
 from mer_lab.training.trainer import predict_proba
 from realtime_mer.errors import DataError, command_main, fail
 from realtime_mer.recognition.classifier import ApexFlowClassifier

@@ -1,4 +1,4 @@
-"""Export an existing event log to ELAN, BIDS or the per-class CSV: ``realtime-mer export`` (``realtime_mer/export.py``),
+"""Export an existing event log to ELAN, BIDS or the per-class CSV: ``realtime-mer export`` (``realtime_mer/app/export.py``),
 kept here for clones.
 
     python tools/export_events.py run.jsonl --eaf run.eaf [--media clip.mp4]
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
+from realtime_mer.app.export import export_main
 from realtime_mer.errors import command_main
-from realtime_mer.export import export_main
 
 
 @command_main("export_events.py")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import cv2
 
+from mer_lab.evaluation import alignment as ms
 from mer_lab.paths import shared_data
 from realtime_mer.config import FaceConfig
 from realtime_mer.errors import command_main
-from realtime_mer.face import measure as ms
 from realtime_mer.synth.backdrop import load_astronaut
 
 REAL = shared_data("real_faces")

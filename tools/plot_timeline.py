@@ -1,4 +1,4 @@
-"""Re-plot a run's spotting timeline from its files: ``realtime-mer plot`` (``realtime_mer/plot.py``), kept here for
+"""Re-plot a run's spotting timeline from its files: ``realtime-mer plot`` (``realtime_mer/app/plot.py``), kept here for
 clones.
 
     python tools/plot_timeline.py events.jsonl [--truth truth.csv] [--trace TRACE.csv] -o out.png
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from realtime_mer.app.plot import plot_main
 from realtime_mer.errors import command_main
-from realtime_mer.plot import plot_main
 
 
 @command_main("plot_timeline.py")

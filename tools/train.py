@@ -37,9 +37,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mer_lab.models import available_models
-from mer_lab.training.protocols import PAPER_SPLITS, PROTOCOLS, Fold
 from mer_lab.training.recipes import DEFAULT_PRESET, PRESETS, recipe_for
 from mer_lab.training.run import DATASETS, RecognitionTrainConfig, apply_overrides, run
+from mer_lab.training.splits import PAPER_SPLITS, PROTOCOLS, Fold
 from mer_lab.training.trainer import FitResult, make_deterministic, resolve_device
 from realtime_mer.errors import command_main
 from realtime_mer.recognition.classes import CLASS_SETS, DEFAULT_CLASS_SET

@@ -1,7 +1,7 @@
 """Recipe development on the DEVELOPMENT half of the subjects only (never the held-out half).
 
 The subjects are split once, per sub-dataset, into a development and a held-out half
-(``protocols.dev_holdout_subjects``, seed 2024). Each candidate recipe is scored by subject
+(``splits.dev_holdout_subjects``, seed 2024). Each candidate recipe is scored by subject
 5-fold CV inside the development half, repeated over ``--seeds``; the held-out half's images and
 labels are not even passed to the training code. The chosen recipe is then frozen (``training.recipes``, apexflow)
 and evaluated by LOSO on all 68 subjects, and separately pooled over the held-out half.
@@ -37,7 +37,7 @@ import numpy as np
 
 from mer_lab.datasets import load_megc_flow
 from mer_lab.training.metrics import scores
-from mer_lab.training.protocols import dev_holdout_subjects, subject_kfold
+from mer_lab.training.splits import dev_holdout_subjects, subject_kfold
 from mer_lab.training.trainer import Recipe, cross_validate
 from realtime_mer.errors import DataError, command_main, fail
 from realtime_mer.events.sinks import check_writable

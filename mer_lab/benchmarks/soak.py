@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from realtime_mer.app.pipeline import Pipeline
 from realtime_mer.capture import open_source
 from realtime_mer.config import OutputConfig, PipelineConfig, SourceConfig, validate
 from realtime_mer.errors import DataError, fail
-from realtime_mer.pipeline import Pipeline
 
 
 def rss_mb(pid: int | str = "self") -> float:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mer_lab.training.metrics import scores
-from mer_lab.training.protocols import Fold
+from mer_lab.training.splits import Fold
 
 SUBSETS: tuple[str, ...] = ("smic", "casme2", "samm")
 

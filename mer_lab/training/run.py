@@ -21,9 +21,9 @@ from mer_lab.models import input_contract
 from mer_lab.paths import shared_data
 from mer_lab.training.checkpoint import git_commit, save_checkpoint
 from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
-from mer_lab.training.protocols import OVERLAPPING_PROTOCOLS, Fold, dev_holdout_subjects, make_folds
 from mer_lab.training.recipes import PAPER_FROM, SHORTENED
 from mer_lab.training.report import plot_confusion, summarize, write_predictions
+from mer_lab.training.splits import OVERLAPPING_PROTOCOLS, Fold, dev_holdout_subjects, make_folds
 from mer_lab.training.trainer import RECIPE_CHOICES, FitResult, Recipe, cross_validate
 from realtime_mer.errors import DataError, OutputError, fail
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from mer_lab.models import create_model, input_contract
 from mer_lab.training.metrics import scores
-from mer_lab.training.protocols import Fold, inner_split
+from mer_lab.training.splits import Fold, inner_split
 from realtime_mer.recognition.features import to_model_input
 
 # the recipe fields that take one of a few words, and those words (checked before any data is read)

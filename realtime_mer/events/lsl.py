@@ -60,7 +60,7 @@ def source_id(source_name: str, stream: str) -> str:
 
 class LslOutlets:
     """The two outlets. ``write(event)`` is an ``EventSink``; ``row(...)`` takes the per-frame values
-    (``frames_csv.FrameSink``). ``origin()`` gives the first frame's grab time (``time.monotonic_ns``), None before it."""
+    (``events.frames.FrameSink``). ``origin()`` gives the first frame's grab time (``time.monotonic_ns``), None before it."""
 
     def __init__(self, source_name: str, fps: float, origin: Callable[[], int | None]) -> None:
         lsl = import_pylsl()

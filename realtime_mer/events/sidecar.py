@@ -2,7 +2,7 @@
 
 An events file ``run.jsonl`` (or ``run.csv``) has its provenance beside it in ``run.jsonl.meta.json``:
 the package version, the source and its fingerprint, the model and its hash, the backend, the
-spotter and every setting (``realtime_mer.provenance`` builds it). A sidecar rather than a first
+spotter and every setting (``realtime_mer.app.provenance`` builds it). A sidecar rather than a first
 header line, so that every line of a JSONL log stays one event (``jq``, ``pandas.read_json(lines=True)``
 and older readers keep working) and a CSV stays one header row plus events.
 """

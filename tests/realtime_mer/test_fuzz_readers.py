@@ -15,10 +15,10 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from realtime_mer.app.timeline import TRACE_COLUMNS, read_trace
 from realtime_mer.errors import MerError
 from realtime_mer.events import read_events
 from realtime_mer.synth.truth import TRUTH_COLUMNS, read_truth_csv
-from realtime_mer.timeline import TRACE_COLUMNS, read_trace
 from realtime_mer.types import EVENT_FIELDS
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

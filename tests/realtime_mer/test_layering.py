@@ -84,7 +84,7 @@ def test_no_import_cycles() -> None:
 
 DEMO = """
 import sys
-from realtime_mer.cli import main
+from realtime_mer.app.cli import main
 code = main(["--demo", "--demo-seconds", "2.5", "--no-ui", "--events", sys.argv[1]])
 # jax / jaxlib: installed only because mediapipe requires them (pyproject bounds them; README "Install size")
 banned = sorted(m for m in ("torch", "mer_lab", "safetensors", "openpyxl", "jax", "jaxlib") if m in sys.modules)

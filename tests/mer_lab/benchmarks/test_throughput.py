@@ -63,10 +63,10 @@ def test_the_ratio_is_taken_round_by_round_and_the_table_names_every_stage() -> 
 
 
 def test_the_pipeline_reports_cpu_per_stage(tmp_path: Path) -> None:
+    from realtime_mer.app.pipeline import Pipeline
     from realtime_mer.capture import VideoSource
     from realtime_mer.config import PipelineConfig
-    from realtime_mer.pipeline import Pipeline
-    from tests.realtime_mer.test_pipeline import FakeAligner, FakeClassifier, FakeSpotter
+    from tests.realtime_mer.app.test_pipeline import FakeAligner, FakeClassifier, FakeSpotter
 
     p = Pipeline(PipelineConfig(), VideoSource(_clip(tmp_path / "c.mp4", n=40)), aligner=FakeAligner(set()),
                  spotter=FakeSpotter(), classifier=FakeClassifier())

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from mer_lab.training.protocols import make_folds, paper_split, stratified_subject_kfold
 from mer_lab.training.recipes import CPU_RECIPES, PAPER_FROM, PAPER_RECIPES, SHORTENED, recipe_for
 from mer_lab.training.run import load_dataset
+from mer_lab.training.splits import make_folds, paper_split, stratified_subject_kfold
 from mer_lab.training.trainer import Recipe, affine_augment, equalize, make_optimizer, resolve_device
 from realtime_mer.errors import DataError
 from tests.helpers.tools import load_tool

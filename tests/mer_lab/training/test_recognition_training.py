@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mer_lab.training.metrics import scores
-from mer_lab.training.protocols import make_folds
 from mer_lab.training.run import apply_overrides, check_out_dir
+from mer_lab.training.splits import make_folds
 from mer_lab.training.trainer import (
     Recipe,
     augment,

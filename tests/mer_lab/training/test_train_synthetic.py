@@ -12,8 +12,8 @@ import torch
 from mer_lab.models import input_contract
 from mer_lab.synthetic.clip_set import SyntheticClipSet
 from mer_lab.training.clip_inputs import load_synthetic
-from mer_lab.training.protocols import make_folds
 from mer_lab.training.recipes import RECIPES, recipe_for
+from mer_lab.training.splits import make_folds
 from mer_lab.training.trainer import Recipe, augment, fit, hflip_input, stratified_subsample
 from realtime_mer.errors import DataError
 from realtime_mer.recognition.preprocess import clip_input

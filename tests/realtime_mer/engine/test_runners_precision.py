@@ -8,10 +8,10 @@ import numpy as np
 import onnx
 import pytest
 
-from mer_lab.calibration.accuracy import ort_logits, ort_uf1
-from mer_lab.calibration.data import load_calibration_inputs, split_indices
 from mer_lab.export.model_export import Parity, random_inputs
 from mer_lab.models import available_models, input_contract
+from mer_lab.quantization.accuracy import ort_logits, ort_uf1
+from mer_lab.quantization.data import load_calibration_inputs, split_indices
 from realtime_mer.engine.fp16 import FLOAT32_SLOTS, convert_file, convert_to_fp16, is_fp16
 from realtime_mer.engine.int8 import has_qdq, quantize_int8
 from realtime_mer.errors import DataError, ModelError

@@ -13,12 +13,12 @@ import pytest
 
 pylsl = pytest.importorskip("pylsl", reason="pylsl (the [lsl] extra) is not installed")
 
+from realtime_mer.app.outputs import attach_lsl  # noqa: E402
+from realtime_mer.app.pipeline import Pipeline  # noqa: E402
 from realtime_mer.capture import open_source  # noqa: E402
 from realtime_mer.config import PipelineConfig  # noqa: E402
 from realtime_mer.events import open_sinks  # noqa: E402
 from realtime_mer.events.lsl import MARKER_TYPE, SIGNAL_CHANNELS, SIGNAL_TYPE, LslOutlets  # noqa: E402
-from realtime_mer.outputs import attach_lsl  # noqa: E402
-from realtime_mer.pipeline import Pipeline  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path, lsl_discovery: No
 def test_missing_pylsl_is_one_line_naming_the_extra(tmp_path: Path) -> None:
     (tmp_path / "pylsl").mkdir()
     (tmp_path / "pylsl" / "__init__.py").write_text("raise ImportError('No module named pylsl')\n")
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from realtime_mer.cli import main; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from realtime_mer.app.cli import main; "
             "sys.exit(main(['--demo', '--demo-seconds', '1', '--no-ui', '--lsl']))")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parents[3])

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from mer_lab.evaluation import alignment as ms
 from realtime_mer.config import FaceConfig
 from realtime_mer.face import FaceAligner, TrackConfig, geometry
-from realtime_mer.face import measure as ms
 from realtime_mer.face.mesh import FaceMesh
 from realtime_mer.synth.backdrop import load_astronaut
 from realtime_mer.types import Frame

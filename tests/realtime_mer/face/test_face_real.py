@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mer_lab.evaluation import alignment as ms
 from realtime_mer.config import FaceConfig
-from realtime_mer.face import measure as ms
 
 
 def test_face_found_on_wolfganglanger(real_faces: Path) -> None:

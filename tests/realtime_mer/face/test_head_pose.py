@@ -44,8 +44,8 @@ def test_reference_is_frontal_and_mirror_symmetric() -> None:
 def test_a_rolled_real_face_reads_as_rolled() -> None:
     """The bundled portrait through the real aligner, upright and rotated 12 degrees in the image plane about the
     nose (rotating about another point also moves the face in the image, which a pinhole camera reads as a turn)."""
+    from realtime_mer.events.frames import FaceSample
     from realtime_mer.face.aligner import FaceAligner
-    from realtime_mer.frames_csv import FaceSample
     from realtime_mer.synth.backdrop import ASSETS
     from realtime_mer.types import Frame
 

@@ -132,7 +132,7 @@ def test_a_clip_checkpoint_runs_on_the_torch_backend_with_its_class_set(tmp_path
 
 
 def test_cli_maps_model_and_classes_and_refuses_an_unknown_class_set() -> None:
-    from realtime_mer.cli import build_parser, config_from_args
+    from realtime_mer.app.cli import build_parser, config_from_args
     from realtime_mer.errors import MerError
 
     cfg = config_from_args(build_parser().parse_args(["--model", "tcgru", "--model-path", "t.onnx", "--classes", "samm-5"]))
@@ -143,8 +143,8 @@ def test_cli_maps_model_and_classes_and_refuses_an_unknown_class_set() -> None:
 
 
 def test_both_live_classifiers_are_clip_classifier_stages(tmp_path: Path) -> None:
-    from realtime_mer.protocols import ClassifierStage, ClipClassifierStage
     from realtime_mer.recognition.classifier import ApexFlowClassifier
+    from realtime_mer.stages import ClassifierStage, ClipClassifierStage
 
     _, path = export("tcgru", tmp_path / "t.onnx")
     clip_clf = ClipClassifier(OnnxRuntimeRunner(path, [CPU]), "tcgru", model_path=path)
@@ -162,8 +162,8 @@ def test_both_live_classifiers_are_clip_classifier_stages(tmp_path: Path) -> Non
 def test_cli_tcgru_writes_its_continuous_intensity_to_the_timeline_and_the_frames_csv(tmp_path: Path) -> None:
     import pandas as pd
 
-    from realtime_mer.timeline import read_intensity_sources
-    from tests.realtime_mer.cli.helpers import cli
+    from realtime_mer.app.timeline import read_intensity_sources
+    from tests.realtime_mer.app.cli.helpers import cli
 
     _, path = export("tcgru", tmp_path / "t.onnx")
     proc = cli("--demo", "--demo-seconds", "3", "--no-ui", "--model", "tcgru", "--model-path", str(path),

@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
+from realtime_mer.app.pipeline import Pipeline
 from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import PipelineConfig
-from realtime_mer.pipeline import Pipeline
 from realtime_mer.spotting.process import SpotterProcessError
 from realtime_mer.types import Interval
-from tests.realtime_mer.test_pipeline import CountSource, FakeAligner, FakeClassifier, FakeSpotter
+from tests.realtime_mer.app.test_pipeline import CountSource, FakeAligner, FakeClassifier, FakeSpotter
 
 
 class DyingSpotter(FakeSpotter):

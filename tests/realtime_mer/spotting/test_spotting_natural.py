@@ -26,7 +26,7 @@ from realtime_mer.synth.backdrop import StillBackdrop, load_astronaut
 from realtime_mer.synth.clip import Clip, SynthConfig
 from realtime_mer.synth.scene import SceneConfig
 from tests.helpers.spotting import Movement, Scenario, best_match, make_sequence
-from tests.realtime_mer.cli.helpers import cli
+from tests.realtime_mer.app.cli.helpers import cli
 
 DEFAULT = SpotConfig().name
 MOUTH_R, MOUTH_L, BROW_R = (61,), (291,), (55, 65, 66, 107)

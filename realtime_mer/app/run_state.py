@@ -1,0 +1,289 @@
+"""What a run accumulates, and its summary: the state the overlay shows, per-stage latencies, the
+events, the spotting trace for ``--timeline``, and the dict ``--stats`` writes.
+
+The pipeline's worker threads write here; the UI thread only reads. Each field has one writer
+thread, so no lock is needed (the overlay may show a value one frame old).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from realtime_mer.app.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
+from realtime_mer.app.timeline import TraceWriter, intensity_path
+from realtime_mer.events.frames import FaceSample, FrameSink, spotter_state
+from realtime_mer.types import CLASSES, Event
+
+SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
+OVERLAY_EVENTS = 200  # the overlay lists the newest events, as many as the terminal's height allows
+
+
+@dataclass
+class RunState:
+    """What the overlay shows; updated by the workers, read by the UI thread."""
+
+    source: str = ""
+    fps_requested: float | None = None
+    fps_granted: float | None = None  # the stream's time base: what a camera granted, a file's or folder's rate
+    fps_container: float | None = None  # a video file: the rate its container states (the time base unless --fps)
+    total_frames: int | None = None
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0
+    with_face: int = 0
+    face_present: bool = False
+    face_status: str = "waiting for first frame"
+    calibrating: bool = False
+    blind: bool = False  # the spotter cannot detect anything new now (calibrating, busy, re-acquiring)
+    blind_frames: int = 0  # frames with a face during which the spotter was blind
+    achieved_fps: float = 0.0
+    backend: str = ""
+    backend_reason: str = ""  # e.g. "onnxruntime-cpu (no NVIDIA GPU found)"
+    model: str = ""
+    classes: tuple[str, ...] = CLASSES
+    spotter: str = ""
+    # the latest events, as many as a tall terminal's overlay shows (the full list is RunRecord.events)
+    events: collections.deque = field(default_factory=lambda: collections.deque(maxlen=OVERLAY_EVENTS))
+    n_events: int = 0
+    # the overlay's graph: the last SIGNAL_SAMPLES frames' time, signal and threshold (NaN: no face)
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    finished: bool = False
+    warnings: list[str] = field(default_factory=list)
+    incomplete: str = ""  # why the input ended before it should have (truncated file, unreadable frames); "" when whole
+    skipped: int = 0  # unreadable frames skipped
+    stalls: int = 0  # the camera stopped delivering for a while and came back
+    stall_s: float = 0.0
+    faces_seen_max: int = 0  # most faces seen in one frame (the largest is tracked)
+    face_losses: int = 0  # times a tracked face was lost
+    face_switches: int = 0  # frame-to-frame jumps of the tracked face's box by more than half its width
+
+
+MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the warnings; the rest are counted
+
+
+class RunRecord:
+    """A run's state, latencies, events and trace; ``summary()`` is the run summary."""
+
+    def __init__(self, trace_path: Path | None = None, frame_sinks: Sequence[FrameSink] = ()) -> None:
+        self.frame_sinks = list(frame_sinks)  # --frames-csv, --lsl: one row per processed frame
+        self.origin_grab_ns: int | None = None  # time.monotonic_ns() when the first frame was grabbed (--lsl's clock)
+        self.state = RunState()
+        self.latency = LatencyRecorder()
+        self.cpu_s: dict[str, float] = {}  # CPU seconds per stage (``add_cpu``)
+        self.emit_latency: list[float] = []
+        self.events: list[Event] = []
+        self.trace_writer = TraceWriter(trace_path) if trace_path is not None else None  # --timeline: streamed
+        # a model with an intensity head (tcgru): its per-frame trace beside the spotting trace, opened on first use
+        self.intensity_path = intensity_path(trace_path) if trace_path is not None else None
+        self._intensity_fh: Any = None
+        self.rate = RateMeter()
+        self.t_start = 0.0
+        self.t_end = 0.0
+        self._lost_from: tuple[int, int, float] | None = None  # (processed count, frame index, time) of a face loss
+        self._box: tuple[int, int, int, int] | None = None  # the tracked face's box in the previous frame
+
+    def begin(self) -> None:
+        self.t_start = time.perf_counter()
+
+    def add_cpu(self, stage: str, seconds: float) -> None:
+        """CPU seconds a stage's thread (or process) spent in this run (``stage_cpu_ms_per_frame`` in the summary)."""
+        self.cpu_s[stage] = self.cpu_s.get(stage, 0.0) + float(seconds)
+
+    def end(self) -> None:
+        self.t_end = time.perf_counter()
+        st = self.state
+        if self._lost_from is not None:
+            self._face_loss_warning(f"to the end ({st.processed - self._lost_from[0]} frames)")
+        if st.face_losses > MAX_FACE_LOSS_WARNINGS:
+            st.warnings.append(f"the face was lost {st.face_losses} times in all (the first {MAX_FACE_LOSS_WARNINGS} are listed)")
+        if st.processed and not st.with_face:
+            st.warnings.append(f"no face found in any of the {st.processed} frames; check the lighting and that a face "
+                               "is in view (frontal, at least ~80 px wide)")
+        st.finished = True
+
+    def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
+                 total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
+                 classes: tuple[str, ...], spotter: str, fps_container: float | None = None) -> None:
+        """What runs on what (set once, before the run)."""
+        st = self.state
+        st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
+        st.fps_container = fps_container
+        st.warnings = list(warnings)
+        st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
+
+    def frame(self, has_face: bool, index: int = -1, time_s: float = 0.0,
+              box: tuple[int, int, int, int] | None = None, faces_seen: int = 1) -> None:
+        """One more frame through the face stage, with or without a face (``index`` / ``time_s``: where it is in the
+        stream; ``box`` / ``faces_seen``: the tracked face's box and the faces seen when it was acquired). Face losses
+        and several faces become warnings, so a headless run reports them in its stats too."""
+        st = self.state
+        st.processed += 1
+        self.rate.tick()
+        if has_face:
+            if not st.face_present:
+                st.face_status = "face found"
+                if self._lost_from is not None:
+                    self._face_loss_warning(f"to frame {index} ({time_s:.2f} s)")
+            st.face_present = True
+            st.with_face += 1
+            if faces_seen > st.faces_seen_max:
+                if faces_seen > 1 and st.faces_seen_max <= 1:
+                    st.warnings.append(f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); the largest is tracked "
+                                       "(face_id 0), the others are ignored")
+                st.faces_seen_max = faces_seen
+            if box is not None and self._box is not None:
+                (x, y, w, h), (px, py, pw, ph) = box, self._box
+                jump = math.hypot(x + w / 2 - px - pw / 2, y + h / 2 - py - ph / 2)  # per frame: no numpy scalar
+                st.face_switches += int(jump > 0.5 * max(w, pw))
+            self._box = box
+        else:
+            if st.face_present:
+                st.face_losses += 1
+                self._lost_from = (st.processed - 1, index, time_s)
+            st.face_present = False
+            st.face_status = "no face"
+            self._box = None
+
+    def _face_loss_warning(self, until: str) -> None:
+        _n, index, time_s = self._lost_from or (0, 0, 0.0)
+        self._lost_from = None
+        if self.state.face_losses <= MAX_FACE_LOSS_WARNINGS:
+            self.state.warnings.append(f"face lost at frame {index} ({time_s:.2f} s), no face {until}")
+
+    def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
+              blind: bool, face: FaceSample | None = None) -> None:
+        """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
+        count and the streamed ``--timeline`` trace."""
+        st = self.state
+        st.signal_t.append(time_s)
+        st.signal.append(signal)
+        st.threshold.append(threshold)
+        st.calibrating = calibrating
+        st.blind = blind
+        st.blind_frames += int(blind)
+        if self.trace_writer is not None:
+            self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
+        if self.frame_sinks:
+            state = spotter_state(calibrating, blind)
+            for s in self.frame_sinks:
+                s.row(frame_index, time_s, face, signal, threshold, state)
+
+    def trace_no_face(self, frame_index: int, time_s: float) -> None:
+        """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
+        st = self.state
+        st.signal_t.append(time_s)  # a gap in the overlay's graph
+        st.signal.append(float("nan"))
+        st.threshold.append(float("nan"))
+        if self.trace_writer is not None:
+            self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
+        for s in self.frame_sinks:
+            s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
+
+    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event") -> None:
+        """A recognition model's per-frame intensity (``--timeline``: ``<name>.intensity.csv``, columns
+        ``frame, intensity, source``). ``source`` ``event``: the steps of a classified interval (frames fractional
+        where the model sampled between frames); ``window``: the continuous trace, one value per integer frame,
+        which also goes to the per-frame outputs that take it (``--frames-csv``'s ``model_intensity``)."""
+        if source == "window":
+            for s in self.frame_sinks:
+                if getattr(s, "hold", 0):
+                    s.intensity(frames, values)  # type: ignore[attr-defined]
+        if self.intensity_path is None:
+            return
+        if self._intensity_fh is None:
+            self._intensity_fh = open(self.intensity_path, "w", encoding="utf-8")  # closed in close_trace
+            self._intensity_fh.write("frame,intensity,source\n")
+        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source}\n" for f, v in zip(frames, values, strict=True))
+        self._intensity_fh.flush()
+
+    def wants_intensity(self) -> bool:
+        """Whether anything takes a continuous intensity trace (``--timeline``, or a per-frame sink that holds rows)."""
+        return self.intensity_path is not None or any(hasattr(s, "hold_for_intensity") for s in self.frame_sinks)
+
+    def close_trace(self) -> None:
+        if self.trace_writer is not None:
+            self.trace_writer.close()
+        for s in self.frame_sinks:
+            s.close()
+        if self._intensity_fh is not None:
+            self._intensity_fh.close()
+            self._intensity_fh = None
+
+    def blind_share(self) -> dict[str, Any]:
+        """The share of processed frames in which nothing new could be detected, and why."""
+        st = self.state
+        no_face = st.processed - st.with_face
+        share = (st.blind_frames + no_face) / st.processed if st.processed else 0.0
+        return {"share": round(share, 4), "spotter_blind_frames": int(st.blind_frames), "no_face_frames": int(no_face)}
+
+    def event(self, ev: Event, timed: bool) -> None:
+        """A written event (``timed``: its emit latency was measured)."""
+        if timed:
+            self.emit_latency.append(ev.emit_latency_ms)
+        self.events.append(ev)
+        self.state.events.append(ev)
+        self.state.n_events += 1
+
+    @property
+    def achieved_fps(self) -> float:
+        return self.rate.rate()
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary (``--stats`` and the end-of-run table)."""
+        st = self.state
+        elapsed = (self.t_end or time.perf_counter()) - self.t_start if self.t_start else 0.0
+        stages = {s: self.latency.summary(s) for s in self.latency.stages()}
+        em = summarize(np.asarray(self.emit_latency, np.float32))
+        return {
+            "source": st.source,
+            "frames_captured": int(st.captured),
+            "frames_processed": int(st.processed),
+            "frames_dropped": int(st.dropped),
+            "frames_with_face": int(st.with_face),
+            "face_found_ratio": round(st.with_face / st.processed, 4) if st.processed else 0.0,
+            "processing_fps": round(st.processed / elapsed, 2) if elapsed > 0 else 0.0,
+            "elapsed_s": round(elapsed, 3),
+            "fps_requested": st.fps_requested,
+            "fps_granted": st.fps_granted,
+            "fps_container": st.fps_container,
+            "events": len(self.events),
+            "events_by_type": dict(collections.Counter(e.type for e in self.events)),
+            "events_by_label": dict(collections.Counter(e.label for e in self.events)),
+            "stage_latency_ms": stages,
+            # null when nothing was emitted with a known capture time (not a latency of 0)
+            "emit_latency_ms": {"p50": em["p50"], "p95": em["p95"]} if self.emit_latency else None,
+            "blind": self.blind_share(),
+            "peak_rss_mb": peak_rss_mb(),
+            "backend": st.backend,
+            "model": st.model,
+            "spotter": st.spotter,
+            "classes": list(st.classes),
+            "warnings": list(st.warnings),
+            # how complete the input was, and what happened to the face (issue 17)
+            "input_complete": not st.incomplete,
+            "incomplete_reason": st.incomplete or None,
+            "frames_skipped": int(st.skipped),
+            "source_stalls": {"count": int(st.stalls), "seconds": round(st.stall_s, 3)},
+            "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches)},
+            # CPU time of each stage's thread (the spotter's process) per processed frame: where the time goes (issue 24)
+            "stage_cpu_ms_per_frame": {k: round(1e3 * v / st.processed, 4) for k, v in self.cpu_s.items()} if st.processed else {},
+        }
+
+
+def status_line(record: RunRecord) -> str:
+    """One-line status for logs."""
+    st = record.state
+    return f"{st.processed} frames, {record.achieved_fps:.0f} fps, {st.dropped} dropped, {st.n_events} events"
+
+
+__all__ = ["RunRecord", "RunState", "status_line"]
