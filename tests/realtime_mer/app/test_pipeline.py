@@ -104,9 +104,10 @@ class FakeClassifier:
         self.closed = True
 
 
-def run(n: int, gone: set[int], spotter: FakeSpotter) -> Pipeline:
+def run(n: int, gone: set[int], spotter: FakeSpotter, **kw) -> Pipeline:
+    """The pipeline over ``n`` counted frames on a thread (``kw``: more Pipeline arguments); its error in ``run_error``."""
     p = Pipeline(PipelineConfig(), CountSource(n), aligner=FakeAligner(gone), spotter=spotter,
-                 classifier=FakeClassifier())
+                 classifier=FakeClassifier(), **kw)
     done = threading.Event()
     err: list[BaseException] = []
 

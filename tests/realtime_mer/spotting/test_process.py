@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.config import PipelineConfig
 from realtime_mer.spotting.process import SpotterProcessError
 from realtime_mer.types import Interval
-from tests.realtime_mer.app.test_pipeline import CountSource, FakeAligner, FakeClassifier, FakeSpotter
+from tests.realtime_mer.app.test_pipeline import CountSource, FakeAligner, FakeClassifier, FakeSpotter, run
 
 
 class DyingSpotter(FakeSpotter):
@@ -40,21 +39,8 @@ class SlowSpotter(FakeSpotter):
 
 
 def _run(n: int, gone: set[int], spotter: FakeSpotter, process: bool, **kw) -> tuple[Pipeline, BaseException | None]:
-    p = Pipeline(PipelineConfig(), CountSource(n), aligner=FakeAligner(gone), spotter=spotter, classifier=FakeClassifier(),
-                 spot_process=process, **kw)
-    err: list[BaseException] = []
-    done = threading.Event()
-
-    def go() -> None:
-        try:
-            p.run()
-        except BaseException as exc:
-            err.append(exc)
-        done.set()
-
-    threading.Thread(target=go, daemon=True).start()
-    assert done.wait(60), "the pipeline hung"
-    return p, (err[0] if err else None)
+    p = run(n, gone, spotter, spot_process=process, **kw)
+    return p, p.run_error  # type: ignore[attr-defined]
 
 
 def _events(p: Pipeline) -> list[tuple[int, int, int, str, str]]:
