@@ -17,6 +17,9 @@ BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")  # inference backends (-
 
 @dataclass
 class SourceConfig:
+    """Where frames come from (``--demo`` / ``--camera`` / ``--video`` / ``--frames``) and at what rate; ``[source]`` in a
+    settings file."""
+
     kind: str = "demo"  # camera | video | frames | demo
     camera: int = 0
     path: Path | None = None
@@ -53,6 +56,8 @@ class TrackConfig:
 
 @dataclass
 class FaceConfig:
+    """Face alignment: crop size, how often FaceMesh runs, its confidences, the tracker between keyframes; ``[face]``."""
+
     crop_size: int = 128
     landmark_every: int = 16  # run FaceMesh every N frames (keyframes); track the face in between (README: error measured)
     min_detection_confidence: float = 0.5
@@ -152,6 +157,8 @@ class GruConfig:
 
 @dataclass
 class SpotConfig:
+    """The spotter (``--spotter``), the shared detection settings, and each spotter's own table; ``[spot]``."""
+
     name: str = "hybrid"
     micro_max_ms: float = MICRO_MAX_MS  # the micro/macro rule: realtime_mer.types.classify_kind
     min_ms: float = 30.0
@@ -171,6 +178,8 @@ class SpotConfig:
 
 @dataclass
 class ModelConfig:
+    """The recognition model, its file, class set, backend and continuous-intensity settings; ``[model]``."""
+
     name: str = "apexflow"
     backend: str = "auto"  # auto | onnxruntime | torch | tensorrt
     path: Path | None = None  # override the bundled model
@@ -183,6 +192,8 @@ class ModelConfig:
 
 @dataclass
 class OutputConfig:
+    """What is written (events, CSV, stats, timeline, per-frame CSV, ELAN, BIDS, LSL) and shown; ``[output]``."""
+
     events: Path | None = None
     csv: Path | None = None
     stats: Path | None = None
@@ -197,6 +208,9 @@ class OutputConfig:
 
 @dataclass
 class PipelineConfig:
+    """Every setting of a run, one typed tree: what the CLI, a settings file (``--config``) and the API fill in, checked
+    by ``validate`` in one place."""
+
     source: SourceConfig = field(default_factory=SourceConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     spot: SpotConfig = field(default_factory=SpotConfig)

@@ -127,6 +127,7 @@ class Event:
     model_sha256: str = ""  # SHA-256 of the model file that classified it ("" when unknown)
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as one JSON-ready record, with the fields of ``EVENT_FIELDS`` in order (one line of ``--events``)."""
         d = asdict(self)
         return {k: d[k] for k in EVENT_FIELDS}
 

@@ -84,6 +84,7 @@ class Analysis:
         return self.summary.get("provenance", {})
 
     def to_dataframe(self) -> pandas.DataFrame:
+        """The events as a pandas DataFrame, one row per event, one probability column per class (needs pandas)."""
         return events_dataframe(self.events, self.classes)
 
     def __iter__(self) -> Iterator[Event]:
