@@ -74,6 +74,17 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
     return _matrix(*_fit(_complex(src), _complex(dst), w))
 
 
+def _median(r: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array, without its generic machinery (the same value: the middle element, or the
+    mean of the two middle ones): this runs on every tracked frame."""
+    n = r.size
+    h = n // 2
+    if n % 2:
+        return float(np.partition(r, h)[h])
+    p = np.partition(r, (h - 1, h))
+    return float((p[h - 1] + p[h]) / 2.0)
+
+
 def fit_similarity_robust(
     src: np.ndarray, dst: np.ndarray, min_inliers: int = 4, floor_px: float = 0.3
 ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -84,11 +95,11 @@ def fit_similarity_robust(
     cs, cd = _complex(src), _complex(dst)
     z, t = _fit(cs, cd)
     r = np.abs(z * cs + t - cd)
-    keep = r <= max(3.0 * float(np.median(r)), floor_px)
+    keep = r <= max(3.0 * _median(r), floor_px)
     if not keep.all() and keep.sum() >= min_inliers:
         z, t = _fit(cs[keep], cd[keep])
         r = np.abs(z * cs + t - cd)
-        keep = r <= max(3.0 * float(np.median(r[keep])), floor_px)
+        keep = r <= max(3.0 * _median(r[keep]), floor_px)
     rms = float(np.sqrt(np.mean(r[keep] ** 2))) if keep.any() else float("inf")
     return _matrix(z, t), keep, rms
 
