@@ -42,4 +42,7 @@ def similarity_residual(d: np.ndarray, pos: np.ndarray, usable: np.ndarray) -> n
         w = np.where(usable, (1.0 - u * u) ** 2, 0.0)
     if rz is dz:
         return d
-    return np.stack([rz.real, rz.imag], axis=1)
+    out = np.empty((len(rz), 2))  # the residual as (R, 2): np.stack's generic path costs more than the copy
+    out[:, 0] = rz.real
+    out[:, 1] = rz.imag
+    return out
