@@ -34,7 +34,8 @@ def run_cli(args: list[str], timeout: float = 900.0, code: Path | None = None) -
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     with tempfile.TemporaryDirectory() as td:
         stats = Path(td) / "stats.json"
-        cmd = [sys.executable, "-m", "realtime_mer.app.cli", *args, "--no-ui", "--quiet", "--stats", str(stats)]
+        cli = "realtime_mer.app.cli" if code is None or (code / "realtime_mer" / "app" / "cli.py").is_file() else "realtime_mer.cli"
+        cmd = [sys.executable, "-m", cli, *args, "--no-ui", "--quiet", "--stats", str(stats)]  # (an older checkout: its CLI)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=td if code else None)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
