@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from mer_lab.models import create_model
 from mer_lab.models.clip_norm import MIN_RMS, check_norm, onset_rms
 from mer_lab.training.diagnose import input_stats, lr_range, overfit
 from mer_lab.training.recipes import PRESETS, recipe_for
