@@ -4,7 +4,8 @@ The class head learns from labelled onset..offset clips (cross-entropy, as ``too
 intensity head from the same clips *and* from windows with neutral context
 (``mer_lab.synthetic.intensity_windows``), all with the movement-intensity target: 0 on neutral frames,
 0 -> 1 from onset to apex, 1 -> 0 from apex to offset. Every step draws one clip batch and one window
-batch, half of whose windows touch a movement (a fixed choice: neutral windows outnumber them ~3:1).
+batch, half of whose windows touch a movement (a fixed choice: neutral windows outnumber them ~3:1). After the
+last step the BatchNorm statistics are re-estimated for the final weights (``recalibrate_batchnorm``).
 The recipe (optimizer, lr, augmentation, epochs) is tcgru's fixed ``recipe_for("tcgru", preset)``.
 """
 
@@ -79,7 +80,41 @@ def fit_intensity(clip_x: np.ndarray, clip_y: np.ndarray, clip_t: np.ndarray, wi
             loss.backward()
             opt.step()
             step += 1
+    recalibrate_batchnorm(model, [torch.cat([cx[idx], wx[widx].float()]) for idx, widx in
+                                  _bn_batches(len(cx), moving, still, recipe.batch_size, window_batch, gen)])
     return IntensityFit(model.eval(), time.perf_counter() - t0, step)
+
+
+def _bn_batches(n_clips: int, moving: torch.Tensor, still: torch.Tensor, batch: int, window_batch: int,
+                gen: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of (clip, window) index batches composed like the training batches."""
+    out = []
+    order = torch.randperm(n_clips, generator=gen)
+    for b in range(0, n_clips, batch):
+        half = window_batch // 2
+        out.append((order[b : b + batch], torch.cat([moving[torch.randint(0, len(moving), (half,), generator=gen)],
+                                                     still[torch.randint(0, len(still), (window_batch - half,), generator=gen)]])))
+    return out
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: list[torch.Tensor]) -> None:
+    """Re-estimate every BatchNorm's running mean / variance for the final weights (a cumulative average over
+    ``batches`` in train mode): the running averages kept during training trail weights that were still moving,
+    and live inference (batch 1, eval mode) uses nothing else."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms or not batches:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    model.train()
+    for xb in batches:
+        model(xb)
+    for m, mom in zip(norms, saved, strict=True):
+        m.momentum = mom
+    model.eval()
 
 
 @torch.no_grad()
