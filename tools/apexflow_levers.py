@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from mer_lab.datasets.megc_flow import load_megc_flow
     from mer_lab.training.metrics import scores
-    from mer_lab.training.protocols import loso
+    from mer_lab.training.protocols import Fold, loso
     from mer_lab.training.recipes import recipe_for
     from mer_lab.training.run import apply_overrides
-    from mer_lab.training.trainer import FlipAverage, cross_validate, make_deterministic, predict_proba
+    from mer_lab.training.trainer import FitResult, FlipAverage, cross_validate, make_deterministic, predict_proba
 
     data = load_megc_flow(a.data_root)
     recipe = apply_overrides(recipe_for("apexflow"), a.overrides)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         make_deterministic(seed, "cpu")
         tta = np.full((len(data.labels), 3), np.nan)
 
-        def on_fold(i, fold, res):  # noqa: ANN001, ARG001
+        def on_fold(i: int, fold: Fold, res: FitResult, tta: np.ndarray = tta) -> None:
             if len(fold.test_idx):
                 tta[fold.test_idx] = predict_proba(FlipAverage(res.model), data.images[fold.test_idx])
 
