@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         s, meta = SynthFlowSet.load(flows)
     else:
         videos = sorted(p for d in ("real_faces", "real_faces_more", "real_faces_listen")
-                        for p in (a.faces_root / d).glob("*.m*") if p.stem != "no_face")
+                        for p in (a.faces_root / d).iterdir() if p.suffix.lower() in (".mp4", ".mov") and p.stem != "no_face")
         stills = face_stills(videos, cfg, a.seed)
         s = render_flow_set(stills, a.per_still, a.seed, cfg,
                             progress=lambda i, n: print(f"[{i}/{n}] stills ({time.monotonic() - t0:.0f} s)",
