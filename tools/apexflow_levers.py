@@ -8,6 +8,12 @@ e.g. ``init=pretrained.safetensors``); every fold's model predicts its held-out 
 (mirrored, u negated, softmax averaged). Probabilities are saved per seed (``probs_s<seed>.npz``); the summary
 scores each seed plain / TTA and the seed ensemble (mean probabilities over the seeds run, plain / TTA), composite
 and per sub-dataset. A later call with other seeds reuses the saved runs.
+
+``--protocol dev5`` replaces LOSO by the recipe-development protocol of tools/tune_recipe.py: subject 5-fold CV
+inside the development half only (``dev_holdout_subjects``; folds ``subject_kfold(..., seed=100 + seed)``), ~30x
+cheaper than LOSO; the held-out half is not read. Adoption rule for a lever or an initialisation, fixed before
+any of these runs (issue 27; the rule of tune_recipe.py rounds 1-8): mean development UF1 higher by more than
+0.02, higher on every paired seed, and UAR not lower. Only what passes it goes on to a 5-seed LOSO.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--protocol", choices=("loso", "dev5"), default="loso")
     ap.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     import torch
@@ -32,20 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from mer_lab.datasets.megc_flow import load_megc_flow
     from mer_lab.training.metrics import scores
-    from mer_lab.training.protocols import Fold, loso
+    from mer_lab.training.protocols import Fold, dev_holdout_subjects, loso, subject_kfold
     from mer_lab.training.recipes import recipe_for
     from mer_lab.training.run import apply_overrides
     from mer_lab.training.trainer import FitResult, FlipAverage, cross_validate, make_deterministic, predict_proba
 
     data = load_megc_flow(a.data_root)
+    if a.protocol == "dev5":
+        dev, _held_out = dev_holdout_subjects(data.subjects, data.datasets)
+        data = data.subset(np.flatnonzero(np.isin(np.asarray(data.subjects, dtype=object), dev)))
     recipe = apply_overrides(recipe_for("apexflow"), a.overrides)
-    folds = loso(data.subjects)
     a.out.mkdir(parents=True, exist_ok=True)
     for seed in a.seeds:
         path = a.out / f"probs_s{seed}.npz"
         if path.is_file():
             continue
         make_deterministic(seed, "cpu")
+        folds = loso(data.subjects) if a.protocol == "loso" else subject_kfold(data.subjects, 5, seed=100 + seed,
+                                                                               strata=data.datasets)
         tta = np.full((len(data.labels), 3), np.nan)
 
         def on_fold(i: int, fold: Fold, res: FitResult, tta: np.ndarray = tta) -> None:
@@ -68,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             out[f"{d}_uf1"], out[f"{d}_uar"] = sc.uf1, sc.uar
         return out
 
-    summary = {"recipe_overrides": a.overrides, "seeds": a.seeds,
+    summary = {"protocol": a.protocol, "n_samples": len(data.labels), "recipe_overrides": a.overrides, "seeds": a.seeds,
                "per_seed": {s: {"plain": score(r["plain"]), "tta": score(r["tta"]), "seconds": float(r["seconds"])}
                             for s, r in runs.items()}}
     if len(runs) > 1:
