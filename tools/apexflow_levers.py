@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         cv = cross_validate(data.images, data.labels, data.subjects, folds, recipe, seed, "apexflow",
                             strata=data.datasets, on_fold=on_fold)
         np.savez(path, plain=cv.probs, tta=tta, seconds=cv.seconds, recipe=json.dumps(recipe.to_dict()))
-        print(f"seed {seed}: LOSO done in {cv.seconds:.0f} s", flush=True)
+        print(f"seed {seed}: {a.protocol} done in {cv.seconds:.0f} s", flush=True)
     runs = {s: np.load(a.out / f"probs_s{s}.npz") for s in a.seeds}
     ds = np.array(data.datasets)
 
