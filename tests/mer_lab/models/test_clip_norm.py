@@ -69,7 +69,7 @@ def test_diagnostics_see_the_faint_motion() -> None:
 
 
 @pytest.mark.parametrize(("name", "kw", "epochs"), [
-    ("c3d", {"widths": (4, 8, 8)}, 10),
+    ("c3d", {"widths": (4, 8, 8)}, 14),
     ("convlstm", {"hidden": 4, "dense": 16}, 6),
 ])
 def test_memorises_twelve_faint_motion_clips_only_with_onset_rms(name: str, kw: dict, epochs: int) -> None:
