@@ -5,7 +5,9 @@ blocks, Swish or ReLU; the paper found ReLU slightly better, so ReLU is the defa
 SGD. Here the seven layers are three conv/pool pairs and one fully connected layer: Conv3d(16) ->
 MaxPool3d(1,2,2) -> Conv3d(32) -> MaxPool3d(2) -> Conv3d(64) -> MaxPool3d(2) -> dropout -> Linear(3).
 Channel widths and the dropout are our choices (the paper's exact widths were not verified);
-~0.1 M parameters, ~0.2 GMAC per sample.
+~0.1 M parameters, ~0.2 GMAC per sample. ``norm="onset-rms"`` (what the recipes train with) feeds the
+change from the onset frame at unit RMS instead of ``x - 0.5`` (``clip_norm``: with raw frames the
+model could not even memorise 16 synthetic clips; issue 27).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mer_lab.models.clip_norm import check_norm, scale_input
 from mer_lab.models.paper_recipe import PaperRecipe
 from mer_lab.models.registry import register
 from realtime_mer.recognition.contracts import C3D_CONTRACT
@@ -37,14 +40,16 @@ def _block(cin: int, cout: int, pool: tuple[int, int, int], swish: bool) -> nn.S
 
 @register("c3d")
 class C3DNet(nn.Module):
-    """(N, 1, 18, 64, 64) in [0, 1] -> (N, 3) logits; ReLU by default (the paper's better one), ``swish=True`` SiLU."""
+    """(N, 1, 18, 64, 64) in [0, 1] -> (N, 3) logits; ReLU by default (the paper's better one), ``swish=True`` SiLU;
+    ``norm``: ``paper`` (``x - 0.5``) or ``onset-rms`` (``clip_norm``)."""
 
     contract = C3D_CONTRACT
     recipe = C3D_RECIPE
 
     def __init__(self, widths: tuple[int, int, int] = (16, 32, 64), swish: bool = False, dropout: float = 0.5,
-                 num_classes: int = len(CLASSES)) -> None:
+                 num_classes: int = len(CLASSES), norm: str = "paper") -> None:
         super().__init__()
+        self.norm = check_norm(norm)
         w1, w2, w3 = widths
         self.features = nn.Sequential(
             _block(1, w1, (1, 2, 2), swish),  # 18x32x32
@@ -56,5 +61,5 @@ class C3DNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 18, 64, 64) -> (N, num_classes) logits."""
-        x = self.features(x - 0.5)
+        x = self.features(scale_input(x, self.norm, time_axis=2))
         return self.fc(self.dropout(torch.flatten(x, 1)))

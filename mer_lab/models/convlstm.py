@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mer_lab.models.clip_norm import check_norm, scale_input
 from mer_lab.models.paper_recipe import PaperRecipe
 from mer_lab.models.registry import register
 from realtime_mer.recognition.contracts import CONVLSTM_CONTRACT, CONVLSTM_SIZE
@@ -63,14 +64,16 @@ class ConvLSTMCell(nn.Module):
 
 @register("convlstm")
 class ConvLSTMNet(nn.Module):
-    """(N, 9, 1, 90, 90) in [0, 1] -> (N, 3) logits (softmax applied by the loss / the runner)."""
+    """(N, 9, 1, 90, 90) in [0, 1] -> (N, 3) logits (softmax applied by the loss / the runner); ``norm``:
+    ``paper`` (``x - 0.5``) or ``onset-rms`` (the change from the onset frame at unit RMS, ``clip_norm``)."""
 
     contract = CONVLSTM_CONTRACT
     recipe = CONVLSTM_RECIPE
 
     def __init__(self, hidden: int = 32, dense: int = 48, dropout: float = 0.3, num_classes: int = len(CLASSES),
-                 peephole: bool = True) -> None:
+                 peephole: bool = True, norm: str = "paper") -> None:
         super().__init__()
+        self.norm = check_norm(norm)
         self.cell = ConvLSTMCell(1, hidden, size=(CONVLSTM_SIZE, CONVLSTM_SIZE) if peephole else None)
         self.pool = nn.MaxPool2d(2, stride=1)
         side = CONVLSTM_SIZE - 1
@@ -81,9 +84,10 @@ class ConvLSTMNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, 1, 90, 90) -> (N, num_classes) logits; the ConvLSTM runs over the T frames."""
         n, t = x.shape[0], x.shape[1]
+        x = scale_input(x, self.norm, time_axis=1)
         h = x.new_zeros(n, self.cell.hidden, x.shape[3], x.shape[4])
         c = torch.zeros_like(h)
         for k in range(t):
-            h, c = self.cell(x[:, k] - 0.5, h, c)
+            h, c = self.cell(x[:, k], h, c)
         z = torch.sigmoid(self.dense(torch.flatten(self.pool(h), 1)))
         return self.head(self.dropout(z))

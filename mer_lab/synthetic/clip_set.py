@@ -232,20 +232,12 @@ def source_label(source: str | Path) -> str:
     return str(source) if str(source) == ASTRONAUT else Path(source).stem
 
 
-def render_clip_set(sources: Sequence[str | Path], n_clips: int, seconds: float, seed: int,
-                    synth: SynthConfig | None = None, cfg: SyntheticClipConfig | None = None,
-                    progress: Callable[[int, Clip], None] | None = None) -> tuple[SyntheticClipSet, dict[str, object]]:
-    """A clip set rendered straight from the generator, no video written: ``n_clips`` clips of ``seconds``.
-
-    Clip ``i`` uses source ``i % len(sources)`` and seed ``seed + i`` and is named ``<i:03d>_<source>``;
-    a video source is held on the frame at a seed-drawn start of its ping-pong (as the spotting
-    benchmark does, ``evaluation.spot_bench``), so each clip shows another source frame. Only the
-    frames around each wanted movement are rendered and aligned. Returns (set, meta for ``save``).
-    """
+def generator_clips(sources: Sequence[str | Path], n_clips: int, seconds: float, seed: int,
+                    synth: SynthConfig) -> list[Clip]:
+    """``n_clips`` generator clips of ``seconds``: clip ``i`` uses source ``i % len(sources)`` and seed ``seed + i``,
+    is named ``<i:03d>_<source>``; a video source is held on the frame at a seed-drawn start of its ping-pong."""
     from mer_lab.evaluation.spot_bench import load_source  # the benchmark's source loader (face part of a video)
 
-    cfg = cfg or SyntheticClipConfig()
-    synth = synth or SynthConfig()
     if n_clips < 1 or seconds <= 0 or not sources:
         raise fail(DataError, f"bad clip-set size n_clips={n_clips} seconds={seconds} sources={len(sources)}",
                    "use n_clips >= 1, seconds > 0 and at least one source")
@@ -259,6 +251,22 @@ def render_clip_set(sources: Sequence[str | Path], n_clips: int, seconds: float,
             period = int(2 * (bd.n_source - 1) * synth.fps / bd.source_fps)
             start = int(np.random.default_rng(seed + i).integers(0, max(period, 1)))
         clips.append(Clip(bd, n_frames, seed + i, synth, name=f"{i:03d}_{label}", start=start))
+    return clips
+
+
+def render_clip_set(sources: Sequence[str | Path], n_clips: int, seconds: float, seed: int,
+                    synth: SynthConfig | None = None, cfg: SyntheticClipConfig | None = None,
+                    progress: Callable[[int, Clip], None] | None = None) -> tuple[SyntheticClipSet, dict[str, object]]:
+    """A clip set rendered straight from the generator, no video written: ``n_clips`` clips of ``seconds``.
+
+    Clip ``i`` uses source ``i % len(sources)`` and seed ``seed + i`` and is named ``<i:03d>_<source>``;
+    a video source is held on the frame at a seed-drawn start of its ping-pong (as the spotting
+    benchmark does, ``evaluation.spot_bench``), so each clip shows another source frame. Only the
+    frames around each wanted movement are rendered and aligned. Returns (set, meta for ``save``).
+    """
+    cfg = cfg or SyntheticClipConfig()
+    synth = synth or SynthConfig()
+    clips = generator_clips(sources, n_clips, seconds, seed, synth)
     s = build_from_clips(clips, cfg, progress)
     meta: dict[str, object] = {
         "generator": "mer_lab.synthetic.clip_set.render_clip_set",

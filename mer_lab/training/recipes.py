@@ -6,8 +6,8 @@ reduce-on-plateau) look at an inner validation split of that fold's *training* s
 
 ``paper`` preset, per model (``PAPER_FROM`` says which values the paper states; the rest are ours):
 
-* ``c3d`` (Dubey et al.): SGD; lr 0.01, momentum 0.9, batch 8, 100 epochs are NOT from the paper
-  (common defaults, the paper's values were not verified); ReLU (the paper's better activation).
+* ``c3d`` (Dubey et al.): SGD; lr 2e-3 (from an lr range test, issue 27; was 0.01), momentum 0.9, batch 8,
+  100 epochs are NOT from the paper (the paper's values were not verified); ReLU (the paper's better activation).
 * ``convlstm`` (Shukla et al.): Adam lr 1e-4, batch 16, reduce-on-plateau x0.5, early stopping,
   flip / brightness / salt-and-pepper on the smaller classes; epochs (100) and patience (plateau 5,
   stopping 10) are not stated.
@@ -24,6 +24,10 @@ paper's optimizer and augmentation where they are cheap:
 * ``apexflow``: the tuned recipe of ``Recipe()`` with the robust input scaling (both presets).
 * ``c3d``: as paper, 30 epochs.  ``convlstm``: <= 10 epochs (patience 1 / 3), <= 64 inner-validation clips.
 * ``tcgru``: as paper, 5 epochs.  ``twostream3d``: as paper, 8 epochs.  ``learnet``: as paper, 8 epochs.
+
+``c3d`` and ``convlstm`` (both presets) build their model with ``norm="onset-rms"``: the change from the onset
+frame at unit RMS instead of the raw frames (``mer_lab.models.clip_norm``; with raw frames neither could
+memorise 16 synthetic clips, issue 27).
 
 No recipe weights classes, smooths labels, mixes up or ensembles (the papers do not); one network per fold.
 """
@@ -43,13 +47,15 @@ DEFAULT_PRESET = "cpu"
 
 _CONVLSTM = {"optimizer": "adam", "lr": 1e-4, "batch_size": 16, "schedule": "plateau", "plateau_factor": 0.5,
              "early_stopping": True, "val_fraction": 0.15, "hflip": True, "brightness": 0.1, "salt_pepper": 0.01,
-             "augment_minority": True}
+             "augment_minority": True, "model_kwargs": {"norm": "onset-rms"}}
 _TCGRU = {"optimizer": "rmsprop", "lr": 1e-4, "weight_decay": 0.005, "batch_size": 16, "intensity_weight": 1.0,
           "rotate_deg": 10.0, "scale": 0.1, "translate": 0.05}
 _TWOSTREAM = {"optimizer": "adam", "lr": 1e-3, "batch_size": 8}
 _LEARNET = {"optimizer": "sgd", "lr": 1e-3, "momentum": 0.9, "batch_size": 25, "rotate_deg": 45.0, "hflip": True,
             "hist_eq": 0.5}
-_C3D = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "batch_size": 8}
+# lr 2e-3: a tenth of where the loss diverges in the lr range test with onset-rms inputs (0.022; 16 training clips,
+# tools/diagnose_clip_model.py); 0.01 collapsed every LOSO fold to one class (docs/lab/recognition-results.md)
+_C3D = {"optimizer": "sgd", "lr": 2e-3, "momentum": 0.9, "batch_size": 8, "model_kwargs": {"norm": "onset-rms"}}
 
 PAPER_RECIPES: dict[str, Recipe] = {
     "apexflow": Recipe(model_kwargs={"norm": "robust"}),

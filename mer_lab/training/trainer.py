@@ -83,6 +83,8 @@ class Recipe:
     hist_eq: float = 0.0  # probability of histogram-equalising the image / dynamic-image channels of a sample
     device: str = "cpu"  # cpu | cuda | cuda:N (tools/train.py --device resolves auto)
     amp: bool = True  # mixed precision (bfloat16/float16 autocast + loss scaling) when training on CUDA; ignored on CPU
+    # -- issue 27 (default: off) --
+    init: str = ""  # a .safetensors state dict of one network (e.g. synthetic pretraining) loaded before training
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -385,6 +387,21 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([b[:k] for b, k in zip(by_class, take, strict=True)]))
 
 
+def load_init(model: nn.Module, path: str) -> None:
+    """Load the initial weights ``recipe.init`` (a .safetensors state dict of one network) into ``model``."""
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from realtime_mer.errors import DataError, fail
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise fail(DataError, f"initial weights {p} not found", "pass init=PATH of a .safetensors state dict "
+                   "(tools/pretrain_apexflow.py writes one)")
+    model.load_state_dict(load_file(str(p)))
+
+
 @dataclass
 class FitResult:
     """A trained model and what happened while training it."""
@@ -410,7 +427,10 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
     dev = torch.device(recipe.device)
     use_amp = dev.type == "cuda" and recipe.amp
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    model = create_model(model_name, **recipe.model_kwargs).to(dev)
+    model = create_model(model_name, **recipe.model_kwargs)
+    if recipe.init:
+        load_init(model, recipe.init)
+    model = model.to(dev)
     opt = make_optimizer(model, recipe)
     n_classes = int(recipe.model_kwargs.get("num_classes", len(input_contract(model_name).classes)))
     adjust = None

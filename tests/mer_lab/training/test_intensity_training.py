@@ -1,0 +1,61 @@
+"""Issue 27: tcgru's intensity head trained on windows with neutral context; Recipe.init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mer_lab.models import create_model
+from mer_lab.training.intensity import clip_intensity_targets, fit_intensity, predict_intensity
+from mer_lab.training.recipes import recipe_for
+from mer_lab.training.trainer import Recipe, fit
+from realtime_mer.errors import DataError
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_clip_targets_rise_to_the_apex_and_fall_back() -> None:
+    t = clip_intensity_targets(np.array([0]), np.array([4]), np.array([8]))
+    np.testing.assert_allclose(t[0], [0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.0])
+
+
+def _windows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows whose flow channels move (targets 1) or stay still (targets 0)."""
+    rng = np.random.default_rng(seed)
+    x = np.full((n, 8, 4, 64, 64), 0.5, np.float32)
+    x[:, :, :2] = rng.random((n, 8, 2, 64, 64), dtype=np.float32) * 0.1 + 0.45
+    t = np.zeros((n, 8), np.float32)
+    t[::2] = 1.0
+    x[::2, :, 2, 20:40, 20:40] = 0.8  # flow u: something moves in the moving windows
+    return x, t
+
+
+def test_fit_intensity_learns_moving_from_still_windows() -> None:
+    wx, wt = _windows(8, 0)
+    cx, ct = _windows(6, 1)
+    cy = np.array([0, 1, 2, 0, 1, 2])
+    recipe = Recipe(**{**recipe_for("tcgru", "paper").to_dict(), "epochs": 10, "batch_size": 2, "lr": 3e-3, "weight_decay": 0.0,
+                       "rotate_deg": 0.0, "scale": 0.0, "translate": 0.0, "model_kwargs": {"width": 8, "hidden": 16}})
+    res = fit_intensity(cx, cy, ct, wx, wt, recipe, seed=0, window_batch=4)
+    pred = predict_intensity(res.model, wx)
+    assert pred[wt > 0].mean() > pred[wt == 0].mean() + 0.2, (pred[wt > 0].mean(), pred[wt == 0].mean())
+    with pytest.raises(ValueError, match="neutral"):
+        fit_intensity(cx, cy, ct, wx[::2], wt[::2], recipe, 0)
+
+
+def test_recipe_init_loads_the_pretrained_weights(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    torch.manual_seed(5)
+    pre = create_model("apexflow", norm="robust")
+    path = tmp_path / "pre.safetensors"
+    save_file({k: v.contiguous() for k, v in pre.state_dict().items()}, str(path))
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    recipe = recipe_for("apexflow", ensemble=1, epochs=0, init=str(path))
+    got = fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe, seed=1).model.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in pre.state_dict().items())
+    with pytest.raises(DataError, match="not found"):
+        fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe_for("apexflow", ensemble=1, epochs=0, init=str(tmp_path / "x")), 1)
