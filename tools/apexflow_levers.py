@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from mer_lab.datasets.megc_flow import load_megc_flow
     from mer_lab.training.metrics import scores
-    from mer_lab.training.protocols import Fold, dev_holdout_subjects, loso, subject_kfold
     from mer_lab.training.recipes import recipe_for
     from mer_lab.training.run import apply_overrides
+    from mer_lab.training.splits import Fold, dev_holdout_subjects, loso, subject_kfold
     from mer_lab.training.trainer import FitResult, FlipAverage, cross_validate, make_deterministic, predict_proba
 
     data = load_megc_flow(a.data_root)

@@ -1,6 +1,6 @@
 """Training windows with neutral context for tcgru's intensity head (issue 27).
 
-The live trace (``realtime_mer.pipeline``, ``ClipClassifier.window_intensity``) runs tcgru every
+The live trace (``realtime_mer.app.pipeline``, ``ClipClassifier.window_intensity``) runs tcgru every
 ``intensity_every_ms`` over the newest ``intensity_window_ms`` of aligned crops taken as onset..offset.
 So the training windows are cut the same way from whole generator clips aligned frame by frame by
 one ``FaceAligner`` (the live face stage's settings): windows of ``window`` crops every ``stride``
