@@ -53,17 +53,19 @@ class RingBuffer:
         self.capacity = int(capacity)
         self.crop_size = int(crop_size)
         self.n_landmarks = int(n_landmarks)
-        parts = _layout(self.capacity, self.crop_size, self.n_landmarks)
-        size = sum(n for _, _, n in parts.values())
+        parts, size = _layout(self.capacity, self.crop_size, self.n_landmarks)
         self.shm: shared_memory.SharedMemory | None = None
         block: memoryview | bytearray
-        if _attach is not None or shared:
-            self.shm = _attach_shared(_attach) if _attach is not None else shared_memory.SharedMemory(create=True, size=size)
+        if _attach is not None:  # another process's block: forkserver / spawn children share the creator's resource
+            self.shm = shared_memory.SharedMemory(name=_attach)  # tracker, so the creator's unlink is the one that frees it
+        elif shared:
+            self.shm = shared_memory.SharedMemory(create=True, size=size)
+        if self.shm is not None:
             assert self.shm.buf is not None
             block = self.shm.buf
         else:
             block = bytearray(size)
-        a: dict[str, NDArray[Any]] = {name: np.ndarray(shape, dtype, block, offset) for name, (shape, dtype, offset) in _offsets(parts).items()}
+        a: dict[str, NDArray[Any]] = {name: np.ndarray(shape, dtype, block, offset) for name, (shape, dtype, offset) in parts.items()}
         self.crops: Image = a["crops"]
         self.landmarks: NDArray[np.float32] = a["landmarks"]
         self.pictures: NDArray[np.float32] = a["pictures"]
@@ -207,26 +209,15 @@ class RingBuffer:
         return out
 
 
-def _layout(capacity: int, crop_size: int, n_landmarks: int) -> dict[str, tuple[tuple[int, ...], type, int]]:
-    """Each array of the block: shape, dtype, bytes (8-byte aligned)."""
+def _layout(capacity: int, crop_size: int, n_landmarks: int) -> tuple[dict[str, tuple[tuple[int, ...], type, int]], int]:
+    """Each array of the block (shape, dtype, byte offset, 8-byte aligned) and the block's size in bytes."""
     shapes: dict[str, tuple[tuple[int, ...], type]] = {
         "timestamps_ns": ((capacity,), np.int64), "frame_indices": ((capacity,), np.int64), "head": ((1,), np.int64),
         "pictures": ((capacity, 4), np.float32), "landmarks": ((capacity, n_landmarks, 2), np.float32),
         "crops": ((capacity, crop_size, crop_size), np.uint8),
     }
-    return {k: (shape, dt, -(-int(np.prod(shape)) * np.dtype(dt).itemsize // 8) * 8) for k, (shape, dt) in shapes.items()}
-
-
-def _offsets(parts: dict[str, tuple[tuple[int, ...], type, int]]) -> dict[str, tuple[tuple[int, ...], type, int]]:
     out, at = {}, 0
-    for name, (shape, dt, n) in parts.items():
+    for name, (shape, dt) in shapes.items():
         out[name] = (shape, dt, at)
-        at += n
-    return out
-
-
-def _attach_shared(name: str) -> shared_memory.SharedMemory:
-    """Attach to the creator's block. The spotting process is started by ``multiprocessing`` (forkserver / spawn), so
-    it shares the creator's resource tracker: registering the name again is a no-op there, and the creator's
-    ``unlink`` is the one that frees it (or the tracker, if the creator dies)."""
-    return shared_memory.SharedMemory(name=name)
+        at += -(-int(np.prod(shape)) * np.dtype(dt).itemsize // 8) * 8
+    return out, at

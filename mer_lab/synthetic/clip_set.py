@@ -76,28 +76,40 @@ class SyntheticClipSet:
 
     def save(self, path: Path, meta: dict[str, object] | None = None) -> Path:
         """Write a compressed ``.npz`` (``meta`` is stored as JSON)."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(path, crops=self.crops, starts=self.starts, onset=self.onset, apex=self.apex,
-                                offset=self.offset, labels=self.labels, subjects=np.array(self.subjects, dtype=str),
-                                videos=np.array(self.videos, dtype=str), kinds=np.array(self.kinds, dtype=str),
-                                meta=np.array(json.dumps(meta or {})))
-        except OSError as e:
-            raise fail(OutputError, f"cannot write {path}: {e.strerror or e}", "choose a writable cache path") from e
-        return path
+        return save_npz(path, meta, "choose a writable cache path", crops=self.crops, starts=self.starts, onset=self.onset,
+                        apex=self.apex, offset=self.offset, labels=self.labels, subjects=np.array(self.subjects, dtype=str),
+                        videos=np.array(self.videos, dtype=str), kinds=np.array(self.kinds, dtype=str))
 
     @classmethod
     def load(cls, path: Path) -> tuple[SyntheticClipSet, dict[str, object]]:
         """Read a set written by ``save``; returns (set, meta)."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                s = cls(z["crops"], z["starts"], z["onset"], z["apex"], z["offset"], z["labels"],
-                        [str(x) for x in z["subjects"]], [str(x) for x in z["videos"]], [str(x) for x in z["kinds"]])
-                meta = json.loads(str(z["meta"]))
-        except (OSError, KeyError, ValueError) as e:
-            raise fail(DataError, f"cannot read synthetic clip cache {path}: {e}", "delete it to rebuild") from e
+        z, meta = load_npz(path, "synthetic clip cache", "delete it to rebuild")
+        s = cls(z["crops"], z["starts"], z["onset"], z["apex"], z["offset"], z["labels"],
+                [str(x) for x in z["subjects"]], [str(x) for x in z["videos"]], [str(x) for x in z["kinds"]])
         return s, meta
+
+
+def save_npz(path: Path, meta: dict[str, object] | None, fix: str, compressed: bool = True, **arrays: np.ndarray) -> Path:
+    """Write ``arrays`` and ``meta`` (as JSON) to an ``.npz`` at ``path`` (its folder made); a failure is one
+    ``OutputError`` line ending in ``fix``. The lab's generated sets (clips, intensity windows, synthetic flows) use it."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (np.savez_compressed if compressed else np.savez)(path, meta=np.array(json.dumps(meta or {})), **arrays)
+    except OSError as e:
+        raise fail(OutputError, f"cannot write {path}: {e.strerror or e}", fix) from e
+    return path
+
+
+def load_npz(path: Path, what: str, fix: str) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Every array of an ``.npz`` written by ``save_npz`` (read into memory) and its meta; a missing, truncated or
+    foreign file is one ``DataError`` line naming ``what`` and ending in ``fix``."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        return arrays, json.loads(str(arrays.pop("meta")))
+    except (OSError, KeyError, ValueError) as e:
+        raise fail(DataError, f"cannot read {what} {path}: {e}", fix) from e
 
 
 def subject_of(video: str) -> str:

@@ -13,7 +13,6 @@ TV-L1 -- the same flow and encoding as the composite features.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,8 +20,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mer_lab.synthetic.clip_set import load_npz, save_npz
 from realtime_mer.config import FaceConfig
-from realtime_mer.errors import DataError, MerError, OutputError, fail
+from realtime_mer.errors import DataError, MerError, fail
 from realtime_mer.face import FaceAligner
 from realtime_mer.recognition.features import apex_flow_image
 from realtime_mer.synth.aus import MOVEMENTS
@@ -60,25 +60,13 @@ class SynthFlowSet:
         return len(self.labels)
 
     def save(self, path: Path, meta: dict[str, object] | None = None) -> Path:
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(path, images=self.images, labels=self.labels, faces=np.array(self.faces, dtype=str),
-                                aus=np.array(self.aus, dtype=str), amp_px=self.amp_px,
-                                meta=np.array(json.dumps(meta or {})))
-        except OSError as e:
-            raise fail(OutputError, f"cannot write {path}: {e.strerror or e}", "choose a writable path") from e
-        return path
+        return save_npz(path, meta, "choose a writable path", images=self.images, labels=self.labels,
+                        faces=np.array(self.faces, dtype=str), aus=np.array(self.aus, dtype=str), amp_px=self.amp_px)
 
     @classmethod
     def load(cls, path: Path) -> tuple[SynthFlowSet, dict[str, object]]:
-        try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                s = cls(z["images"], z["labels"], [str(v) for v in z["faces"]], [str(v) for v in z["aus"]], z["amp_px"])
-                meta = json.loads(str(z["meta"]))
-        except (OSError, KeyError, ValueError) as e:
-            raise fail(DataError, f"cannot read synthetic flow set {path}: {e}", "rebuild it with tools/pretrain_apexflow.py") from e
-        return s, meta
+        z, meta = load_npz(path, "synthetic flow set", "rebuild it with tools/pretrain_apexflow.py")
+        return cls(z["images"], z["labels"], [str(v) for v in z["faces"]], [str(v) for v in z["aus"]], z["amp_px"]), meta
 
 
 def face_stills(sources: Sequence[str | Path], cfg: SynthFlowConfig, seed: int) -> list[StillBackdrop]:

@@ -12,15 +12,15 @@ so the head learns "how far the face is from neutral now", not the phase of an i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from mer_lab.synthetic.clip_set import load_npz, save_npz
 from realtime_mer.config import FaceConfig
-from realtime_mer.errors import DataError, OutputError, fail
+from realtime_mer.errors import DataError, fail
 from realtime_mer.face import FaceAligner
 from realtime_mer.recognition.contracts import TCGRU_STEPS
 from realtime_mer.recognition.preprocess import clip_input
@@ -64,24 +64,14 @@ class WindowSet:
         return len(self.target)
 
     def save(self, path: Path, meta: dict[str, object] | None = None) -> Path:
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, x=self.x, target=self.target, subjects=np.array(self.subjects, dtype=str),
-                     videos=np.array(self.videos, dtype=str), starts=self.starts, meta=np.array(json.dumps(meta or {})))
-        except OSError as e:
-            raise fail(OutputError, f"cannot write {path}: {e.strerror or e}", "choose a writable path") from e
-        return path
+        return save_npz(path, meta, "choose a writable path", compressed=False, x=self.x, target=self.target,
+                        subjects=np.array(self.subjects, dtype=str), videos=np.array(self.videos, dtype=str),
+                        starts=self.starts)
 
     @classmethod
     def load(cls, path: Path) -> tuple[WindowSet, dict[str, object]]:
-        try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                s = cls(z["x"], z["target"], [str(v) for v in z["subjects"]], [str(v) for v in z["videos"]], z["starts"])
-                meta = json.loads(str(z["meta"]))
-        except (OSError, KeyError, ValueError) as e:
-            raise fail(DataError, f"cannot read window set {path}: {e}", "rebuild it with tools/make_intensity_windows.py") from e
-        return s, meta
+        z, meta = load_npz(path, "window set", "rebuild it with tools/make_intensity_windows.py")
+        return cls(z["x"], z["target"], [str(v) for v in z["subjects"]], [str(v) for v in z["videos"]], z["starts"]), meta
 
 
 def aligned_crops(clip: Clip, face: FaceConfig | None = None) -> np.ndarray:

@@ -163,8 +163,8 @@ def run(argv: list[str] | None = None) -> int:
         pipe.prepare()
         attach(pipe, cfg.output)
     except BaseException:
+        pipe.close()  # the spotting process, the shared ring buffer, the stages and the per-frame files opened so far
         source.close()
-        pipe.record.close_trace()  # the per-frame files opened so far
         raise
     for w in pipe.state.warnings:
         _warn(w)

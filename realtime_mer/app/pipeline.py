@@ -152,8 +152,6 @@ class Pipeline:
         """Load models and open the source (all failures here happen before capture starts)."""
         import cv2
 
-        from realtime_mer.capture import make_grabber
-
         cv2.setNumThreads(1)  # OpenCV's pool costs more than it gains on 128 px crops; the stages run on their own threads
 
         if self._classifier is None:
@@ -177,6 +175,17 @@ class Pipeline:
         self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size, shared=remote)
         self._shared = self.buffer if remote else None
         self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
+        try:  # a failure from here on stops the spotting process and frees the shared block: nothing outlives it
+            self._prepare_run(clf, spotter, fps, remote)
+        except BaseException:
+            self._release_spotting()
+            raise
+
+    def _prepare_run(self, clf: ClassifierStage, spotter: SpotterStage, fps: float, remote: bool) -> None:
+        """The rest of ``prepare`` once the ring buffer exists: the spotting process, the warm start, the classifier's
+        capabilities, the grabber, what the run records about itself."""
+        from realtime_mer.capture import make_grabber
+
         if remote:  # started now, so it imports while the models load; the spotter object is copied to it
             self._remote = SpotProcess(spotter, self.buffer)
             self._remote.start()
@@ -209,6 +218,14 @@ class Pipeline:
         self.provenance = collect(self.cfg, src, model=clf.name, model_path=self._model_path,
                                   backend=clf.backend, backend_reason=clf.backend_reason, spotter=spotter.name,
                                   time_source=self.time_source, classes=tuple(clf.classes))
+
+    def _release_spotting(self) -> None:
+        """Stop the spotting process and free the shared ring buffer (safe to call twice; the process handle stays)."""
+        if self._remote is not None:
+            self._remote.close()
+        if self._shared is not None:
+            self._shared.close(unlink=True)
+            self._shared = None
 
     def _setup_intensity(self, clf: ClassifierStage, fps: float) -> None:
         """A model with an intensity head and an output that takes a trace: run it over the newest crops every
@@ -260,10 +277,7 @@ class Pipeline:
         self.wait(10.0)
         if self._grabber is not None:
             self._grabber.stop()
-        if self._remote is not None:
-            self._remote.close()
-        if self._shared is not None:
-            self._shared.close(unlink=True)
+        self._release_spotting()
         for part in (self._aligner, self._classifier):
             if part is not None:
                 part.close()

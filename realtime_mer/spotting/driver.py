@@ -68,6 +68,8 @@ class SpotDriver(Generic[T]):
     def __init__(self, spotter: Stepper[T], buffer: RingBuffer) -> None:
         self.spotter = spotter
         self.buffer = buffer
+        # a spotter (live state, flush, rewind) or a plain stepper, resolved once: a Protocol isinstance costs ~25 us
+        self._stage: SpotterStage | None = spotter if isinstance(spotter, SpotterStage) else None
         self.had_face = False
         self.update_ms = 0.0
 
@@ -86,8 +88,8 @@ class SpotDriver(Generic[T]):
             self.face_lost()
             return NO_FACE
         out = self.update(seq)
-        sp = self.spotter
-        if not isinstance(sp, SpotterStage):
+        sp = self._stage
+        if sp is None:
             return SpotStep(self.update_ms, 0.0, 0.0, False, False, [])
         return SpotStep(self.update_ms, float(sp.signal), float(sp.threshold), bool(sp.calibrating), bool(sp.blind),
                         list(out) if isinstance(out, list) else [])
@@ -107,17 +109,18 @@ class SpotDriver(Generic[T]):
 
     def flush(self) -> list[Interval]:
         """End of stream: the intervals the spotter still holds (none for a stepper without ``flush``)."""
-        return self.spotter.flush() if isinstance(self.spotter, SpotterStage) else []
+        return self._stage.flush() if self._stage is not None else []
 
     def warm_start(self, seqs: Sequence[int]) -> bool:
         """A file or folder: calibrate on the buffered frames ``seqs`` (its first second, or the whole clip when
         shorter) and rewind, so that they are spotted again from the first with calibration done. False (nothing
         done) for a stepper that cannot rewind; the frames are then spotted once, after the usual calibration."""
-        if not isinstance(self.spotter, SpotterStage) or not self.spotter.can_rewind or not seqs:
+        sp = self._stage
+        if sp is None or not sp.can_rewind or not seqs:
             return False
         for seq in seqs:
-            self.spotter.update(self.buffer, seq)
-        self.spotter.rewind()
+            sp.update(self.buffer, seq)
+        sp.rewind()
         return True
 
 
@@ -142,8 +145,8 @@ def replay(driver: SpotDriver[T], crops: Image, landmarks: Points, present: NDAr
         while i < n and not present[i]:
             i += 1
         ahead: list[tuple[int, int]] = []
-        sp = driver.spotter
-        limit = calibration_frames(sp, fps, driver.buffer.capacity) if isinstance(sp, SpotterStage) else 0
+        sp = driver._stage
+        limit = calibration_frames(sp, fps, driver.buffer.capacity) if sp is not None else 0
         j = i
         while j < n and present[j] and len(ahead) < limit:
             ahead.append((j, driver.buffer.push(crops[j], landmarks[j], round(j * 1e9 / fps), j, None if pictures is None else pictures[j])))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import sys
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -82,8 +83,6 @@ def serve(conn: Connection, name: str, capacity: int, crop_size: int, n_landmark
             elif kind == "warm":
                 driver.warm_start(msg[1])
             elif kind == "end":
-                import time
-
                 intervals = driver.flush()
                 conn.send(("flushed", intervals, time.process_time()))  # with this process's CPU time
                 return
@@ -152,7 +151,7 @@ class SpotProcess:
         return msg  # type: ignore[no-any-return]
 
     def _died(self, what: str) -> SpotterProcessError:
-        self.proc.join(1.0)
+        self.proc.join(5.0)  # its pipe is closed, so it has ended or is ending: wait for its status (forkserver relays it)
         code = self.proc.exitcode
         how = "" if code is None else (f" (killed by signal {-code})" if code < 0 else f" (exit status {code})")
         return fail(SpotterProcessError, f"the spotting process {what} unexpectedly{how}; the events decided before it "  # type: ignore[return-value]

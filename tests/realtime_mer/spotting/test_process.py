@@ -122,3 +122,27 @@ def test_ctrl_c_reaches_the_parent_only_and_a_stop_ends_both(tmp_path) -> None:
     offsets = [e.offset_frame for e in p.events]
     assert offsets[:-1] == sorted(offsets[:-1]) and len(offsets) >= 4
     assert p.events[-1].offset_frame == 2  # the spotter was flushed at the stop (FakeSpotter's flush interval)
+
+
+def test_a_refused_prepare_leaves_no_spotting_process_or_shared_block(monkeypatch) -> None:
+    """A failure after the spotting process started (here: the provenance) stops it and frees the shared block, so a
+    refused run ends with its one line and nothing left behind (no leaked-memory warning at exit)."""
+    from multiprocessing import shared_memory
+
+    import realtime_mer.app.pipeline as pipeline
+
+    p = Pipeline(PipelineConfig(), CountSource(10), aligner=FakeAligner(set()), classifier=FakeClassifier())
+    seen = {}
+
+    def refuse(*a, **kw):
+        seen["proc"], seen["name"] = p._remote.proc, p.buffer.shared_name  # type: ignore[union-attr]
+        raise OSError("provenance could not be read")
+
+    monkeypatch.setattr(pipeline, "collect", refuse)
+    with pytest.raises(OSError, match="provenance"):
+        p.prepare()
+    seen["proc"].join(10)
+    assert not seen["proc"].is_alive() and p._shared is None
+    with pytest.raises(FileNotFoundError):
+        shared_memory.SharedMemory(name=seen["name"])
+    p.close()  # still safe afterwards
