@@ -62,7 +62,9 @@ class FaceConfig:
     landmark_every: int = 16  # run FaceMesh every N frames (keyframes); track the face in between (README: error measured)
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
-    max_faces: int = 4  # several faces: the largest is used
+    max_faces: int = 1  # faces followed at once, each with its own face_id, ring buffer and spotter (--max-faces)
+    min_face_px: float = 64.0  # a face shorter than this (image px, brow to chin) is tracked but not spotted
+    memory_s: float = 3.0  # a face lost this recently gets its id back when it returns where only it can be
     track: TrackConfig = field(default_factory=TrackConfig)  # the tracker between keyframes
 
 
@@ -232,7 +234,7 @@ FLAGS: dict[str, str] = {
     "source.camera": "--camera", "source.fps": "--fps", "source.width": "--width", "source.height": "--height",
     "source.demo_seconds": "--demo-seconds", "source.demo_seed": "--seed", "face.crop_size": "--crop-size",
     "face.landmark_every": "--landmark-every", "model.backend": "--backend", "spot.name": "--spotter",
-    "model.intensity_every_ms": "--intensity-every",
+    "model.intensity_every_ms": "--intensity-every", "face.max_faces": "--max-faces", "face.min_face_px": "--min-face-px",
 }
 
 # dotted setting -> (low, high, low inclusive, example); every other number must be finite and >= 0
@@ -248,7 +250,9 @@ RANGES: dict[str, tuple[float, float, bool, str]] = {
     "face.landmark_every": (1, 1000, True, "16"),
     "face.min_detection_confidence": (0.0, 1.0, True, "0.5"),
     "face.min_tracking_confidence": (0.0, 1.0, True, "0.5"),
-    "face.max_faces": (1, 16, True, "4"),
+    "face.max_faces": (1, 16, True, "1"),
+    "face.min_face_px": (0.0, 4096.0, True, "64"),
+    "face.memory_s": (0.0, 60.0, True, "3"),
     "face.track.window_size": (64, 1024, True, "256"),
     "face.track.lk_window": (3, 63, True, "9"),
     "spot.max_ms": (0.0, 60_000.0, False, "4000"),

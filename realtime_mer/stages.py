@@ -3,7 +3,8 @@ implementation only needs the members, no base class). mypy checks the pipeline 
 ``pyproject.toml``, ``tests/test_typecheck.py``).
 
 - source: ``capture.Source`` (an ABC: the grabber thread drives its ``open`` / ``read`` / ``close``);
-- face stage: ``FaceStage`` (``face.aligner.FaceAligner``);
+- face stage: ``FaceStage`` (``face.aligner.FaceAligner``: one face), or ``MultiFaceStage`` (``face.multi.MultiFaceAligner``:
+  ``--max-faces N``); the pipeline drives a ``FaceStage`` through ``OneFace``;
 - spotter: ``SpotterStage`` (defined once, in ``spotting.base``; every ``Spotter`` implements it);
 - classifier: ``ClassifierStage`` (what every classifier has), and its optional capabilities as small Protocols
   that the pipeline checks once, when it is set up: ``ClipInput`` (takes a spotted interval's crops
@@ -15,6 +16,7 @@ implementation only needs the members, no base class). mypy checks the pipeline 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +34,35 @@ class FaceStage(Protocol):
     def process(self, frame: Frame, out: Image) -> AlignedFace | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class MultiFaceStage(Protocol):
+    """Finds and aligns up to ``max_faces`` faces of a frame, slot ``k``'s crop into ``outs[k]``; each ``AlignedFace``
+    carries its ``face_id`` (stable over the run) and ``slot`` (``face.multi.MultiFaceAligner``)."""
+
+    @property
+    def max_faces(self) -> int: ...
+
+    def process_all(self, frame: Frame, outs: Sequence[Image]) -> list[AlignedFace]: ...
+
+    def close(self) -> None: ...
+
+
+class OneFace:
+    """A ``FaceStage`` as a ``MultiFaceStage`` of one slot: its face is face_id 0 (``--max-faces 1``)."""
+
+    max_faces = 1
+
+    def __init__(self, stage: FaceStage) -> None:
+        self.stage = stage
+
+    def process_all(self, frame: Frame, outs: Sequence[Image]) -> list[AlignedFace]:
+        face = self.stage.process(frame, outs[0])
+        return [] if face is None else [face]
+
+    def close(self) -> None:
+        self.stage.close()
 
 
 @runtime_checkable
@@ -105,4 +136,4 @@ class ModelFile(Protocol):
 
 
 __all__ = ["ClassifierStage", "ClipClassifierStage", "ClipInput", "EventSink", "FaceStage", "HoldsForIntensity",
-           "IntensityWindow", "ModelFile", "Source", "SpotterStage"]
+           "IntensityWindow", "ModelFile", "MultiFaceStage", "OneFace", "Source", "SpotterStage"]

@@ -46,9 +46,11 @@ class AlignedFace:
     landmarks: Points  # (468, 2) float32, crop coordinates
     transform: Points  # (2, 3) float32 affine: image -> crop
     box: tuple[int, int, int, int]  # x, y, w, h of the face in the frame
-    face_id: int = 0
+    face_id: int = 0  # stable over the run (0: the first face found; with max_faces 1 always 0)
     keyframe: bool = True  # landmarks were computed on this frame (False: tracked)
-    faces_seen: int = 1  # faces in the frame when the tracked one was (re)acquired; the largest is tracked
+    faces_seen: int = 1  # faces found by the latest full-image search (with max_faces 1: when this one was acquired)
+    slot: int = 0  # the lane (ring buffer, spotter) that follows it, 0 .. max_faces - 1
+    face_px: float = 0.0  # the face's height in the frame (image px, brow to chin)
 
 
 def classify_kind(onset: int, offset: int, fps: float, micro_max_ms: float = MICRO_MAX_MS) -> IntervalKind:

@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=SourceConfig.demo_seed, help="demo seed (default %(default)s)")
     p.add_argument("--crop-size", type=int, default=FaceConfig.crop_size, help="aligned crop size in px (default %(default)s)")
     p.add_argument("--landmark-every", type=int, default=FaceConfig.landmark_every, help="run face landmarks every N frames, track in between (default %(default)s)")
+    p.add_argument("--max-faces", type=int, default=FaceConfig.max_faces, metavar="N",
+                   help="follow up to N faces at once, each with its own face_id, ring buffer and spotter "
+                        "(default %(default)s: the largest face)")
+    p.add_argument("--min-face-px", type=float, default=FaceConfig.min_face_px, metavar="PX",
+                   help="a face shorter than this (brow to chin, image px) is tracked and reported but not spotted "
+                        "(default %(default)g)")
     p.add_argument("--spotter", default=SpotConfig.name, help="spotting method (default %(default)s)")
     p.add_argument("--model", default=ModelConfig.name,
                    help="recognition model: apexflow (bundled), c3d, convlstm, tcgru, twostream3d, learnet "
@@ -109,7 +115,7 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
 
     if a.spotter not in SPOTTERS:
         raise fail(MerError, f"unknown spotter {a.spotter!r}", f"use one of: {', '.join(sorted(SPOTTERS))}")
-    face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every)
+    face = FaceConfig(crop_size=a.crop_size, landmark_every=a.landmark_every, max_faces=a.max_faces, min_face_px=a.min_face_px)
     return validate(PipelineConfig(  # ranges, finiteness and types: one place for the CLI and config files
         source=src,
         face=face,
@@ -426,6 +432,8 @@ OPTION_FIELDS: dict[str, tuple[str, ...]] = {
     "seed": ("source.demo_seed",),
     "crop_size": ("face.crop_size",),
     "landmark_every": ("face.landmark_every",),
+    "max_faces": ("face.max_faces",),
+    "min_face_px": ("face.min_face_px",),
     "spotter": ("spot.name",),
     "model": ("model.name",),
     "model_path": ("model.path",),

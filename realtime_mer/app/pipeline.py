@@ -14,6 +14,7 @@ events are assembled by ``events.assemble``; the run state, trace and summary li
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
@@ -31,7 +32,7 @@ from realtime_mer.buffer import RingBuffer
 from realtime_mer.capture import Grabber, Source
 from realtime_mer.config import PipelineConfig
 from realtime_mer.events.assemble import make_event
-from realtime_mer.events.frames import FaceSample, FrameSink
+from realtime_mer.events.frames import FaceRow, FaceSample, FrameSink, spotter_state
 from realtime_mer.face.geometry import picture_box
 from realtime_mer.spotting.driver import SpotDriver, SpotStep, calibration_frames, ring_seconds
 from realtime_mer.spotting.process import SpotProcess
@@ -43,19 +44,34 @@ from realtime_mer.stages import (
     HoldsForIntensity,
     IntensityWindow,
     ModelFile,
+    MultiFaceStage,
+    OneFace,
     SpotterStage,
 )
 from realtime_mer.types import Image, Interval
 
 
-class _SpotItem(NamedTuple):
-    """Spotting queue: one processed frame (``seq`` -1: no face; the spotter resets once). None ends the queue."""
+class _LaneItem(NamedTuple):
+    """One face slot's part of a processed frame."""
 
-    seq: int  # its ring-buffer sequence number
+    slot: int  # the lane: its ring buffer and spotter
+    seq: int  # the crop's ring-buffer sequence number; LOST (-1): the lane's face is gone, its spotter resets once;
+    # SMALL (-2): a face too small to spot (tracked and reported, the spotter resets as for a loss)
+    face_id: int
+    sample: FaceSample | None  # what --frames-csv / --lsl need of the face (None: no face, or nobody asked)
+
+
+LOST, SMALL = -1, -2
+
+
+class _SpotItem(NamedTuple):
+    """Spotting queue: one processed frame and its faces, one ``_LaneItem`` per slot that has (or just lost) one.
+    With one face every frame has exactly one lane item (LOST when no face). None ends the queue."""
+
     frame_index: int
     face_ms: float  # the face stage's time for it (the total latency adds the spotter's)
     timestamp_ns: int
-    sample: FaceSample | None  # what --frames-csv / --lsl need of the face (None: nobody asked)
+    lanes: tuple[_LaneItem, ...]
 
 
 class _Pair(NamedTuple):
@@ -80,6 +96,7 @@ class _Decided(NamedTuple):
     interval: Interval
     crops: _Pair | _Clip | None
     grab_ns: int  # when its offset frame was grabbed (0: unknown)
+    face_id: int = 0
 
 
 class _Window(NamedTuple):
@@ -87,6 +104,29 @@ class _Window(NamedTuple):
 
     crops: Image  # (n, H, W) uint8, copied out of the ring buffer
     frames: NDArray[np.int64]  # (n,) their source frame indices
+    slot: int = 0
+    face_id: int = 0
+
+
+class _Lane:
+    """One face slot: its ring buffer, spotter driver, capture times, crop buffer and intensity-window state. The face
+    thread pushes crops and keeps ``face_id`` (the face it follows now); the spotting side keeps ``spot_face_id``
+    (the face its spotter last saw), ``face_frames`` and the window state."""
+
+    def __init__(self, slot: int, buffer: RingBuffer, spotter: SpotterStage) -> None:
+        self.slot = slot
+        self.buffer = buffer
+        self.spotter = spotter
+        self.driver: SpotDriver[list[Interval]] = SpotDriver(spotter, buffer)
+        self.grab_ns = np.zeros(buffer.capacity, np.int64)
+        self.crop = np.empty((buffer.crop_size, buffer.crop_size), np.uint8)
+        self.face_id = -1
+        self.spot_face_id = 0
+        self.face_frames = 0
+        self.iwin_busy = threading.Event()  # a window is queued or running: the next one waits (never piles up)
+        self.iwin_last = -(1 << 62)  # seq of the newest frame of the last window queued
+        self.iwin_from = 0  # first seq of the current stretch with a face (a window never spans a face loss)
+        self.iwin_done = -1  # newest source frame already in the trace
 
 
 def intensity_window(window_ms: float, every_ms: float, fps: float, capacity: int) -> tuple[int, int]:
@@ -102,6 +142,27 @@ def spot_ahead(capacity: int) -> int:
     return max(2, min(32, capacity // 4))
 
 
+def warm_seqs(ahead: list[_SpotItem]) -> list[tuple[int, list[int]]]:
+    """Per lane, the sequence numbers of its first run of spottable frames of one face among ``ahead`` (the frames a
+    file's warm start reads ahead): ``[(slot, seqs), ...]``."""
+    runs: dict[int, list[int]] = {}
+    ids: dict[int, int] = {}
+    ended: set[int] = set()
+    for item in ahead:
+        present = set()
+        for li in item.lanes:
+            if li.slot in ended:
+                continue
+            if li.seq < 0 or ids.setdefault(li.slot, li.face_id) != li.face_id:
+                if li.slot in runs:
+                    ended.add(li.slot)
+                continue
+            runs.setdefault(li.slot, []).append(li.seq)
+            present.add(li.slot)
+        ended |= set(runs) - present  # a lane with no item in this frame: its run has ended
+    return sorted(runs.items())
+
+
 class Pipeline:
     """Wires the stages. Components can be injected (tests); otherwise built from ``cfg``."""
 
@@ -111,7 +172,7 @@ class Pipeline:
         source: Source,
         *,
         sinks: list[EventSink] | None = None,
-        aligner: FaceStage | None = None,
+        aligner: FaceStage | MultiFaceStage | None = None,
         spotter: SpotterStage | None = None,
         classifier: ClassifierStage | None = None,
         trace_path: Path | None = None,
@@ -140,7 +201,7 @@ class Pipeline:
         self.source_label = source.name
         self.provenance: dict[str, Any] = {}
         self._remote: SpotProcess | None = None
-        self._shared: RingBuffer | None = None  # the ring buffer in shared memory, freed by close()
+        self._shared: list[RingBuffer] = []  # the ring buffers in shared memory, freed by close()
         # the classifier's optional capabilities, resolved once in prepare() (protocols: ClipInput, IntensityWindow, ModelFile)
         self._clip_input: ClipInput | None = None
         self._intensity_model: IntensityWindow | None = None
@@ -161,21 +222,38 @@ class Pipeline:
         clf = self._classifier
         self.source.open()
         fps = self.source.fps or self.cfg.source.fps or 30.0
+        self._max_faces = int(self.cfg.face.max_faces)
         if self._aligner is None:
-            from realtime_mer.face.aligner import FaceAligner
+            if self._max_faces == 1:
+                from realtime_mer.face.aligner import FaceAligner
 
-            self._aligner = FaceAligner(self.cfg.face)
+                self._aligner = FaceAligner(self.cfg.face)
+            else:
+                from realtime_mer.face.multi import MultiFaceAligner
+
+                self._aligner = MultiFaceAligner(self.cfg.face, fps)
+        aligner = self._aligner
+        self._faces: MultiFaceStage = aligner if isinstance(aligner, MultiFaceStage) else OneFace(aligner)
+        self._max_faces = self._faces.max_faces
         remote = self._spot_process
         if self._spotter is None:
             from realtime_mer.spotting import make_spotter
 
             self._spotter = make_spotter(self.cfg.spot.name, fps, self.cfg.spot)
+            others: list[SpotterStage] = [make_spotter(self.cfg.spot.name, fps, self.cfg.spot) for _ in range(self._max_faces - 1)]
+        else:  # an injected spotter follows the first face; each other slot gets a copy of it as it is now
+            others = [copy.deepcopy(self._spotter) for _ in range(self._max_faces - 1)]
+        spotters = [self._spotter, *others]
         spotter = self._spotter
         seconds = ring_seconds(self.cfg.spot.max_ms, max(self.cfg.buffer_seconds, 3.0))
-        self.buffer = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size, shared=remote)
-        self._shared = self.buffer if remote else None
-        self._driver: SpotDriver[list[Interval]] = SpotDriver(spotter, self.buffer)
-        try:  # a failure from here on stops the spotting process and frees the shared block: nothing outlives it
+        self._lanes: list[_Lane] = []
+        try:  # a failure from here on stops the spotting process and frees the shared blocks: nothing outlives it
+            for k, sp in enumerate(spotters):
+                buf = RingBuffer.for_seconds(seconds, fps, self.cfg.face.crop_size, shared=remote)
+                self._lanes.append(_Lane(k, buf, sp))
+                if remote:
+                    self._shared.append(buf)
+            self.buffer = self._lanes[0].buffer
             self._prepare_run(clf, spotter, fps, remote)
         except BaseException:
             self._release_spotting()
@@ -186,8 +264,8 @@ class Pipeline:
         capabilities, the grabber, what the run records about itself."""
         from realtime_mer.capture import make_grabber
 
-        if remote:  # started now, so it imports while the models load; the spotter object is copied to it
-            self._remote = SpotProcess(spotter, self.buffer)
+        if remote:  # started now, so it imports while the models load; the spotter objects are copied to it
+            self._remote = SpotProcess([lane.spotter for lane in self._lanes], [lane.buffer for lane in self._lanes])
             self._remote.start()
         # a file or folder is read ahead for the spotter's calibration, then spotted from its first frame (issue 22 §3);
         # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
@@ -195,9 +273,8 @@ class Pipeline:
         if self.cfg.source.kind in ("video", "frames") and spotter.can_rewind:
             self._warm_frames = calibration_frames(spotter, fps, self.buffer.capacity)
         self._spot_fps = fps
-        self._face_frames = 0
-        self._grab_ns = np.zeros(self.buffer.capacity, np.int64)
-        self._crop = np.empty((self.cfg.face.crop_size, self.cfg.face.crop_size), np.uint8)
+        self._crops = [lane.crop for lane in self._lanes]
+        self._min_face_px = float(self.cfg.face.min_face_px)
         if isinstance(clf, ClipInput) and clf.needs_clip:
             self._clip_input = clf
         if isinstance(clf, ModelFile):
@@ -212,7 +289,7 @@ class Pipeline:
             fps_granted=src.fps or None, total_frames=src.total_frames, warnings=src.warnings,
             fps_container=src.container_fps,
             model=clf.name, backend=clf.backend, backend_reason=clf.backend_reason, classes=tuple(clf.classes),
-            spotter=spotter.name)
+            spotter=spotter.name, max_faces=self._max_faces)
         self._clock_origin, self.time_source = source_clock(src)
         self.source_label = source_label(src)
         self.provenance = collect(self.cfg, src, model=clf.name, model_path=self._model_path,
@@ -220,22 +297,18 @@ class Pipeline:
                                   time_source=self.time_source, classes=tuple(clf.classes))
 
     def _release_spotting(self) -> None:
-        """Stop the spotting process and free the shared ring buffer (safe to call twice; the process handle stays)."""
+        """Stop the spotting process and free the shared ring buffers (safe to call twice; the process handle stays)."""
         if self._remote is not None:
             self._remote.close()
-        if self._shared is not None:
-            self._shared.close(unlink=True)
-            self._shared = None
+        for buf in self._shared:
+            buf.close(unlink=True)
+        self._shared = []
 
     def _setup_intensity(self, clf: ClassifierStage, fps: float) -> None:
         """A model with an intensity head and an output that takes a trace: run it over the newest crops every
         ``model.intensity_every_ms`` (on the recognition thread, one window in flight at most)."""
         m = self.cfg.model
         self._iwin = self._ievery = 0
-        self._iwin_busy = threading.Event()  # a window is queued or running: the next one waits (never piles up)
-        self._iwin_last = -(1 << 62)  # seq of the newest frame of the last window queued
-        self._iwin_from = 0  # first seq of the current stretch with a face (a window never spans a face loss)
-        self._iwin_done = -1  # newest source frame already in the trace
         if not (isinstance(clf, IntensityWindow) and clf.has_intensity and m.intensity_every_ms > 0
                 and self.record.wants_intensity()):
             return
@@ -343,8 +416,9 @@ class Pipeline:
         g = self._grabber
         assert g is not None
         st, lat = self.state, self.latency
-        aligner = self._aligner
-        assert aligner is not None  # built in prepare()
+        faces_stage = self._faces
+        lanes = self._lanes
+        single = self._max_faces == 1
         reached_end = False
         while not self.stop_event.is_set():
             t0 = time.perf_counter()
@@ -362,25 +436,42 @@ class Pipeline:
                 self._first_ts = frame.timestamp_ns
                 self._first_wall = frame.wall_time if self._clock_origin is None else self._clock_origin
                 self.record.origin_grab_ns = frame.grab_ns
-            face = aligner.process(frame, out=self._crop)  # no per-frame allocation; push copies it
+            faces = faces_stage.process_all(frame, self._crops)  # no per-frame allocation; push copies it
             t2 = time.perf_counter()
             lat.add("face", (t2 - t1) * 1e3)
-            self.record.frame(face is not None, frame.index, (frame.timestamp_ns - (self._first_ts or 0)) / 1e9,
-                              face.box if face is not None else None, face.faces_seen if face is not None else 1)
+            first = faces[0] if faces else None
+            self.record.frame(bool(faces), frame.index, (frame.timestamp_ns - (self._first_ts or 0)) / 1e9,
+                              first.box if single and first is not None else None,
+                              first.faces_seen if first is not None else 1, n_faces=len(faces))
             st.captured, st.dropped = g.captured, g.dropped
-            if face is None:
-                self._spot_q.put(_SpotItem(-1, frame.index, (t2 - t1) * 1e3, frame.timestamp_ns, None))  # the spotter resets once
-                continue
             h, w = frame.image.shape[:2]
-            seq = self.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index,
-                                   picture_box(face.transform, w, h, self.buffer.crop_size))
-            self._grab_ns[seq % self.buffer.capacity] = frame.grab_ns
+            items: list[_LaneItem] = []
+            seen = 0
+            for face in faces:
+                lane = lanes[face.slot]
+                seen |= 1 << face.slot
+                if lane.face_id >= 0 and lane.face_id != face.face_id:  # another face took the slot: its spotter resets
+                    items.append(_LaneItem(face.slot, LOST, lane.face_id, None))
+                lane.face_id = face.face_id
+                sample = None
+                if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
+                    sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
+                if face.face_px and face.face_px < self._min_face_px:  # tracked and reported, not spotted
+                    items.append(_LaneItem(face.slot, SMALL, face.face_id, sample))
+                    continue
+                seq = lane.buffer.push(face.crop, face.landmarks, frame.timestamp_ns, frame.index,
+                                       picture_box(face.transform, w, h, lane.buffer.crop_size))
+                lane.grab_ns[seq % lane.buffer.capacity] = frame.grab_ns
+                items.append(_LaneItem(face.slot, seq, face.face_id, sample))
+            for lane in lanes:
+                if lane.face_id >= 0 and not seen >> lane.slot & 1:  # its face is gone: the spotter resets once
+                    items.append(_LaneItem(lane.slot, LOST, lane.face_id, None))
+                    lane.face_id = -1
+            if single and not items:  # one face: every frame has its lane item (the driver resets once)
+                items.append(_LaneItem(0, LOST, 0, None))
             t3 = time.perf_counter()
             lat.add("buffer", (t3 - t2) * 1e3)
-            sample = None
-            if self.record.frame_sinks:  # --frames-csv / --lsl: what they need of the face, no copies
-                sample = FaceSample(face.transform, face.landmarks, w, h, face.keyframe)
-            self._spot_q.put(_SpotItem(seq, frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, sample))  # waits while spot_ahead behind
+            self._spot_q.put(_SpotItem(frame.index, (t3 - t1) * 1e3, frame.timestamp_ns, tuple(items)))  # waits while spot_ahead behind
         # end of stream or stop: report how the stream ended (the spotting thread flushes)
         if g.error is not None:
             raise g.error
@@ -406,11 +497,11 @@ class Pipeline:
             st.warnings.append(f"{src.name} stalled {src.stalls} time(s), {src.stall_s:.1f} s without frames in all; it recovered")
 
     def _spot_loop(self) -> None:
-        """Spotting thread: the spotter over the ring buffer, in frame order, until the face thread ends.
+        """Spotting thread: each lane's spotter over its ring buffer, in frame order, until the face thread ends.
 
-        Queue items are ``_SpotItem``s (seq -1: a frame without a face: the driver resets the spotter on the first of them,
-        and its time is recorded) or None (the end). At the end
-        (also after a stop) every queued frame is still spotted and the spotter is flushed, so nothing
+        Queue items are ``_SpotItem``s (a lane item with seq LOST: that lane's face is gone, the driver resets its
+        spotter on the first of them; SMALL: a face too small to spot, likewise) or None (the end). At the end
+        (also after a stop) every queued frame is still spotted and every spotter is flushed, so nothing
         already detected is lost. After an error the queue is drained so the face thread never waits.
         With the spotting process (``spot_process``) this thread sends the frames to it and a second
         thread takes its answers (``_spot_remote``).
@@ -419,44 +510,46 @@ class Pipeline:
             self._spot_remote(self._remote)
             self._check_length()
             return
-        driver = self._driver
+        lanes = self._lanes
         failed = False
         for warm, item in self._spot_items():
             if warm is not None:
                 try:
-                    driver.warm_start(warm)
+                    for slot, seqs in warm:
+                        lanes[slot].driver.warm_start(seqs)
                 except BaseException as exc:
                     failed = self._spot_failed(exc)
             elif item is not None and not failed:
                 try:
-                    step = driver.step(item.seq)
+                    steps = [lanes[li.slot].driver.step(max(li.seq, LOST)) for li in item.lanes]
                 except BaseException as exc:
                     failed = self._spot_failed(exc)
                     continue
-                failed = self._after_spot(item, step)
+                failed = self._after_spot(item, steps)
         if not failed:
             try:
-                for iv in driver.flush():
-                    self._hand_off(iv)
+                for lane in lanes:
+                    for iv in lane.driver.flush():
+                        self._hand_off(lane, iv, lane.spot_face_id)
             except BaseException as exc:
                 if self.error is None:
                     self.error = exc
         self.record.add_cpu("spotting", time.thread_time())
         self._check_length()
 
-    def _spot_items(self) -> Iterator[tuple[list[int], None] | tuple[None, _SpotItem]]:
-        """The spotting queue in order, as ``(seqs, None)`` once (a file's first frames, read ahead for the warm start)
-        and ``(None, item)`` for each frame; ends with the queue."""
+    def _spot_items(self) -> Iterator[tuple[list[tuple[int, list[int]]], None] | tuple[None, _SpotItem]]:
+        """The spotting queue in order, as ``(warm, None)`` once (a file's first frames, read ahead for the warm start:
+        ``[(slot, seqs), ...]``) and ``(None, item)`` for each frame; ends with the queue."""
         ahead: list[_SpotItem] = []
         warm = self._warm_frames
         while True:
             item = self._spot_q.get()
             if warm:
-                if item is not None and item.seq >= 0 and len(ahead) < warm:
+                if item is not None and any(li.seq >= 0 for li in item.lanes) and len(ahead) < warm:
                     ahead.append(item)
                     continue
                 warm = 0  # calibrated on what was read ahead (the whole clip when shorter), then spotted from its start
-                yield [it.seq for it in ahead], None
+                yield warm_seqs(ahead), None
                 for it in ahead:
                     yield None, it
                 ahead = []
@@ -481,7 +574,7 @@ class Pipeline:
             dead.set()
         else:
             rx.start()
-        batch: list[int] = []
+        batch: list[list[tuple[int, int]]] = []
 
         def send() -> None:  # a failed send means the child is gone: the receiver reports why (its error, or its exit)
             if batch and not dead.is_set():
@@ -497,7 +590,8 @@ class Pipeline:
             if warm is not None:
                 send()
                 try:
-                    remote.send_warm(warm)
+                    for slot, seqs in warm:
+                        remote.send_warm(slot, seqs)
                 except BaseException:
                     dead.set()
                 continue
@@ -510,7 +604,7 @@ class Pipeline:
                 if dead.is_set():
                     continue
             inflight.append(item)
-            batch.append(item.seq)
+            batch.append([(li.slot, max(li.seq, LOST)) for li in item.lanes])
             if len(batch) >= BATCH or self._spot_q.empty():
                 send()
         send()
@@ -525,22 +619,24 @@ class Pipeline:
 
     def _spot_receive(self, remote: SpotProcess, inflight: deque[_SpotItem], room: threading.Semaphore,
                       dead: threading.Event) -> None:
-        """The spotting process's answers, in order: each frame's step is handed on; the flush ends it."""
+        """The spotting process's answers, in order: each frame's steps are handed on; the flush ends it."""
         failed = False
         try:
             while True:
                 msg = remote.recv()
                 if msg[0] == "steps":
-                    for step in msg[1]:
+                    for steps in msg[1]:
                         item = inflight.popleft()
                         room.release()
                         if not failed:
-                            failed = self._after_spot(item, step)
+                            failed = self._after_spot(item, steps)
                 elif msg[0] == "flushed":
                     self.record.add_cpu("spotting", msg[2])  # the spotting process's CPU time
                     if not failed:
-                        for iv in msg[1]:
-                            self._hand_off(iv)
+                        for slot, intervals in msg[1]:
+                            lane = self._lanes[slot]
+                            for iv in intervals:
+                                self._hand_off(lane, iv, lane.spot_face_id)
                     return
         except BaseException as exc:
             self._spot_failed(exc)
@@ -556,27 +652,42 @@ class Pipeline:
         self.stop_event.set()
         return True
 
-    def _after_spot(self, item: _SpotItem, step: SpotStep) -> bool:
-        """What follows the spotter for one queue item: trace, hand-off of decided intervals, the intensity window,
-        latencies. True when it failed (the error is kept, the run stops)."""
+    def _after_spot(self, item: _SpotItem, steps: list[SpotStep]) -> bool:
+        """What follows the spotters for one frame: trace and per-frame rows, hand-off of decided intervals, the
+        intensity windows, latencies. True when it failed (the error is kept, the run stops)."""
         lat = self.latency
         try:
-            seq, frame_index, face_ms, ts_ns, sample = item
+            frame_index, face_ms, ts_ns, lane_items = item
             time_s = (ts_ns - (self._first_ts or 0)) / 1e9
-            if seq < 0:
-                self._iwin_from = -1  # the next frame with a face starts a new stretch
-                self.record.trace_no_face(frame_index, time_s)
+            t0 = time.perf_counter()
+            rows: list[FaceRow] = []
+            spot_ms = 0.0
+            for li, step in zip(lane_items, steps, strict=True):
+                lane = self._lanes[li.slot]
+                if li.seq < 0:
+                    lane.iwin_from = -1  # the next frame with a face starts a new stretch
+                    if li.seq == SMALL:
+                        rows.append(FaceRow(li.face_id, li.slot, li.sample, float("nan"), float("nan"), "small"))
+                        self.record.face_small(li.face_id, li.slot, time_s)
+                    continue
+                lane.face_frames += 1
+                lane.spot_face_id = li.face_id
+                spot_ms += step.update_ms
+                lat.add("spotting", step.update_ms)
+                self.record.trace(frame_index, time_s, step.signal, step.threshold, step.calibrating, step.blind,
+                                  face_id=li.face_id, slot=li.slot)
+                rows.append(FaceRow(li.face_id, li.slot, li.sample, step.signal, step.threshold,
+                                    spotter_state(step.calibrating, step.blind)))
+                for iv in step.intervals:
+                    self._hand_off(lane, iv, li.face_id)
+                if self._iwin:
+                    self._queue_window(lane, li.seq, li.face_id)
+            if not rows:
+                self.record.trace_no_face(frame_index, time_s, multi=self._max_faces > 1)
                 lat.add("total", face_ms)
                 return False
-            self._face_frames += 1
-            t0 = time.perf_counter()
-            lat.add("spotting", step.update_ms)
-            self.record.trace(frame_index, time_s, step.signal, step.threshold, step.calibrating, step.blind, sample)
-            for iv in step.intervals:
-                self._hand_off(iv)
-            if self._iwin:
-                self._queue_window(seq)
-            lat.add("total", face_ms + step.update_ms + (time.perf_counter() - t0) * 1e3)
+            self.record.rows(frame_index, time_s, rows)
+            lat.add("total", face_ms + spot_ms + (time.perf_counter() - t0) * 1e3)
         except BaseException as exc:
             return self._spot_failed(exc)
         return False
@@ -588,16 +699,17 @@ class Pipeline:
         need = int(sp.min_frames)
         if not self._warm_frames:  # a camera or the demo: the calibration comes first
             need += round(float(sp.calibration_ms) * self._spot_fps / 1000.0)
-        if 0 < self._face_frames < need:
+        most = max(lane.face_frames for lane in self._lanes)
+        if 0 < most < need:
             ms = lambda n: f"{n * 1000.0 / self._spot_fps:.0f} ms"  # noqa: E731
             self.state.warnings.append(
-                f"only {self._face_frames} frames with a face ({ms(self._face_frames)}): the {sp.name} spotter needs at least "
+                f"only {most} frames with a face ({ms(most)}): the {sp.name} spotter needs at least "
                 f"{need} ({ms(need)}) to detect anything, so nothing could be detected")
 
-    def _hand_off(self, iv: Interval) -> None:
-        """Copy what recognition needs out of the ring buffer (it may be overwritten later) and queue it:
+    def _hand_off(self, lane: _Lane, iv: Interval, face_id: int) -> None:
+        """Copy what recognition needs out of the lane's ring buffer (it may be overwritten later) and queue it:
         the onset / apex pair, or (a ``ClipInput`` classifier with ``needs_clip``) the crops onset..offset."""
-        b = self.buffer
+        b = lane.buffer
         on, ap, off = b.seq_of_frame(iv.onset), b.seq_of_frame(iv.apex), b.seq_of_frame(iv.offset)
         crops: _Pair | _Clip | None = None
         if self._clip_input is not None:
@@ -605,23 +717,23 @@ class Pipeline:
                 crops = _Clip(b.window(on, off - on + 1), 0, ap - on, off - on)
         elif on is not None and ap is not None:
             crops = _Pair(b.crop(on).copy(), b.crop(ap).copy())
-        grab = int(self._grab_ns[off % b.capacity]) if off is not None else 0
-        self._recog_q.put(_Decided(iv, crops, grab))
+        grab = int(lane.grab_ns[off % b.capacity]) if off is not None else 0
+        self._recog_q.put(_Decided(iv, crops, grab, face_id))
 
-    def _queue_window(self, seq: int) -> None:
-        """Every ``_ievery`` frames, hand the newest ``_iwin`` crops (all with a face, contiguous) to recognition."""
-        if self._iwin_from < 0:
-            self._iwin_from = seq
+    def _queue_window(self, lane: _Lane, seq: int, face_id: int) -> None:
+        """Every ``_ievery`` frames, hand the lane's newest ``_iwin`` crops (all with a face, contiguous) to recognition."""
+        if lane.iwin_from < 0:
+            lane.iwin_from = seq
         start = seq - self._iwin + 1
-        if seq - self._iwin_last < self._ievery or start < self._iwin_from or self._iwin_busy.is_set():
+        if seq - lane.iwin_last < self._ievery or start < lane.iwin_from or lane.iwin_busy.is_set():
             return
-        b = self.buffer
+        b = lane.buffer
         if not b.has(start):
             return
         frames = np.fromiter((b.frame_index(s) for s in range(start, seq + 1)), np.int64, self._iwin)
-        self._iwin_busy.set()
-        self._iwin_last = seq
-        self._recog_q.put(_Window(b.window(start, self._iwin), frames))
+        lane.iwin_busy.set()
+        lane.iwin_last = seq
+        self._recog_q.put(_Window(b.window(start, self._iwin), frames, lane.slot, face_id))
 
     def _window_intensity(self, w: _Window) -> None:
         """The model's intensity over a window, placed on source frames: each frame newer than the trace so far
@@ -632,13 +744,15 @@ class Pipeline:
             assert self._intensity_model is not None  # windows are queued only for one (_setup_intensity)
             it = self._intensity_model.window_intensity(w.crops)
             pos = np.interp(it.frames, np.arange(len(w.frames)), w.frames.astype(np.float64))  # step -> source frame
-            new = w.frames[w.frames > self._iwin_done]
+            lane = self._lanes[w.slot]
+            new = w.frames[w.frames > lane.iwin_done]
             if len(new):
-                self.record.intensity(new, np.interp(new.astype(np.float64), pos, it.values), source="window")
-                self._iwin_done = int(new[-1])
+                self.record.intensity(new, np.interp(new.astype(np.float64), pos, it.values), source="window",
+                                      face_id=w.face_id)
+                lane.iwin_done = int(new[-1])
             self.latency.add("intensity", (time.perf_counter() - t0) * 1e3)
         finally:
-            self._iwin_busy.clear()
+            self._lanes[w.slot].iwin_busy.clear()
 
     def _emit(self, d: _Decided) -> None:
         t0 = time.perf_counter()
@@ -655,12 +769,13 @@ class Pipeline:
         t1 = time.perf_counter()
         self.latency.add("recognition", (t1 - t0) * 1e3)
         ev = make_event(iv, probs, origin_ns=self._first_ts or 0, origin_wall=self._first_wall,
-                        model=self.state.model, grab_ns=d.grab_ns, time_source=self.time_source, source=self.source_label)
+                        model=self.state.model, grab_ns=d.grab_ns, time_source=self.time_source, source=self.source_label,
+                        face_id=d.face_id)
         ev.model_sha256 = self._model_sha256
         intensity = self._clip_input.last_intensity if isinstance(crops, _Clip) and self._clip_input is not None else None
         if intensity is not None and isinstance(crops, _Clip):  # clip positions -> source frames (linear over onset..offset)
             scale = (iv.offset - iv.onset) / max(1, crops.offset)
-            self.record.intensity(iv.onset + intensity.frames * scale, intensity.values)
+            self.record.intensity(iv.onset + intensity.frames * scale, intensity.values, face_id=d.face_id)
         for s in self.sinks:
             s.write(ev)
         self.latency.add("events", (time.perf_counter() - t1) * 1e3)

@@ -13,17 +13,37 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from realtime_mer.app.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.app.timeline import TraceWriter, intensity_path
-from realtime_mer.events.frames import FaceSample, FrameSink, spotter_state
+from realtime_mer.events.frames import FaceRow, FrameSink
 from realtime_mer.types import CLASSES, Event
 
 SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
 OVERLAY_EVENTS = 200  # the overlay lists the newest events, as many as the terminal's height allows
+
+
+@dataclass
+class FaceState:
+    """One face of a run with several (``--max-faces`` above 1): what the overlay shows of it and the summary counts."""
+
+    face_id: int
+    slot: int = 0
+    signal: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    threshold: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    signal_t: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SIGNAL_SAMPLES))
+    calibrating: bool = False
+    blind: bool = False
+    small: bool = False  # too small to spot on its latest frame
+    frames: int = 0  # frames spotted
+    small_frames: int = 0  # frames tracked but too small to spot
+    blind_frames: int = 0
+    events: int = 0
+    first_s: float = 0.0
+    last_s: float = 0.0
 
 
 @dataclass
@@ -66,8 +86,23 @@ class RunState:
     faces_seen_max: int = 0  # most faces seen in one frame (the largest is tracked)
     face_losses: int = 0  # times a tracked face was lost
     face_switches: int = 0  # frame-to-frame jumps of the tracked face's box by more than half its width
+    max_faces: int = 1  # faces followed at once (--max-faces)
+    faces_now: int = 0  # faces followed in the latest frame
+    now_s: float = 0.0  # the stream time of the latest processed frame
+    faces: dict[int, FaceState] = field(default_factory=dict)  # with several faces: each by face_id, in order of appearance
 
 
+@runtime_checkable
+class TakesIntensity(Protocol):
+    """A per-frame sink that puts the model's continuous intensity on its rows (``events.frames.FramesWriter``) once
+    told to hold them (``hold`` > 0)."""
+
+    hold: int
+
+    def intensity(self, frames: Any, values: Any, face_id: int = 0) -> None: ...
+
+
+NO_FACE_ROW = FaceRow(0, 0, None, float("nan"), float("nan"), "no_face")  # one face: a frame without it
 MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the warnings; the rest are counted
 
 
@@ -113,21 +148,25 @@ class RunRecord:
 
     def describe(self, *, source: str, fps_requested: float | None, fps_granted: float | None,
                  total_frames: int | None, warnings: list[str], model: str, backend: str, backend_reason: str,
-                 classes: tuple[str, ...], spotter: str, fps_container: float | None = None) -> None:
+                 classes: tuple[str, ...], spotter: str, fps_container: float | None = None, max_faces: int = 1) -> None:
         """What runs on what (set once, before the run)."""
         st = self.state
+        st.max_faces = int(max_faces)
         st.source, st.fps_requested, st.fps_granted, st.total_frames = source, fps_requested, fps_granted, total_frames
         st.fps_container = fps_container
         st.warnings = list(warnings)
         st.model, st.backend, st.backend_reason, st.classes, st.spotter = model, backend, backend_reason, classes, spotter
 
     def frame(self, has_face: bool, index: int = -1, time_s: float = 0.0,
-              box: tuple[int, int, int, int] | None = None, faces_seen: int = 1) -> None:
+              box: tuple[int, int, int, int] | None = None, faces_seen: int = 1, n_faces: int | None = None) -> None:
         """One more frame through the face stage, with or without a face (``index`` / ``time_s``: where it is in the
-        stream; ``box`` / ``faces_seen``: the tracked face's box and the faces seen when it was acquired). Face losses
-        and several faces become warnings, so a headless run reports them in its stats too."""
+        stream; ``box`` / ``faces_seen``: the tracked face's box and the faces seen when it was acquired; ``n_faces``:
+        the faces followed in it). Face losses and more faces than are followed become warnings, so a headless run
+        reports them in its stats too."""
         st = self.state
         st.processed += 1
+        st.now_s = time_s
+        st.faces_now = int(has_face) if n_faces is None else n_faces
         self.rate.tick()
         if has_face:
             if not st.face_present:
@@ -137,9 +176,12 @@ class RunRecord:
             st.face_present = True
             st.with_face += 1
             if faces_seen > st.faces_seen_max:
-                if faces_seen > 1 and st.faces_seen_max <= 1:
-                    st.warnings.append(f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); the largest is tracked "
-                                       "(face_id 0), the others are ignored")
+                if faces_seen > st.max_faces >= st.faces_seen_max:
+                    st.warnings.append(
+                        f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); the largest is tracked (face_id 0), the "
+                        "others are ignored (--max-faces N follows up to N)" if st.max_faces == 1 else
+                        f"{faces_seen} faces seen at frame {index} ({time_s:.2f} s); {st.max_faces} are followed "
+                        "(--max-faces), the others are ignored")
                 st.faces_seen_max = faces_seen
             if box is not None and self._box is not None:
                 (x, y, w, h), (px, py, pw, ph) = box, self._box
@@ -161,49 +203,76 @@ class RunRecord:
             self.state.warnings.append(f"face lost at frame {index} ({time_s:.2f} s), no face {until}")
 
     def trace(self, frame_index: int, time_s: float, signal: float, threshold: float, calibrating: bool,
-              blind: bool, face: FaceSample | None = None) -> None:
-        """The spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
-        count and the streamed ``--timeline`` trace."""
+              blind: bool, face_id: int = 0, slot: int = 0) -> None:
+        """A spotter's live values after a frame with a face: the overlay's sparkline, the blind-time
+        count and the streamed ``--timeline`` trace (one row per face and frame)."""
         st = self.state
-        st.signal_t.append(time_s)
-        st.signal.append(signal)
-        st.threshold.append(threshold)
-        st.calibrating = calibrating
-        st.blind = blind
-        st.blind_frames += int(blind)
+        if st.max_faces == 1:
+            st.signal_t.append(time_s)
+            st.signal.append(signal)
+            st.threshold.append(threshold)
+            st.calibrating = calibrating
+            st.blind = blind
+            st.blind_frames += int(blind)
+        else:
+            fs = self._face(face_id, slot, time_s)
+            fs.signal_t.append(time_s)
+            fs.signal.append(signal)
+            fs.threshold.append(threshold)
+            fs.calibrating, fs.blind, fs.small = calibrating, blind, False
+            fs.frames += 1
+            fs.blind_frames += int(blind)
+            st.calibrating = calibrating if face_id == min(st.faces) else st.calibrating
+            st.blind_frames += int(blind)
         if self.trace_writer is not None:
-            self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
-        if self.frame_sinks:
-            state = spotter_state(calibrating, blind)
-            for s in self.frame_sinks:
-                s.row(frame_index, time_s, face, signal, threshold, state)
+            self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind, face_id=face_id)
 
-    def trace_no_face(self, frame_index: int, time_s: float) -> None:
+    def _face(self, face_id: int, slot: int, time_s: float) -> FaceState:
+        fs = self.state.faces.get(face_id)
+        if fs is None:
+            fs = self.state.faces[face_id] = FaceState(face_id, slot, first_s=time_s)
+        fs.slot, fs.last_s = slot, time_s
+        return fs
+
+    def face_small(self, face_id: int, slot: int, time_s: float) -> None:
+        """A face tracked on this frame but too small to spot (``face.min_face_px``)."""
+        fs = self._face(face_id, slot, time_s)
+        fs.small = True
+        fs.small_frames += 1
+
+    def rows(self, frame_index: int, time_s: float, rows: Sequence[FaceRow]) -> None:
+        """The per-frame outputs' rows of a frame with a face (``--frames-csv``, ``--lsl``)."""
+        for s in self.frame_sinks:
+            s.rows(frame_index, time_s, rows)
+
+    def trace_no_face(self, frame_index: int, time_s: float, multi: bool = False) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
         st = self.state
-        st.signal_t.append(time_s)  # a gap in the overlay's graph
-        st.signal.append(float("nan"))
-        st.threshold.append(float("nan"))
+        if not multi:
+            st.signal_t.append(time_s)  # a gap in the overlay's graph
+            st.signal.append(float("nan"))
+            st.threshold.append(float("nan"))
         if self.trace_writer is not None:
-            self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
+            self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True, face_id=-1 if multi else 0)
+        row = FaceRow(-1, -1, None, float("nan"), float("nan"), "no_face") if multi else NO_FACE_ROW
         for s in self.frame_sinks:
-            s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
+            s.rows(frame_index, time_s, (row,))
 
-    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event") -> None:
+    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event", face_id: int = 0) -> None:
         """A recognition model's per-frame intensity (``--timeline``: ``<name>.intensity.csv``, columns
-        ``frame, intensity, source``). ``source`` ``event``: the steps of a classified interval (frames fractional
-        where the model sampled between frames); ``window``: the continuous trace, one value per integer frame,
-        which also goes to the per-frame outputs that take it (``--frames-csv``'s ``model_intensity``)."""
+        ``frame, intensity, source, face_id``). ``source`` ``event``: the steps of a classified interval (frames
+        fractional where the model sampled between frames); ``window``: the continuous trace, one value per integer
+        frame, which also goes to the per-frame outputs that take it (``--frames-csv``'s ``model_intensity``)."""
         if source == "window":
             for s in self.frame_sinks:
-                if getattr(s, "hold", 0):
-                    s.intensity(frames, values)  # type: ignore[attr-defined]
+                if isinstance(s, TakesIntensity) and s.hold:
+                    s.intensity(frames, values, face_id=face_id)
         if self.intensity_path is None:
             return
         if self._intensity_fh is None:
             self._intensity_fh = open(self.intensity_path, "w", encoding="utf-8")  # closed in close_trace
-            self._intensity_fh.write("frame,intensity,source\n")
-        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source}\n" for f, v in zip(frames, values, strict=True))
+            self._intensity_fh.write("frame,intensity,source,face_id\n")
+        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source},{face_id}\n" for f, v in zip(frames, values, strict=True))
         self._intensity_fh.flush()
 
     def wants_intensity(self) -> bool:
@@ -233,6 +302,9 @@ class RunRecord:
         self.events.append(ev)
         self.state.events.append(ev)
         self.state.n_events += 1
+        fs = self.state.faces.get(ev.face_id)
+        if fs is not None:
+            fs.events += 1
 
     @property
     def achieved_fps(self) -> float:
@@ -274,10 +346,23 @@ class RunRecord:
             "incomplete_reason": st.incomplete or None,
             "frames_skipped": int(st.skipped),
             "source_stalls": {"count": int(st.stalls), "seconds": round(st.stall_s, 3)},
-            "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches)},
+            "faces": {"most_seen": int(st.faces_seen_max), "losses": int(st.face_losses), "switches": int(st.face_switches),
+                      "max_faces": int(st.max_faces), **({"per_face": self.per_face()} if st.max_faces > 1 else {})},
             # CPU time of each stage's thread (the spotter's process) per processed frame: where the time goes (issue 24)
             "stage_cpu_ms_per_frame": {k: round(1e3 * v / st.processed, 4) for k, v in self.cpu_s.items()} if st.processed else {},
         }
+
+
+    def per_face(self) -> dict[str, dict[str, Any]]:
+        """With several faces: each face's frames, events, blind share and when it was seen (summary ``faces.per_face``)."""
+        out = {}
+        for fid, fs in sorted(self.state.faces.items()):
+            out[str(fid)] = {
+                "frames_spotted": int(fs.frames), "frames_too_small": int(fs.small_frames),
+                "events": int(fs.events), "blind_share": round(fs.blind_frames / fs.frames, 4) if fs.frames else 0.0,
+                "first_s": round(fs.first_s, 3), "last_s": round(fs.last_s, 3),
+            }
+        return out
 
 
 def status_line(record: RunRecord) -> str:

@@ -84,7 +84,7 @@ class TraceWriter:
         self._f.write(",".join(TRACE_COLUMNS) + "\n")
         self.rows = 0
 
-    def row(self, frame: int, time_s: float, face: bool, signal: float, threshold: float, blind: bool) -> None:
+    def row(self, frame: int, time_s: float, face: bool, signal: float, threshold: float, blind: bool, face_id: int = 0) -> None:
         if self._f is None:
             return
         sig = f"{signal:.5g}" if face else "nan"

@@ -17,7 +17,7 @@ UNKNOWN = "unknown"
 
 
 def make_event(iv: Interval, probs: Mapping[str, float], *, origin_ns: int, origin_wall: float, model: str,
-               grab_ns: int = 0, now_ns: int | None = None, time_source: str = "", source: str = "") -> Event:
+               grab_ns: int = 0, now_ns: int | None = None, time_source: str = "", source: str = "", face_id: int = 0) -> Event:
     """The event record of ``iv`` classified as ``probs``.
 
     ``time_source`` says what ``origin_wall`` was taken from (``types.TIME_SOURCES``); ``source`` names the input.
@@ -45,7 +45,7 @@ def make_event(iv: Interval, probs: Mapping[str, float], *, origin_ns: int, orig
         label=label,
         probabilities={k: round(float(v), 6) for k, v in probs.items()},
         spot_score=round(float(iv.score), 6),
-        face_id=0,
+        face_id=int(face_id),
         model=model,
         emit_latency_ms=emit_ms,
         time_source=time_source,

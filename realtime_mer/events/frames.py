@@ -42,7 +42,7 @@ BASE_COLUMNS: tuple[str, ...] = (
     "pose_Rx", "pose_Ry", "pose_Rz", "signal", "threshold", "spotter_state", "model_intensity",
 )
 LANDMARK_COLUMNS: tuple[str, ...] = tuple(f"x_{i}" for i in range(N_LANDMARKS)) + tuple(f"y_{i}" for i in range(N_LANDMARKS))
-SPOTTER_STATES = ("watching", "calibrating", "blind", "no_face")
+SPOTTER_STATES = ("watching", "calibrating", "blind", "no_face", "small")
 
 
 class FaceSample(NamedTuple):
@@ -60,10 +60,21 @@ class FaceSample(NamedTuple):
         return apply(invert(np.asarray(self.transform, np.float64)), np.asarray(lm, np.float64))
 
 
-class FrameSink(Protocol):
-    """Takes one row per processed frame (``FramesWriter``, the LSL signal outlet)."""
+class FaceRow(NamedTuple):
+    """One face of one frame for the per-frame outputs."""
 
-    def row(self, frame: int, time_s: float, face: FaceSample | None, signal: float, threshold: float, state: str) -> None: ...
+    face_id: int  # -1: a frame with no face at all (with several faces)
+    slot: int  # the lane 0 .. max_faces - 1 (-1 with face_id -1)
+    face: FaceSample | None  # None: no face in this row
+    signal: float
+    threshold: float
+    state: str  # one of SPOTTER_STATES
+
+
+class FrameSink(Protocol):
+    """Takes the rows of each processed frame (``FramesWriter``, the LSL signal outlet)."""
+
+    def rows(self, frame: int, time_s: float, faces: Sequence[FaceRow]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -88,7 +99,7 @@ class FramesWriter:
         self._empty_lm = "," * (2 * N_LANDMARKS) if landmarks else ""
         self._lm_fmt = ",%.2f" * (2 * N_LANDMARKS)  # one C-level format per row (2x faster than a join)
         self._pose_idx = list(POSE_POINTS)
-        self.rows = 0
+        self.n_rows = 0
         # model intensity (hold_for_intensity): rows wait here for their frame's value; the lock guards what the
         # recognition thread hands in (values, the newest frame covered) against the spotting thread's rows
         self.hold = 0
@@ -107,7 +118,7 @@ class FramesWriter:
         """Rows waiting for their intensity."""
         return len(self._pending)
 
-    def intensity(self, frames: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray) -> None:
+    def intensity(self, frames: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray, face_id: int = 0) -> None:
         """Per-frame model intensity (source frame indices); any thread. Frames already written are ignored."""
         with self._lock:
             for f, v in zip(frames, values, strict=True):
@@ -115,6 +126,13 @@ class FramesWriter:
                     self._values[int(f)] = float(v)
             if len(frames):
                 self._covered = max(self._covered, int(max(frames)))
+
+    def rows(self, frame: int, time_s: float, faces: Sequence[FaceRow]) -> None:
+        for r in faces:
+            self.row(frame, time_s, r.face, r.signal, r.threshold, r.state)
+
+    def intensity_for(self, frames: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray, face_id: int = 0) -> None:
+        self.intensity(frames, values)
 
     def row(self, frame: int, time_s: float, face: FaceSample | None, signal: float, threshold: float, state: str) -> None:
         if self._f is None:
@@ -130,7 +148,7 @@ class FramesWriter:
             head = (f"{frame},{time_s:.6f},0,1,1.0,{int(face.keyframe)},{rx:.5f},{ry:.5f},{rz:.5f},"
                     f"{signal:.5g},{threshold:.5g},{state}")
             tail = self._lm_fmt % tuple(np.concatenate([pts[:, 0], pts[:, 1]]).tolist()) if self.landmarks else ""
-        self.rows += 1
+        self.n_rows += 1
         if not self.hold:
             self._f.write(f"{head},{tail}\n")
             return

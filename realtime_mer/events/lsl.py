@@ -96,9 +96,9 @@ class LslOutlets:
         if self._markers is not None:
             self._markers.push_sample([json.dumps(event.to_dict())], self.lsl_time(event.onset_s))
 
-    def row(self, frame: int, time_s: float, face: object, signal: float, threshold: float, state: str) -> None:
-        if self._signal is not None:
-            self._signal.push_sample([signal, threshold], self.lsl_time(time_s))
+    def rows(self, frame: int, time_s: float, faces: Any) -> None:
+        if self._signal is not None and faces:
+            self._signal.push_sample([faces[0].signal, faces[0].threshold], self.lsl_time(time_s))
 
     def close(self) -> None:
         """Withdraw both streams (idempotent: it is both an event sink and a frame sink)."""

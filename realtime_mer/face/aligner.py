@@ -43,7 +43,7 @@ class FaceAligner:
     ``track_failures``, ``losses``; timings in ``stats()``.
     """
 
-    def __init__(self, cfg: FaceConfig | None = None, tune: TrackConfig | None = None) -> None:
+    def __init__(self, cfg: FaceConfig | None = None, tune: TrackConfig | None = None, search: bool = True) -> None:
         self.cfg = cfg or FaceConfig()
         self.tune = tune or self.cfg.track
         validate_dataclass(self.cfg, "face.")  # the bounds the CLI and the API check, in the same one line
@@ -55,25 +55,35 @@ class FaceAligner:
         # crop -> FaceMesh window: the window shows twice the crop's extent, face in the middle
         self._k, self._off = w / (2.0 * s), w / 4.0
         self._to_window = np.array([[self._k, 0.0, self._off], [0.0, self._k, self._off]])
-        self._finder = FaceMesh(self.cfg.max_faces, True, self.cfg.min_detection_confidence, self.cfg.min_tracking_confidence)
+        # the full-image search (search=False: a MultiFaceAligner searches for all its faces and hands each one over)
+        self._finder = FaceMesh(max(4, self.cfg.max_faces), True, self.cfg.min_detection_confidence,
+                                self.cfg.min_tracking_confidence) if search else None
         self._mesh = FaceMesh(1, False, self.cfg.min_detection_confidence, self.cfg.min_tracking_confidence)
         self._corners = np.array([[0.0, 0.0], [s, 0.0], [0.0, s], [s, s]])
+        self._face_h = float(self._tpl[152, 1] - self._tpl[10, 1])  # brow (10) to chin (152) in the crop
         self._ref = np.zeros((s, s), np.uint8)  # keyframe crop that tracking registers to
         self._pred = np.zeros((s, s), np.uint8)
         self._scratch = np.zeros((s, s, 3), np.uint8)
         self._lk_criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.01)
         self._faces_seen = 0  # faces found by the last full-image search (the largest is held)
+        self._found: np.ndarray | None = None
         self.frames = self.faces = self.keyframes = self.searches = self.track_failures = self.losses = 0
         self.seconds = 0.0
         self.reset()
 
     # ---- public -------------------------------------------------------------------------------
-    def process(self, frame: Frame, out: np.ndarray | None = None) -> AlignedFace | None:
-        """Align one frame's face into ``out`` ((S, S) uint8, reused) or a new array; None: no face."""
+    def process(self, frame: Frame, out: np.ndarray | None = None, found: np.ndarray | None = None) -> AlignedFace | None:
+        """Align one frame's face into ``out`` ((S, S) uint8, reused) or a new array; None: no face.
+
+        ``found``: (468, 2) image landmarks of a face found in this frame by someone else's search: the face held so
+        far is forgotten and this one is taken (a ``MultiFaceAligner`` hands each new face to its own aligner)."""
         if out is not None and (out.shape != (self.size, self.size) or out.dtype != np.uint8):
             raise fail(DataError, f"aligned-face buffer must be ({self.size}, {self.size}) uint8, got {out.shape} {out.dtype}")
         t0 = time.perf_counter()
         try:
+            if found is not None:
+                self.reset()
+                self._found = np.asarray(found)
             return self._process(frame, out)
         finally:
             self.seconds += time.perf_counter() - t0
@@ -89,6 +99,7 @@ class FaceAligner:
         self._since = 0
         self._wait = 0
         self._step = float("inf")  # last frame's residual motion (crop px)
+        self._found = None  # landmarks handed to process() to take instead of searching
 
     def stats(self) -> dict[str, float]:
         """Counters and mean timings (ms per processed frame, ms per FaceMesh call)."""
@@ -103,7 +114,7 @@ class FaceAligner:
             "losses": self.losses,
             "ms_per_frame": 1e3 * self.seconds / n,
             "mesh_ms_per_call": self._mesh.ms_per_call,
-            "search_ms_per_call": self._finder.ms_per_call,
+            "search_ms_per_call": self._finder.ms_per_call if self._finder is not None else 0.0,
         }
 
     @property
@@ -112,7 +123,8 @@ class FaceAligner:
         return None if self._m is None else self._m.copy()
 
     def close(self) -> None:
-        self._finder.close()
+        if self._finder is not None:
+            self._finder.close()
         self._mesh.close()
 
     def __enter__(self) -> FaceAligner:
@@ -126,7 +138,8 @@ class FaceAligner:
         img = frame.image
         self.frames += 1
         if self._m is None:
-            found = self._search(img)
+            found = self._search(img) if self._found is None else self._take(self._found)
+            self._found = None
             if found is None:
                 return None
             m, lm = found
@@ -180,10 +193,13 @@ class FaceAligner:
             box=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)),
             keyframe=key,
             faces_seen=self._faces_seen,
+            face_px=self._face_h / float(np.sqrt(abs(m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0]))),
         )
 
     def _search(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Full-image FaceMesh (all faces, largest kept), throttled to every ``search_every`` frames."""
+        if self._finder is None:  # searched for by a MultiFaceAligner
+            return None
         if self._wait > 0:
             self._wait -= 1
             return None
@@ -194,6 +210,10 @@ class FaceAligner:
         if lm is None:
             self._wait = (self.tune.search_every or self.cfg.landmark_every) - 1
             return None
+        return self._take(lm)
+
+    def _take(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The transform and crop landmarks of a face found by a full-image search."""
         m = fit_similarity(lm[list(RIGID_FIT)], self._tpl_fit)
         return m, to_crop(lm, m)
 

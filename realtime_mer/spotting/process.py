@@ -6,10 +6,11 @@ child process that attaches to the ring buffer's shared-memory block (``RingBuff
 the parent sends sequence numbers in batches over a pipe, the child answers with one ``SpotStep``
 per frame, in order. Nothing but sequence numbers and results crosses the pipe (a crop is never copied).
 
-Protocol (parent -> child): ``("frames", [seq, ...])`` (``-1``: a frame without a face, the spotter
-resets once, as ``SpotDriver.face_lost``), ``("warm", [seq, ...])`` (``SpotDriver.warm_start``), ``("end",)``
-(flush and exit). Child -> parent: ``("steps", [SpotStep, ...])``, ``("flushed", [Interval, ...])``,
-``("error", exception)``.
+One spotter per lane: with ``--max-faces N`` each face slot has its own ring buffer and spotter, all in this one
+process. Protocol (parent -> child): ``("frames", [[(lane, seq), ...], ...])`` (one list per frame; ``seq`` -1: that
+lane's face was lost, its spotter resets once, as ``SpotDriver.face_lost``), ``("warm", lane, [seq, ...])``
+(``SpotDriver.warm_start``), ``("end",)`` (flush and exit). Child -> parent: ``("steps", [[SpotStep, ...], ...])``
+(per frame, per lane item), ``("flushed", [(lane, [Interval, ...]), ...], cpu_s)``, ``("error", exception)``.
 
 Faults: the child ignores SIGINT (Ctrl-C reaches the whole process group; the parent stops it by
 sending ``end``, so every frame already sent is still spotted and flushed); a child that dies
@@ -24,6 +25,7 @@ import multiprocessing as mp
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -54,8 +56,9 @@ def _context() -> mp.context.SpawnContext | mp.context.ForkServerContext:
     return mp.get_context("spawn")
 
 
-def serve(conn: Connection, name: str, capacity: int, crop_size: int, n_landmarks: int, spotter: Stepper[Any]) -> None:
-    """The child's loop (module level, so it can be started by forkserver / spawn)."""
+def serve(conn: Connection, lanes: list[tuple[str, int, int, int]], spotters: list[Stepper[Any]]) -> None:
+    """The child's loop (module level, so it can be started by forkserver / spawn): one spotter per lane, each on its
+    own ring buffer (``lanes``: each buffer's shared name, capacity, crop size, landmark count)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import cv2
@@ -63,8 +66,8 @@ def serve(conn: Connection, name: str, capacity: int, crop_size: int, n_landmark
         cv2.setNumThreads(1)
     except ImportError:  # pragma: no cover - cv2 is a dependency
         pass
-    buffer = RingBuffer.attach(name, capacity, crop_size, n_landmarks)
-    driver: SpotDriver[list[Interval]] = SpotDriver(spotter, buffer)  # type: ignore[arg-type]
+    buffers = [RingBuffer.attach(*lane) for lane in lanes]
+    drivers: list[SpotDriver[list[Interval]]] = [SpotDriver(sp, b) for sp, b in zip(spotters, buffers, strict=True)]  # type: ignore[arg-type]
     try:
         conn.send(("ready",))
         while True:
@@ -74,41 +77,53 @@ def serve(conn: Connection, name: str, capacity: int, crop_size: int, n_landmark
                 return
             kind = msg[0]
             if kind == "frames":
-                steps: list[SpotStep] = []
+                steps: list[list[SpotStep]] = []
                 try:
-                    for seq in msg[1]:
-                        steps.append(driver.step(seq))
+                    for frame in msg[1]:
+                        steps.append([drivers[lane].step(seq) for lane, seq in frame])
                 finally:  # on a failure, what was decided before it still reaches the parent (then the error)
                     conn.send(("steps", steps))
             elif kind == "warm":
-                driver.warm_start(msg[1])
+                drivers[msg[1]].warm_start(msg[2])
             elif kind == "end":
-                intervals = driver.flush()
-                conn.send(("flushed", intervals, time.process_time()))  # with this process's CPU time
+                flushed = [(lane, d.flush()) for lane, d in enumerate(drivers)]
+                conn.send(("flushed", flushed, time.process_time()))  # with this process's CPU time
                 return
     except BaseException as exc:  # a spotter failure: the parent raises it, like the in-thread spotter's
         try:
-            conn.send(("error", exc))
-        except Exception:  # not picklable: its one line
-            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            try:
+                conn.send(("error", exc))
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                raise
+            except Exception:  # not picklable: its one line
+                conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            pass  # the parent is gone (it closed the pipe): nobody to tell
     finally:
-        buffer.close()
+        for b in buffers:
+            b.close()
         conn.close()
 
 
 class SpotProcess:
     """The parent's handle: ``start``, ``send_frames`` / ``send_warm`` / ``send_end``, ``recv``, ``close``.
 
-    One thread sends and one receives (a ``Connection`` is safe for one sender and one receiver)."""
+    One spotter per lane (``--max-faces``: one lane per face slot), each on its own shared ring buffer. One thread
+    sends and one receives (a ``Connection`` is safe for one sender and one receiver)."""
 
-    def __init__(self, spotter: Stepper[Any], buffer: RingBuffer) -> None:
-        if buffer.shared_name is None:
-            raise ValueError("the spotting process needs a shared ring buffer: RingBuffer(..., shared=True)")
+    def __init__(self, spotters: Stepper[Any] | Sequence[Stepper[Any]], buffers: RingBuffer | Sequence[RingBuffer]) -> None:
+        spotters = list(spotters) if isinstance(spotters, (list, tuple)) else [spotters]  # type: ignore[list-item]
+        buffers = list(buffers) if isinstance(buffers, (list, tuple)) else [buffers]  # type: ignore[list-item]
+        if len(spotters) != len(buffers):
+            raise ValueError(f"{len(spotters)} spotters for {len(buffers)} ring buffers")
+        lanes = []
+        for b in buffers:
+            if b.shared_name is None:
+                raise ValueError("the spotting process needs a shared ring buffer: RingBuffer(..., shared=True)")
+            lanes.append((b.shared_name, b.capacity, b.crop_size, b.n_landmarks))
         ctx = _context()
         self._conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(
-            target=serve, name="realtime-mer-spotting", daemon=True,
-            args=(child, buffer.shared_name, buffer.capacity, buffer.crop_size, buffer.n_landmarks, spotter))
+        self.proc = ctx.Process(target=serve, name="realtime-mer-spotting", daemon=True, args=(child, lanes, spotters))
         self._child = child
         self._started = False
 
@@ -125,11 +140,12 @@ class SpotProcess:
         if msg[0] != "ready":
             raise self._died(f"answered {msg[0]!r} before it was ready")
 
-    def send_frames(self, seqs: list[int]) -> None:
-        self._send(("frames", seqs))
+    def send_frames(self, frames: list[list[tuple[int, int]]]) -> None:
+        """Frames to spot, each a list of ``(lane, seq)`` (``seq`` -1: that lane's face was lost)."""
+        self._send(("frames", frames))
 
-    def send_warm(self, seqs: list[int]) -> None:
-        self._send(("warm", seqs))
+    def send_warm(self, lane: int, seqs: list[int]) -> None:
+        self._send(("warm", lane, seqs))
 
     def send_end(self) -> None:
         self._send(("end",))

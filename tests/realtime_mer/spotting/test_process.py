@@ -142,7 +142,7 @@ def test_a_refused_prepare_leaves_no_spotting_process_or_shared_block(monkeypatc
     with pytest.raises(OSError, match="provenance"):
         p.prepare()
     seen["proc"].join(10)
-    assert not seen["proc"].is_alive() and p._shared is None
+    assert not seen["proc"].is_alive() and p._shared == []
     with pytest.raises(FileNotFoundError):
         shared_memory.SharedMemory(name=seen["name"])
     p.close()  # still safe afterwards
