@@ -397,6 +397,10 @@ def _print_summary(s: dict[str, Any], interrupted: bool) -> None:
     if s["emit_latency_ms"]:
         t.add_row("emit latency", f"p50 {s['emit_latency_ms']['p50']:.1f} ms, p95 {s['emit_latency_ms']['p95']:.1f} ms")
     t.add_row("model", f"{s['model']} on {s['backend']}, spotter {s['spotter']}")
+    for fid, f in s["faces"].get("per_face", {}).items():  # --max-faces above 1: a line per face
+        small = f", {f['frames_too_small']} too small to spot" if f["frames_too_small"] else ""
+        t.add_row(f"face {fid}", f"{f['events']} events, {f['frames_spotted']} frames spotted{small}, "
+                                 f"seen {f['first_s']:.1f}-{f['last_s']:.1f} s, blind {100 * f['blind_share']:.0f} %")
     con.print(t)
 
 

@@ -30,14 +30,15 @@ GRAPH_HEADROOM = 3.0  # the scale ends at most this many times above the thresho
 _MARGIN = 6  # y-axis labels left of the graph
 
 
-def bin_signal(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, cells: int, window_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per cell of the last ``window_s`` seconds (ending at the newest sample): the largest signal (a
+def bin_signal(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, cells: int, window_s: float,
+               end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell of the last ``window_s`` seconds (ending at ``end``, default the newest sample): the largest signal (a
     30 ms peak is never averaged away) and the last threshold; NaN where a cell has no sample."""
     out_s = np.full(cells, np.nan)
     out_t = np.full(cells, np.nan)
     if len(t) == 0:
         return out_s, out_t
-    start = t[-1] - window_s
+    start = (t[-1] if end is None else max(end, t[-1])) - window_s
     keep = t > start
     idx = np.minimum(((t[keep] - start) / window_s * cells).astype(int), cells - 1)
     s, th = sig[keep], thr[keep]
@@ -62,11 +63,12 @@ def graph_top(s: np.ndarray, th: np.ndarray, rows: int = GRAPH_ROWS) -> float:
 
 
 def signal_graph(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, width: int, rows: int = GRAPH_ROWS,
-                 window_s: float = GRAPH_SECONDS) -> Text:
+                 window_s: float = GRAPH_SECONDS, end: float | None = None, with_axis: bool = True) -> Text:
     """``rows`` rows of bars (red above the threshold), the threshold a ─ line wherever the signal is below it and its
-    value on the scale, a y scale on the left and a time axis below: seconds before the newest sample."""
+    value on the scale, a y scale on the left and (``axis``) a time axis below: seconds before the newest sample (or
+    before ``end``, the stream's newest time, so a face out of view scrolls away); ``with_axis``: draw the time axis."""
     cells = max(10, width - _MARGIN)
-    s, th = bin_signal(np.asarray(t, np.float64), np.asarray(sig, np.float64), np.asarray(thr, np.float64), cells, window_s)
+    s, th = bin_signal(np.asarray(t, np.float64), np.asarray(sig, np.float64), np.asarray(thr, np.float64), cells, window_s, end)
     text = Text(no_wrap=True, overflow="crop")
     top = graph_top(s, th, rows)
     n = rows * 8
@@ -92,6 +94,9 @@ def signal_graph(t: np.ndarray, sig: np.ndarray, thr: np.ndarray, width: int, ro
             else:
                 text.append(_BLOCKS[h], style="bold red" if s[c] > th[c] else "cyan")
         text.append("\n")
+    if not with_axis:
+        text.rstrip()
+        return text
     text.append(" " * (_MARGIN - 1) + "└", style="dim")
     axis = [" "] * cells
     step = 1.0 if window_s <= 6 else 2.0
@@ -135,6 +140,37 @@ def _state(st: Any) -> str:
     return "spotter " + state
 
 
+def _face_state(fs: Any, now_s: float) -> str:
+    """One face's line (several faces): its id, state, events and blind share."""
+    if now_s - fs.last_s > 0.25:
+        state = f"[red]out of view[/] {now_s - fs.last_s:.1f} s"
+    elif fs.small:
+        state = "[yellow]TOO SMALL[/] to spot (tracked)"
+    elif fs.calibrating:
+        state = "[yellow]CALIBRATING[/]"
+    elif fs.blind:
+        state = "[yellow]BUSY[/]"
+    else:
+        state = "[green]WATCHING[/]"
+    blind = 100.0 * fs.blind_frames / fs.frames if fs.frames else 0.0
+    return f"[bold]face {fs.face_id}[/] {state} · {fs.events} events · blind {blind:.0f} %"
+
+
+def _faces_line(st: Any) -> str:
+    """The state line with several faces: how many are followed now, and the run's blind share."""
+    line = f"faces {st.faces_now} followed now (up to {st.max_faces}) · {len(st.faces)} seen in all"
+    if st.processed:
+        no_face = st.processed - st.with_face
+        line += f" · no face {100.0 * no_face / st.processed:.1f} % of frames"
+    return line
+
+
+def shown_faces(st: Any, room: int) -> list[Any]:
+    """The faces the overlay has room for: the most recently seen first (ties: lower id), at most ``room``."""
+    faces = sorted(st.faces.values(), key=lambda f: (-f.last_s, f.face_id))
+    return sorted(faces[: max(0, room)], key=lambda f: f.face_id)
+
+
 def _latency(p: Any) -> str:
     parts = []
     for stage, short in _UI_STAGES:
@@ -145,16 +181,20 @@ def _latency(p: Any) -> str:
     return "ms p50/p95  " + "  ".join(parts) if parts else ""
 
 
-def _event_header(wide: bool) -> str:
+def _event_header(wide: bool, face: bool = False) -> str:
     """Column names over the event rows, aligned with ``_event_row``."""
     head = f"{'apex':>11}  {'type':<5}  {'label':<8}  {'conf':>4}  {'duration':>8}"
+    if face:
+        head = f"{'face':<8}{head}"
     return f"[dim]{head}  frames onset-apex-offset, spotting z[/dim]" if wide else f"[dim]{head}[/dim]"
 
 
-def _event_row(e: Any, wide: bool) -> str:
+def _event_row(e: Any, wide: bool, face: bool = False) -> str:
     style = _LABEL_STYLE.get(e.label, "")
     label = f"[{style}]{e.label:<8}[/]" if style else f"{e.label:<8}"
     row = f"{e.apex_s:9.2f} s  {e.type:<5}  {label}  {e.confidence:4.2f}  {e.duration_ms:5.0f} ms"
+    if face:
+        row = f"face {e.face_id:<2} {row}"
     if wide:
         row += f"  frames {e.onset_frame}-{e.apex_frame}-{e.offset_frame}  z {e.spot_score:.1f}"
     return row
@@ -179,10 +219,27 @@ class Overlay:
         lat = _latency(p)
         events = list(reversed(st.events))
         warnings = [one(f"[yellow]warning: {w}[/]") for w in st.warnings[-2:]]
+        multi = st.max_faces > 1
         rows = GRAPH_ROWS if height < 36 else 2 * GRAPH_ROWS  # a tall terminal gets a finer graph
-        graph = signal_graph(np.asarray(st.signal_t), np.asarray(st.signal), np.asarray(st.threshold), width, rows)
-        graph_lines = graph.split("\n")
-        title: Text | None = one(f"[bold]signal[/] (noise units) vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s of the stream")
+        if multi:  # a line and a graph per face: the most recently seen ones that fit (two at 80x24)
+            head[-1] = one(_faces_line(st))
+            rows = GRAPH_ROWS
+            faces = shown_faces(st, 2 if height < 36 else max(2, (height - 14) // (rows + 1)))
+            graph_lines: list[Text] = []
+            for k, fs in enumerate(faces):
+                graph_lines.append(one(_face_state(fs, st.now_s)))
+                g = signal_graph(np.asarray(fs.signal_t), np.asarray(fs.signal), np.asarray(fs.threshold), width, rows,
+                                 end=st.now_s, with_axis=k == len(faces) - 1)
+                graph_lines.extend(list(g.split("\n")))
+            if not faces:
+                graph_lines.append(one("[dim]no face yet[/]"))
+            more = len(st.faces) - len(faces)
+            title: Text | None = one(f"[bold]signal per face[/] vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s"
+                                     + (f" ({more} more face(s) not shown)" if more > 0 else ""))
+        else:
+            graph = signal_graph(np.asarray(st.signal_t), np.asarray(st.signal), np.asarray(st.threshold), width, rows)
+            graph_lines = list(graph.split("\n"))
+            title = one(f"[bold]signal[/] (noise units) vs threshold [yellow]─[/], last {GRAPH_SECONDS:g} s of the stream")
         ev_title = one(f"[bold]events[/] ({st.n_events}) newest first" + ("" if events else " — none yet"))
         budget = height - 1  # the live display keeps the cursor's line
         fixed = len(head) + 1 + len(graph_lines) + 1 + 2 * min(1, len(events))  # the events' title, header, latest
@@ -191,16 +248,16 @@ class Overlay:
             out.append(one(lat))
             fixed += 1
         if fixed > budget:  # a very short terminal: the graph gives way, the latest event stays
-            graph_lines, title = type(graph_lines)(), None
+            graph_lines, title = [], None
         if title is not None:
             out.append(title)
             out.extend(graph_lines)
         out.append(ev_title)
         wide = width >= 110
         if events:
-            out.append(one(_event_header(wide)))
+            out.append(one(_event_header(wide, multi)))
         room = max(1, budget - len(out) - len(warnings))
-        out.extend(one(_event_row(e, wide)) for e in events[:room])
+        out.extend(one(_event_row(e, wide, multi)) for e in events[:room])
         out.extend(warnings[: max(0, budget - len(out))])
         for t in out:
             t.no_wrap = True
