@@ -5,7 +5,8 @@ keeps each face's id stable.
 Per frame: every followed face is aligned by its slot's aligner (a loss frees the slot and the face is remembered
 for ``face.memory_s``); two slots that collapsed onto one face (one person passing in front of another) keep the one
 that moved as it was moving and drop the other (remembered where it was before it strayed); while a slot is free,
-a full-image search runs every ``search_every`` frames (``landmark_every`` by default), the faces it finds are
+a full-image search runs every ``search_every`` frames (``landmark_every`` by default; once a second it also looks at
+square tiles of a wide picture, where faces are too small for the detector's 128 px view), the faces it finds are
 matched to the followed ones (Hungarian assignment on IoU) and each unmatched one, largest first, takes a free
 slot with an id from ``Identities`` (a remembered one where unambiguous, else a new one).
 
@@ -28,7 +29,7 @@ from realtime_mer.face.identity import Box, Identities, Motion, iou, match
 from realtime_mer.face.mesh import FaceMesh
 from realtime_mer.types import AlignedFace, Frame, Image
 
-DUPLICATE_IOU = 0.5  # two followed faces whose crops overlap this much are one face
+DUPLICATE_CENTRES = 0.5  # two followed faces whose crop centres are closer than this many crop widths are one face
 NEW_FACE_IOU = 0.3  # a found face that overlaps a followed one this much is that one
 STRAY_FRAMES = 12  # how far back a collapsed pair's motion is compared
 
@@ -57,6 +58,8 @@ class MultiFaceAligner:
         self._corners = np.array([[0.0, 0.0], [self.size, 0.0], [0.0, self.size], [self.size, self.size]])
         self._every = int(cfg.track.search_every or cfg.landmark_every)
         self._wait = 0
+        self._tile_every = max(1, round(fps))  # the tiled search: at most once a second while a slot is free
+        self._tile_wait = 0
         self._seen = 0
         self.frames = self.searches = self.losses = self.duplicates = 0
         self.seconds = 0.0
@@ -154,7 +157,7 @@ class MultiFaceAligner:
         for i, a in enumerate(slots):
             for b in slots[i + 1:]:
                 fa, fb = self._followed[a], self._followed[b]
-                if a not in faces or b not in faces or fa is None or fb is None or iou(fa.box, fb.box) < DUPLICATE_IOU:
+                if a not in faces or b not in faces or fa is None or fb is None or not _same_place(fa.box, fb.box):
                     continue
                 da, db = fa.motion.deviation(STRAY_FRAMES), fb.motion.deviation(STRAY_FRAMES)
                 lose = b if (db, fb.face_id) > (da, fa.face_id) else a
@@ -170,18 +173,42 @@ class MultiFaceAligner:
         x1, y1 = np.ceil(p.max(0))
         return Box(float(x0), float(y0), float(x1 - x0), float(y1 - y0))
 
+    def _tiled(self, image: Image) -> list[np.ndarray]:
+        """Faces found in overlapping square tiles (side: the image's shorter side, a third overlap), in image pixels."""
+        h, w = image.shape[:2]
+        side = min(h, w)
+        if max(h, w) < 1.3 * side:  # nearly square: the full-image search saw it as well as a tile would
+            return []
+        step = max(1, (2 * side) // 3)
+        xs = sorted({*range(0, max(1, w - side + 1), step), w - side})
+        ys = sorted({*range(0, max(1, h - side + 1), step), h - side})
+        out = []
+        for y in ys:
+            for x in xs:
+                for lm in self._finder.detect(np.ascontiguousarray(image[y:y + side, x:x + side])):
+                    out.append(lm + np.array([x, y], np.float32))
+        return out
+
     def _search(self, frame: Frame, outs: Sequence[Image], faces: dict[int, AlignedFace]) -> None:
         """A full-image search (throttled); each face found that no slot follows takes a free slot."""
+        self._tile_wait -= 1
         if self._wait > 0:
             self._wait -= 1
             return
         self._wait = self._every - 1
         self.searches += 1
         found = self._finder.detect(frame.image)  # largest first
+        boxes = [self._footprint(lm) for lm in found]
+        if self._tile_wait <= 0:  # the detector sees the whole picture at 128 px: faces in a wide or large frame are
+            self._tile_wait = self._tile_every  # too small for it, so now and then it also looks at square tiles
+            for lm in self._tiled(frame.image):
+                b = self._footprint(lm)
+                if all(iou(b, o) < NEW_FACE_IOU for o in boxes):
+                    found.append(lm)
+                    boxes.append(b)
         self._seen = len(found)
         if not found:
             return
-        boxes = [self._footprint(lm) for lm in found]
         active = [s for s in faces if self._followed[s] is not None]
         taken = {j for _, j in match([self._followed[s].box for s in active], boxes, NEW_FACE_IOU)}  # type: ignore[union-attr]
         new = [j for j in range(len(found)) if j not in taken
@@ -197,6 +224,11 @@ class MultiFaceAligner:
             fol.motion.add(frame.index, fol.box)
             self._followed[slot] = fol
             faces[slot] = f
+
+
+def _same_place(a: Box, b: Box) -> bool:
+    """Two crops on one face: their centres closer than ``DUPLICATE_CENTRES`` of the smaller crop's width."""
+    return abs(a.cx - b.cx) ** 2 + abs(a.cy - b.cy) ** 2 < (DUPLICATE_CENTRES * min(a.w, b.w)) ** 2
 
 
 __all__ = ["MultiFaceAligner"]
