@@ -19,7 +19,7 @@ import numpy as np
 
 from realtime_mer.app.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.app.timeline import TraceWriter, intensity_path
-from realtime_mer.events.frames import FaceSample, FrameSink, spotter_state
+from realtime_mer.events.frames import FaceRow, FaceSample, FrameSink, spotter_state
 from realtime_mer.types import CLASSES, Event
 
 SIGNAL_SAMPLES = 4096  # >= 4 s of signal up to 1000 fps (the overlay graphs the last 4 s)
@@ -174,9 +174,9 @@ class RunRecord:
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, True, signal, threshold, blind)
         if self.frame_sinks:
-            state = spotter_state(calibrating, blind)
+            row = [FaceRow(0, 0, face, signal, threshold, spotter_state(calibrating, blind))]
             for s in self.frame_sinks:
-                s.row(frame_index, time_s, face, signal, threshold, state)
+                s.rows(frame_index, time_s, row)
 
     def trace_no_face(self, frame_index: int, time_s: float) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
@@ -187,23 +187,23 @@ class RunRecord:
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True)
         for s in self.frame_sinks:
-            s.row(frame_index, time_s, None, float("nan"), float("nan"), "no_face")
+            s.rows(frame_index, time_s, [FaceRow(0, 0, None, float("nan"), float("nan"), "no_face")])
 
-    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event") -> None:
-        """A recognition model's per-frame intensity (``--timeline``: ``<name>.intensity.csv``, columns
-        ``frame, intensity, source``). ``source`` ``event``: the steps of a classified interval (frames fractional
+    def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event", face_id: int = 0) -> None:
+        """A recognition model's per-frame intensity of face ``face_id`` (``--timeline``: ``<name>.intensity.csv``,
+        columns ``frame, intensity, source, face_id``). ``source`` ``event``: the steps of a classified interval (frames fractional
         where the model sampled between frames); ``window``: the continuous trace, one value per integer frame,
         which also goes to the per-frame outputs that take it (``--frames-csv``'s ``model_intensity``)."""
         if source == "window":
             for s in self.frame_sinks:
                 if getattr(s, "hold", 0):
-                    s.intensity(frames, values)  # type: ignore[attr-defined]
+                    s.intensity(frames, values, face_id)  # type: ignore[attr-defined]
         if self.intensity_path is None:
             return
         if self._intensity_fh is None:
             self._intensity_fh = open(self.intensity_path, "w", encoding="utf-8")  # closed in close_trace
-            self._intensity_fh.write("frame,intensity,source\n")
-        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source}\n" for f, v in zip(frames, values, strict=True))
+            self._intensity_fh.write("frame,intensity,source,face_id\n")
+        self._intensity_fh.writelines(f"{f:.2f},{v:.4f},{source},{face_id}\n" for f, v in zip(frames, values, strict=True))
         self._intensity_fh.flush()
 
     def wants_intensity(self) -> bool:

@@ -193,9 +193,9 @@ def test_a_clip_model_gets_onset_to_offset_from_the_ring_buffer_on_the_recogniti
         assert (on, ap, off) == (0, ev.apex_frame - ev.onset_frame, ev.offset_frame - ev.onset_frame)
         assert ev.label == "surprise" and ev.model_sha256 == "ab" * 32
     rows = (tmp_path / "t.intensity.csv").read_text().splitlines()
-    assert rows[0] == "frame,intensity,source" and len(rows) == 1 + 2 * 7  # no window trace: the model has no head
+    assert rows[0] == "frame,intensity,source,face_id" and len(rows) == 1 + 2 * 7  # no window trace: the model has no head
     first = next(e for e in p.events if e.onset_frame == 1)
-    assert rows[1:3] == ["1.00,0.1000,event", f"{first.offset_frame:.2f},0.9000,event"]  # clip positions -> source frames
+    assert rows[1:3] == ["1.00,0.1000,event,0", f"{first.offset_frame:.2f},0.9000,event,0"]  # clip positions -> source frames
 
 
 class FakeIntensityModel(FakeClipClassifier):
@@ -223,17 +223,17 @@ class HoldingSink:
 
     def __init__(self) -> None:
         self.hold = 0
-        self.rows: list[int] = []
+        self.frames: list[int] = []
         self.values: dict[int, float] = {}
 
     def hold_for_intensity(self, frames: int) -> None:
         self.hold = frames
 
-    def intensity(self, frames, values) -> None:
+    def intensity(self, frames, values, face_id=0) -> None:
         self.values.update(zip(map(int, frames), map(float, values), strict=True))
 
-    def row(self, frame, time_s, face, signal, threshold, state) -> None:
-        self.rows.append(frame)
+    def rows(self, frame, time_s, faces) -> None:
+        self.frames.append(frame)
 
     def close(self) -> None:
         pass
@@ -252,8 +252,8 @@ def test_an_intensity_model_writes_a_continuous_trace_without_crossing_face_loss
     for w in clf.windows:  # 20 contiguous frames with a face, never across the face loss
         assert len(w) == 20 and w == list(range(w[0], w[0] + 20)) and not gone & set(w)
     text = (tmp_path / "t.intensity.csv").read_text().splitlines()
-    window = [r.split(",") for r in text[1:] if r.endswith(",window")]
-    frames = [int(float(f)) for f, _v, _s in window]
+    window = [r.split(",") for r in text[1:] if r.endswith(",window,0")]
+    frames = [int(float(f)) for f, _v, _s, _face in window]
     assert frames == sorted(set(frames))  # each frame once, in order
     # the spec: each window places its values on its frames newer than the trace so far; a frame before the window's
     # first step (position 19/8 of 20 crops with 8 steps) takes that step's value; windows skipped while the model was
@@ -265,7 +265,7 @@ def test_an_intensity_model_writes_a_continuous_trace_without_crossing_face_loss
                 expected[f] = max(f, w[0] + 19 / 8) / 1000.0
         done = max(done, w[-1])
     assert frames == sorted(expected)
-    for f, v, _s in window:
+    for f, v, _s, _face in window:
         assert float(v) == pytest.approx(expected[int(float(f))], abs=1e-4)
     assert sink.values and all(v == pytest.approx(f / 1000.0, abs=4e-3) for f, v in sink.values.items())
     assert "intensity" in p.summary()["stage_latency_ms"]
