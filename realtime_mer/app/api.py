@@ -6,6 +6,9 @@
     for e in result.events:                              # realtime_mer.types.Event records
         print(e.type, e.onset_s, e.label, e.confidence)
     df = result.to_dataframe()                           # pandas, when installed: one row per event
+    result = rm.analyse("group.mp4", max_faces=3)        # follow up to three faces; each event has its face_id
+    for i in result.faces:                               # the face ids with events, sorted
+        print(i, len(result.for_face(i)))                # one face's events (an Analysis too)
 
     with rm.stream(0) as live:                           # a live camera: events as they are decided
         for e in live:
@@ -18,6 +21,10 @@ set, every output path against the inputs and each other), with the same one-lin
 ``config.output`` names is written as by the CLI (events fsynced as decided with their provenance, stats,
 frames csv, the timeline picture and its trace, ELAN / BIDS; LSL outlets too); an existing file is refused
 unless ``overwrite=True``. No signal handlers are installed and no overlay is drawn: this is a library.
+
+``max_faces`` (1 to 16) sets ``config.face.max_faces``, the faces followed at once; None keeps the config's. Each
+event carries its face's ``face_id`` (stable over the run, 0 for the first face found); the DataFrame has it as a
+column, so ``df[df.face_id == 1]`` or ``df.groupby("face_id")`` split it per face, as ``Analysis.for_face`` does.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from realtime_mer.config import PipelineConfig, SourceConfig
-from realtime_mer.errors import MerError, OutputError, SourceError, fail
+from realtime_mer.errors import ConfigError, MerError, OutputError, SourceError, fail
 from realtime_mer.types import CLASSES, Event
 
 if TYPE_CHECKING:
@@ -39,6 +46,17 @@ if TYPE_CHECKING:
 
 SourceLike = str | os.PathLike[str] | int | SourceConfig
 EventCallback = Callable[[Event], None]
+MAX_FACES = 16  # the most faces followed at once (config.face.max_faces)
+
+
+def with_max_faces(config: PipelineConfig, max_faces: int | None) -> PipelineConfig:
+    """``config`` with ``face.max_faces`` set (a copy; ``config`` itself is unchanged); None: ``config`` as it is."""
+    if max_faces is None:
+        return config
+    if isinstance(max_faces, bool) or not isinstance(max_faces, int) or not 1 <= max_faces <= MAX_FACES:
+        raise fail(ConfigError, f"max_faces={max_faces!r} must be a whole number from 1 to {MAX_FACES}",
+                   "pass e.g. max_faces=2 (the faces followed at once)")
+    return dataclasses.replace(config, face=dataclasses.replace(config.face, max_faces=max_faces))
 
 
 def source_config(source: SourceLike, base: SourceConfig | None = None) -> SourceConfig:
@@ -84,8 +102,18 @@ class Analysis:
         return self.summary.get("provenance", {})
 
     def to_dataframe(self) -> pandas.DataFrame:
-        """The events as a pandas DataFrame, one row per event, one probability column per class (needs pandas)."""
+        """The events as a pandas DataFrame, one row per event, one probability column per class and the event's
+        ``face_id`` (needs pandas)."""
         return events_dataframe(self.events, self.classes)
+
+    @property
+    def faces(self) -> list[int]:
+        """The ids of the faces that have events, sorted (``[0]`` or ``[]`` with one face)."""
+        return sorted({e.face_id for e in self.events})
+
+    def for_face(self, face_id: int) -> Analysis:
+        """Face ``face_id``'s events only (same summary and classes): ``result.for_face(1).to_dataframe()``."""
+        return dataclasses.replace(self, events=[e for e in self.events if e.face_id == face_id])
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self.events)
@@ -115,8 +143,8 @@ class EventStream:
     releases the source and closes the output files; the events decided until then are kept."""
 
     def __init__(self, source: SourceLike, config: PipelineConfig | None = None, *, on_event: EventCallback | None = None,
-                 overwrite: bool = False) -> None:
-        cfg = config or PipelineConfig()
+                 overwrite: bool = False, max_faces: int | None = None) -> None:
+        cfg = with_max_faces(config or PipelineConfig(), max_faces)
         self.config = dataclasses.replace(cfg, source=source_config(source, cfg.source),
                                           output=dataclasses.replace(cfg.output, ui=False))
         self._on_event = on_event
@@ -232,16 +260,18 @@ class EventStream:
 
 
 def stream(source: SourceLike, config: PipelineConfig | None = None, *, on_event: EventCallback | None = None,
-           overwrite: bool = False) -> EventStream:
-    """An ``EventStream`` over ``source`` (started on ``with``, iteration or ``start()``)."""
-    return EventStream(source, config, on_event=on_event, overwrite=overwrite)
+           overwrite: bool = False, max_faces: int | None = None) -> EventStream:
+    """An ``EventStream`` over ``source`` (started on ``with``, iteration or ``start()``); ``max_faces``: the faces
+    followed at once (1 to 16; None: ``config.face.max_faces``)."""
+    return EventStream(source, config, on_event=on_event, overwrite=overwrite, max_faces=max_faces)
 
 
 def analyse(source: SourceLike, config: PipelineConfig | None = None, *, on_event: EventCallback | None = None,
-            overwrite: bool = False) -> Analysis:
+            overwrite: bool = False, max_faces: int | None = None) -> Analysis:
     """Run ``source`` to its end (a file, a folder of frames, the demo; a camera until interrupted) and return
-    its events and summary. Ctrl-C stops the run cleanly, keeping the events so far on disk, and is re-raised."""
-    s = EventStream(source, config, on_event=on_event, overwrite=overwrite)
+    its events and summary. Ctrl-C stops the run cleanly, keeping the events so far on disk, and is re-raised.
+    ``max_faces``: the faces followed at once (1 to 16; None: ``config.face.max_faces``)."""
+    s = EventStream(source, config, on_event=on_event, overwrite=overwrite, max_faces=max_faces)
     try:
         with s:
             for _ in s:
@@ -251,4 +281,4 @@ def analyse(source: SourceLike, config: PipelineConfig | None = None, *, on_even
     return Analysis(events=list(s.events), summary=s.summary(), classes=s.classes)
 
 
-__all__ = ["Analysis", "EventStream", "analyse", "events_dataframe", "source_config", "stream"]
+__all__ = ["MAX_FACES", "Analysis", "EventStream", "analyse", "events_dataframe", "source_config", "stream", "with_max_faces"]

@@ -31,7 +31,7 @@ def media_of(meta: dict | None) -> Path | None:
 def build_parser(prog: str) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description="Export a realtime-mer event log to ELAN, BIDS or the per-class CSV.")
     ap.add_argument("events", type=Path, help="events .jsonl or .csv of a realtime-mer run")
-    ap.add_argument("--eaf", type=Path, help="write an ELAN .eaf (tiers micro / macro, label as value); needs the [elan] extra")
+    ap.add_argument("--eaf", type=Path, help="write an ELAN .eaf (tiers micro / macro, one pair per face with several faces; label as value); needs the [elan] extra")
     ap.add_argument("--media", type=Path, help="the video to link in the .eaf (default: the one in the log's provenance)")
     ap.add_argument("--bids", type=Path, help="write a BIDS *_events.tsv and its *_events.json")
     ap.add_argument("--csv", type=Path, help="write the CSV with one probability column per class")

@@ -54,7 +54,8 @@ def attach_lsl(pipe: Any, out: OutputConfig) -> None:
         return
     from realtime_mer.events.lsl import LslOutlets
 
-    lsl = LslOutlets(pipe.source.name, pipe.source.fps or 0.0, origin=lambda: pipe.record.origin_grab_ns)
+    lsl = LslOutlets(pipe.source.name, pipe.source.fps or 0.0, origin=lambda: pipe.record.origin_grab_ns,
+                     max_faces=pipe.cfg.face.max_faces)
     pipe.sinks.append(lsl)
     pipe.record.frame_sinks.append(lsl)
 

@@ -4,8 +4,9 @@
 
 ``events.jsonl`` is a ``realtime-mer --events`` log. The signal and threshold come from ``--trace`` or, when it
 is not given, from ``<events stem>.trace.csv`` or ``<out stem>.trace.csv`` (what ``--timeline out.png`` streams
-next to the picture: frame, time_s, face, signal, threshold, blind); without one, only the detected and true
-intervals are drawn (placed in time by the events' own times). ``--truth`` is a generator ``truth.csv`` (rows of
+next to the picture: frame, time_s, face, signal, threshold, blind, face_id; older traces without face_id too);
+without one, only the detected and true intervals are drawn (placed in time by the events' own times). With several
+faces (events or trace rows with face_id above 0) each face gets its own panel with its events. ``--truth`` is a generator ``truth.csv`` (rows of
 this video only when ``--video`` is given). The picture may not be one of the files read; an existing one is kept
 unless ``--overwrite``. ``tools/plot_timeline.py`` runs the same code.
 """
@@ -44,7 +45,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def plot_main(argv: list[str], prog: str = "realtime-mer plot") -> int:
     from realtime_mer.app.preflight import TIMELINE_FORMATS, Named, check_clashes, check_existing
-    from realtime_mer.app.timeline import Trace, anchors, labelled, plot, read_trace, read_truth
+    from realtime_mer.app.timeline import Trace, anchors, face_ids, labelled, plot, read_trace, read_truth
     from realtime_mer.events import read_events
 
     args = build_parser(prog).parse_args(argv)
@@ -62,7 +63,8 @@ def plot_main(argv: list[str], prog: str = "realtime-mer plot") -> int:
     tr = read_trace(trace) if trace else Trace.empty()
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        plot(args.out, tr, labelled(events), truth, args.title or args.events.name, anchor=anchors(events))
+        plot(args.out, tr, labelled(events), truth, args.title or args.events.name, anchor=anchors(events),
+             detected_faces=face_ids(events))
     except OSError as exc:
         raise fail(OutputError, f"cannot write {args.out} ({exc.strerror or exc})", "choose a writable -o path") from None
     print(f"wrote {args.out} ({len(events)} events, {len(truth)} truths, trace: {trace or 'none'})")

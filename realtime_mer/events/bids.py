@@ -3,7 +3,7 @@
 ``onset`` and ``duration`` are in seconds from the first frame of the recording (BIDS: relative to the
 start of the data file); ``trial_type`` is the event type and label joined, e.g. ``micro_negative``;
 ``sample`` is the onset frame. The other columns (type, label, apex, spotting score, one probability
-per class, face, model) are described in the JSON, with the levels of the categorical ones. Missing
+per class, face_id, model) are described in the JSON, with the levels of the categorical ones. Missing
 values are ``n/a``, as BIDS asks.
 """
 
@@ -83,7 +83,8 @@ def describe(classes: Sequence[str]) -> dict[str, Any]:
     }
     for c in classes:
         d[prob_column(c)] = {"LongName": f"Probability of {c}", "Description": f"Softmax probability of the class {c}; n/a when unclassified."}
-    d["face_id"] = {"LongName": "Face", "Description": "Tracked face (0: the largest face in view)."}
+    d["face_id"] = {"LongName": "Face", "Description": "The tracked face's id: stable over the run, 0 for the first face found; "
+                                                      "with --max-faces 1 always 0."}
     d["model"] = {"LongName": "Recognition model", "Description": "Name of the model that classified the movement."}
     return d
 

@@ -1,7 +1,9 @@
 """ELAN export: events as an ``.eaf`` annotation document (through pympi-ling, the optional ``[elan]`` extra).
 
 One tier per event type (``micro``, ``macro``), each event an annotation from its onset to its offset
-with its label as the value; the video, when there is one, is linked so ELAN opens it beside the tiers
+with its label as the value. With several faces (events of a ``face_id`` other than 0) there is one pair of tiers per
+face, named with the face's id: ``micro (face 0)``, ``macro (face 0)``, ``micro (face 1)``, ``macro (face 1)``, ...
+(every face with an event; a log whose events are all face 0 keeps the plain ``micro`` / ``macro``); the video, when there is one, is linked so ELAN opens it beside the tiers
 (absolute URL and the path relative to the ``.eaf``). Times are the events' stream times in ms (from
 the first frame, which is the video's start).
 """
@@ -34,17 +36,30 @@ def require_pympi() -> None:
     _pympi()
 
 
+def tier_name(kind: str, face_id: int, several: bool) -> str:
+    """The tier of an event type: ``micro`` with one face, ``micro (face 1)`` when ``several`` faces have events."""
+    return f"{kind} (face {face_id})" if several else kind
+
+
+def tier_names(events: Sequence[Event]) -> list[str]:
+    """The tiers ``build_eaf`` writes for ``events``, in order."""
+    faces = sorted({int(e.face_id) for e in events}) or [0]
+    several = faces != [0]
+    return [tier_name(kind, f, several) for f in faces for kind in TIERS]
+
+
 def build_eaf(events: Sequence[Event], media: Path | None = None, eaf_path: Path | None = None) -> Any:
     """The ``pympi.Elan.Eaf`` document of ``events``; ``media`` (a video file) is linked, relative to ``eaf_path``'s folder."""
     elan = _pympi()
     doc = elan.Eaf(author="realtime-mer")
     doc.remove_tier("default")
-    for tier in TIERS:
+    for tier in tier_names(events):
         doc.add_tier(tier)
+    several = any(e.face_id != 0 for e in events)
     for e in sorted(events, key=lambda e: (e.onset_s, e.offset_s)):
         start = round(e.onset_s * 1000.0)
         end = max(round(e.offset_s * 1000.0), start + 1)  # ELAN needs end > start (a one-frame event at low fps)
-        doc.add_annotation(e.type, start, end, value=e.label)
+        doc.add_annotation(tier_name(e.type, e.face_id, several), start, end, value=e.label)
     if media is not None:
         media = Path(media).resolve()
         rel = os.path.relpath(media, Path(eaf_path).resolve().parent) if eaf_path is not None else None
@@ -78,4 +93,4 @@ def check_eaf_path(path: Path) -> None:
         raise fail(OutputError, f"--eaf {path}: an ELAN file must end in .eaf", f"pass e.g. --eaf {Path(path).with_suffix('.eaf')}")
 
 
-__all__ = ["ELAN_EXTRA", "TIERS", "build_eaf", "check_eaf_path", "require_pympi", "write_eaf"]
+__all__ = ["ELAN_EXTRA", "TIERS", "build_eaf", "check_eaf_path", "require_pympi", "tier_name", "tier_names", "write_eaf"]

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-path", type=Path, help="an ONNX model to use instead of the bundled one")
     p.add_argument("--backend", choices=BACKENDS, help=f"inference backend (default {ModelConfig.backend})")
     p.add_argument("--landmark-every", type=int, help=f"face landmarks every N frames (default {FaceConfig.landmark_every})")
+    p.add_argument("--max-faces", type=int, metavar="N", help=f"faces followed at once in each input, 1 to 16 (default "
+                                                               f"{FaceConfig.max_faces}); each event has its face_id")
     p.add_argument("--frames-csv", action="store_true", help="also write DIR/<name>.frames.csv per input (one row per frame, as realtime-mer --frames-csv)")
     p.add_argument("--timeline", nargs="?", const="png", choices=("png", "svg", "pdf", "jpg"), metavar="FORMAT",
                    help="also draw DIR/<name>.timeline.png per input (png, svg, pdf or jpg; the trace beside it, as realtime-mer --timeline)")
@@ -69,7 +71,7 @@ def config_from_args(a: argparse.Namespace) -> PipelineConfig:
     cfg.output = OutputConfig(ui=False)
     cfg.source.kind = "video"  # each input sets its own kind and path
     for value, field in ((a.fps, "source.fps"), (a.spotter, "spot.name"), (a.model, "model.name"), (a.backend, "model.backend"),
-                         (a.landmark_every, "face.landmark_every")):
+                         (a.landmark_every, "face.landmark_every"), (a.max_faces, "face.max_faces")):
         if value is not None:
             obj, _, name = field.partition(".")
             setattr(getattr(cfg, obj), name, value)

@@ -87,3 +87,54 @@ def test_existing_output_is_refused_before_the_source_opens(tmp_path: Path) -> N
         api.analyse(tmp_path / "missing.mp4", cfg)  # the output is checked first: no SourceError for the missing video
     assert cfg.output.events.read_text() == "kept\n"
 
+
+
+def _face_events() -> list:
+    from realtime_mer.types import Event
+
+    def ev(onset: int, face: int) -> Event:
+        return Event(type="micro", onset_frame=onset, apex_frame=onset + 5, offset_frame=onset + 10, onset_s=onset / 100,
+                     apex_s=(onset + 5) / 100, offset_s=(onset + 10) / 100, duration_ms=100.0, wall_time="",
+                     label="positive", probabilities={"negative": 0.1, "positive": 0.8, "surprise": 0.1}, face_id=face)
+
+    return [ev(10, 0), ev(20, 2), ev(30, 0), ev(40, 1)]
+
+
+def test_analysis_per_face_and_the_dataframes_face_id() -> None:
+    from realtime_mer.app.api import Analysis
+
+    a = Analysis(events=_face_events(), summary={"events": 4})
+    assert a.faces == [0, 1, 2] and Analysis(events=[], summary={}).faces == []
+    one = a.for_face(0)
+    assert isinstance(one, Analysis) and [e.onset_frame for e in one] == [10, 30] and one.summary is a.summary
+    assert len(a.for_face(5)) == 0
+    pd = pytest.importorskip("pandas")
+    df = a.to_dataframe()
+    assert df["face_id"].tolist() == [0, 2, 0, 1]
+    assert df[df.face_id == 0]["onset_frame"].tolist() == [10, 30]  # the pandas idiom the docs give
+    assert list(df.groupby("face_id").size()) == [2, 1, 1]
+    pd.testing.assert_frame_equal(one.to_dataframe(), df[df.face_id == 0].reset_index(drop=True))
+
+
+def test_max_faces_sets_the_config_and_is_checked() -> None:
+    from realtime_mer.app.api import EventStream, stream
+    from realtime_mer.errors import ConfigError
+
+    cfg = PipelineConfig()
+    before = cfg.face.max_faces
+    s = EventStream("demo", cfg, max_faces=3)
+    assert s.config.face.max_faces == 3 and cfg.face.max_faces == before  # the caller's config is not changed
+    assert stream("demo", cfg).config.face.max_faces == before  # None: the config's own
+    assert stream("demo", max_faces=16).config.face.max_faces == 16
+    for bad in (0, 17, 2.0, True, "2"):
+        with pytest.raises(ConfigError, match=r"max_faces=.* must be a whole number from 1 to 16") as ei:
+            EventStream("demo", cfg, max_faces=bad)  # type: ignore[arg-type]
+        assert "\n" not in str(ei.value)
+
+
+def test_analyse_refuses_a_bad_max_faces_before_opening_anything(tmp_path: Path) -> None:
+    from realtime_mer.app import api
+    from realtime_mer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_faces=0"):
+        api.analyse(tmp_path / "missing.mp4", max_faces=0)  # not a SourceError for the missing file

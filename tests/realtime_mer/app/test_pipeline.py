@@ -253,7 +253,7 @@ def test_an_intensity_model_writes_a_continuous_trace_without_crossing_face_loss
         assert len(w) == 20 and w == list(range(w[0], w[0] + 20)) and not gone & set(w)
     text = (tmp_path / "t.intensity.csv").read_text().splitlines()
     window = [r.split(",") for r in text[1:] if r.endswith(",window,0")]
-    frames = [int(float(f)) for f, _v, _s, _id in window]
+    frames = [int(float(f)) for f, _v, _s, _face in window]
     assert frames == sorted(set(frames))  # each frame once, in order
     # the spec: each window places its values on its frames newer than the trace so far; a frame before the window's
     # first step (position 19/8 of 20 crops with 8 steps) takes that step's value; windows skipped while the model was
@@ -265,7 +265,7 @@ def test_an_intensity_model_writes_a_continuous_trace_without_crossing_face_loss
                 expected[f] = max(f, w[0] + 19 / 8) / 1000.0
         done = max(done, w[-1])
     assert frames == sorted(expected)
-    for f, v, _s, _id in window:
+    for f, v, _s, _face in window:
         assert float(v) == pytest.approx(expected[int(float(f))], abs=1e-4)
     assert sink.values and all(v == pytest.approx(f / 1000.0, abs=4e-3) for f, v in sink.values.items())
     assert "intensity" in p.summary()["stage_latency_ms"]

@@ -77,3 +77,17 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     res = run_tool(events, "--trace", tmp_path / "nope.csv", "-o", tmp_path / "x.png")
     assert res.returncode == 2 and "trace file" in res.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_events_of_several_faces_get_a_panel_each(tmp_path: Path) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    write_events(one)
+    rows = [json.loads(x) for x in one.read_text().splitlines()]
+    rows[1]["face_id"] = 1
+    two.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    for events in (one, two):
+        res = run_tool(events, "-o", events.with_suffix(".png"))
+        assert res.returncode == 0, res.stderr
+    h1 = cv2.imread(str(one.with_suffix(".png"))).shape[0]
+    h2 = cv2.imread(str(two.with_suffix(".png"))).shape[0]
+    assert h2 > 1.4 * h1  # face 0 and face 1: two panels

@@ -113,3 +113,88 @@ def test_a_model_intensity_is_drawn_over_its_frames(tmp_path: Path) -> None:
     trace = cv2.imread(str(plot(tmp_path / "w.png", _trace(n, np.ones(n)), [], [], intensity_trace=got["window"])))
     cols = columns(trace, orange, tol=40, min_pixels=1)
     assert len(cols) > 3 * len(columns(plain, orange, tol=40, min_pixels=1)) + 100  # spans most of the x axis
+
+
+def test_a_trace_written_before_face_id_reads_as_face_0(tmp_path: Path) -> None:
+    from realtime_mer.app.timeline import OLD_TRACE_COLUMNS, TRACE_COLUMNS
+
+    assert TRACE_COLUMNS == (*OLD_TRACE_COLUMNS, "face_id")
+    old = tmp_path / "old.trace.csv"
+    old.write_text("frame,time_s,face,signal,threshold,blind\n0,0.000000,1,1.5,4,1\n1,0.005000,0,nan,nan,1\n")
+    tr = read_trace(old)
+    assert tr.frame.tolist() == [0, 1] and tr.face.tolist() == [True, False] and tr.ids.tolist() == [0, 0]
+    assert tr.faces() == [0] and tr.for_face(0) is tr
+    write_trace(tmp_path / "new.csv", tr)
+    assert (tmp_path / "new.csv").read_text().splitlines() == [
+        "frame,time_s,face,signal,threshold,blind,face_id", "0,0.000000,1,1.5,4,1,0", "1,0.005000,0,nan,nan,1,0"]
+
+
+def test_several_faces_round_trip_and_split_per_face(tmp_path: Path) -> None:
+    from realtime_mer.app.timeline import TraceWriter
+
+    path = tmp_path / "t.trace.csv"
+    with TraceWriter(path) as w:  # face 0 on frames 0..5 but 3; face 1 joins at 2; frame 3 has no face at all
+        for f in range(6):
+            if f == 3:
+                w.row(f, f / 10, False, float("nan"), float("nan"), True, face_id=-1)
+                continue
+            w.row(f, f / 10, True, 1.0 + f, 4.0, f == 0, face_id=0)
+            if f >= 2:
+                w.row(f, f / 10, True, 10.0 + f, 5.0, False, face_id=1)
+    tr = read_trace(path)
+    assert len(tr) == 9 and tr.faces() == [0, 1] and tr.ids.tolist() == [0, 0, 0, 1, -1, 0, 1, 0, 1]
+    zero, one = tr.for_face(0), tr.for_face(1)
+    assert zero.frame.tolist() == [0, 1, 2, 3, 4, 5] and zero.face.tolist() == [True, True, True, False, True, True]
+    assert zero.signal[[0, 4]].tolist() == [1.0, 5.0] and np.isnan(zero.signal[3]) and zero.blind.tolist()[:2] == [True, False]
+    assert one.frame.tolist() == [2, 3, 4, 5] and one.face.tolist() == [True, False, True, True]  # from its first frame
+    assert one.signal[[0, 2, 3]].tolist() == [12.0, 14.0, 15.0] and one.threshold[0] == 5.0
+    np.testing.assert_allclose(one.time_s, [0.2, 0.3, 0.4, 0.5])
+    assert len(tr.for_face(7)) == 0
+
+
+def test_one_panel_per_face_with_that_faces_events(tmp_path: Path) -> None:
+    n = 200
+    f = np.arange(n)
+    frame = np.concatenate([f, f[100:]])
+    order = np.argsort(frame, kind="stable")
+    ids = np.concatenate([np.zeros(n, np.int64), np.ones(n - 100, np.int64)])
+    sig = np.concatenate([np.full(n, 1.0), np.full(n - 100, 2.0)])
+    tr = Trace(frame[order], frame[order] / 200.0, np.ones(len(frame), bool), sig[order], np.full(len(frame), 4.0),
+               np.zeros(len(frame), bool), ids[order])
+    detected = [(Interval(20, 30, 40, "micro"), "positive"), (Interval(150, 160, 170, "micro"), "positive")]
+    img = cv2.imread(str(plot(tmp_path / "two.png", tr, detected, [], detected_faces=[0, 1])), cv2.IMREAD_COLOR)
+    one = cv2.imread(str(plot(tmp_path / "one.png", _trace(n, np.ones(n)), detected[:1], [])), cv2.IMREAD_COLOR)
+    assert img.shape[0] > 1.4 * one.shape[0]  # two panels, one above the other
+    rows = np.flatnonzero((np.abs(img.astype(int) - MICRO_POSITIVE) <= 6).all(axis=2).sum(axis=1) >= 5)
+    top, bottom = rows[rows < img.shape[0] // 2], rows[rows >= img.shape[0] // 2]
+    assert len(top) and len(bottom)  # each face's event in its own panel
+    green = (np.abs(img.astype(int) - MICRO_POSITIVE) <= 6).all(axis=2)[:, : int(0.85 * img.shape[1])]  # not the legends
+    x_top = np.flatnonzero(green[top].sum(axis=0) >= 5)
+    x_bottom = np.flatnonzero(green[bottom].sum(axis=0) >= 5)
+    assert x_top.max() < x_bottom.min()  # face 0's event (frames 20..40) left of face 1's (150..170)
+    # a face's panel starts at its first frame: face 1, there from frame 100 on, is never shaded as lost
+    red = (np.abs(img.astype(int) - FACE_LOST) <= 3).all(axis=2)
+    assert red.sum() < 50
+
+
+def test_plot_timeline_draws_each_faces_intensity_and_events(tmp_path: Path) -> None:
+    from realtime_mer.app.timeline import TraceWriter, intensity_path, plot_timeline, read_intensity_faces
+    from realtime_mer.types import Event
+
+    trace = tmp_path / "run.trace.csv"
+    with TraceWriter(trace) as w:
+        for fr in range(100):
+            w.row(fr, fr / 100, True, 1.0, 4.0, False, face_id=0)
+            w.row(fr, fr / 100, True, 2.0, 4.0, False, face_id=1)
+    intensity_path(trace).write_text("frame,intensity,source,face_id\n10.00,0.5000,window,0\n11.00,0.6000,window,0\n"
+                                     "20.00,0.2000,window,1\n30.00,0.9000,event,1\n")
+    got = read_intensity_faces(intensity_path(trace))
+    assert list(got) == ["window", "event"] and sorted(got["window"]) == [0, 1] and list(got["event"]) == [1]
+    assert got["window"][0][0].tolist() == [10.0, 11.0] and got["event"][1][1].tolist() == [0.9]
+    ev = Event(type="micro", onset_frame=40, apex_frame=45, offset_frame=50, onset_s=0.4, apex_s=0.45, offset_s=0.5,
+               duration_ms=100.0, wall_time="", label="positive", face_id=1)
+    out = plot_timeline(trace, [ev], tmp_path / "run.png")
+    assert cv2.imread(str(out)).shape[0] > 600  # two panels
+    # an older intensity file (no face_id) is face 0's
+    intensity_path(trace).write_text("frame,intensity,source\n10.00,0.5000,window\n")
+    assert list(read_intensity_faces(intensity_path(trace))["window"]) == [0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -44,6 +45,36 @@ def test_eaf_has_one_tier_per_type_labels_as_values_and_the_video_linked(tmp_pat
     assert elan.Eaf(str(out)).get_annotation_data_for_tier("macro") == [] and not out.with_suffix(".bak").exists()
 
 
+def _two_faces() -> list[Event]:
+    a, b = _events()
+    late = Event(type="micro", onset_frame=700, apex_frame=710, offset_frame=720, onset_s=3.5, apex_s=3.55, offset_s=3.6,
+                 duration_ms=100.0, wall_time="", label="surprise", face_id=2)
+    return [a, dataclasses.replace(b, face_id=2), late]
+
+
+def test_eaf_with_several_faces_has_a_pair_of_tiers_per_face(tmp_path: Path) -> None:
+    elan = pytest.importorskip("pympi.Elan", reason="pympi-ling is the optional [elan] extra")
+    from realtime_mer.events.eaf import tier_names, write_eaf
+
+    assert tier_names(_events()) == tier_names([]) == ["micro", "macro"]  # every event face 0: the tiers as before
+    events = _two_faces()
+    out = write_eaf(events, tmp_path / "run.eaf")
+    doc = elan.Eaf(str(out))
+    assert list(doc.get_tier_names()) == tier_names(events) == ["micro (face 0)", "macro (face 0)", "micro (face 2)", "macro (face 2)"]
+    assert doc.get_annotation_data_for_tier("micro (face 0)") == [(50, 150, "positive")]
+    assert doc.get_annotation_data_for_tier("macro (face 0)") == []
+    assert doc.get_annotation_data_for_tier("macro (face 2)") == [(2000, 3000, "unknown")]
+    assert doc.get_annotation_data_for_tier("micro (face 2)") == [(3500, 3600, "surprise")]
+
+
+def test_eaf_of_face_0_events_is_as_before(tmp_path: Path) -> None:
+    pytest.importorskip("pympi.Elan", reason="pympi-ling is the optional [elan] extra")
+    from realtime_mer.events.eaf import write_eaf
+
+    text = write_eaf(_events(), tmp_path / "run.eaf").read_text()
+    assert 'TIER_ID="micro"' in text and 'TIER_ID="macro"' in text and "(face" not in text
+
+
 def test_missing_pympi_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import sys
 
@@ -66,10 +97,18 @@ def test_bids_events_tsv_and_its_json_describe_every_column(tmp_path: Path) -> N
     assert rows[1]["trial_type"] == "macro_unknown" and rows[1]["p_positive"] == "n/a" and rows[1]["duration"] == "1.0"
     desc = json.loads(js.read_text())
     assert set(rows[0]) <= set(desc) | {"onset", "duration"}  # every extra column is described
+    assert [r["face_id"] for r in rows] == ["0", "0"] and "stable over the run" in desc["face_id"]["Description"]
     assert desc["onset"]["Units"] == "s" and "micro_positive" in desc["trial_type"]["Levels"]
     with pytest.raises(OutputError, match=r"_events\.tsv"):
         check_bids_path(tmp_path / "events.csv")
     check_bids_path(tmp_path / "events.tsv")
+
+
+def test_bids_rows_keep_each_events_face_id(tmp_path: Path) -> None:
+    tsv, _js = write_bids(_two_faces(), tmp_path / "sub-01_task-rest_events.tsv")
+    rows = list(csv.DictReader(tsv.open(), delimiter="\t"))
+    assert [(r["trial_type"], r["face_id"]) for r in rows] == [("micro_positive", "0"), ("macro_unknown", "2"),
+                                                                ("micro_surprise", "2")]
 
 
 def test_sidecar_round_trip_and_atomic_replace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

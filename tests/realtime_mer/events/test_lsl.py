@@ -18,7 +18,16 @@ from realtime_mer.app.pipeline import Pipeline  # noqa: E402
 from realtime_mer.capture import open_source  # noqa: E402
 from realtime_mer.config import PipelineConfig  # noqa: E402
 from realtime_mer.events import open_sinks  # noqa: E402
-from realtime_mer.events.lsl import MARKER_TYPE, SIGNAL_CHANNELS, SIGNAL_TYPE, LslOutlets  # noqa: E402
+from realtime_mer.events.frames import NO_FACE_ROW, FaceRow  # noqa: E402
+from realtime_mer.events.lsl import (  # noqa: E402
+    MARKER_TYPE,
+    SIGNAL_CHANNELS,
+    SIGNAL_TYPE,
+    LslOutlets,
+    signal_channels,
+    signal_sample,
+)
+from realtime_mer.types import Event  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +72,7 @@ def _drain(inlet: object, n_channels: int, quiet_s: float = 1.0) -> tuple[list, 
 def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path, lsl_discovery: None) -> None:
     cfg = PipelineConfig()
     cfg.source.demo_seconds = 3.0
+    cfg.face.max_faces = 1  # one face: the two-channel stream
     cfg.output.ui, cfg.output.lsl = False, True
     events_path = tmp_path / "e.jsonl"
     pipe = Pipeline(cfg, open_source(cfg.source))
@@ -86,7 +96,8 @@ def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path, lsl_discovery: No
 
     events = [json.loads(line) for line in events_path.read_text().splitlines()]
     assert events, "the demo should yield at least one event"
-    assert [json.loads(s[0]) for s in got] == events  # every event, in order, as the log has it
+    assert [json.loads(s[0]) for s in got] == events  # every event, in order, as the log has it (face_id included)
+    assert all(e["face_id"] == 0 for e in events)
     origin = pipe.record.origin_grab_ns / 1e9 + lsl._offset
     assert origin >= start_lsl - 0.01
     np.testing.assert_allclose(got_ts, [origin + e["onset_s"] for e in events], atol=1e-6)  # stamped at the onset
@@ -94,6 +105,45 @@ def test_markers_and_signal_reach_a_real_inlet(tmp_path: Path, lsl_discovery: No
     np.testing.assert_allclose(np.diff(sig_ts), 1 / 200, atol=1e-6)  # the frames' own times, at the camera rate
     assert sig_ts[0] == pytest.approx(origin, abs=1e-6)
     assert np.isfinite(np.asarray(sig, float)).all() and max(s[0] for s in sig) > 0
+
+
+def test_signal_layout_one_face_and_per_slot() -> None:
+    nan = float("nan")
+    assert signal_channels(1) == SIGNAL_CHANNELS == ("signal", "threshold")
+    assert signal_channels(2) == ("face_id_0", "signal_0", "threshold_0", "face_id_1", "signal_1", "threshold_1")
+    assert signal_sample([FaceRow(0, 0, None, 1.5, 4.0, "watching")]) == [1.5, 4.0]
+    assert np.isnan(signal_sample([FaceRow(0, 0, None, nan, nan, "no_face")])).all()
+    got = signal_sample([FaceRow(4, 1, None, 2.5, 5.0, "watching")], 3)  # face 4 in slot 1; slots 0 and 2 empty
+    assert len(got) == 9 and got[3:6] == [4.0, 2.5, 5.0] and np.isnan(got[:3]).all() and np.isnan(got[6:]).all()
+    assert np.isnan(signal_sample([NO_FACE_ROW], 2)).all()
+
+
+def test_several_faces_stream_a_slot_layout_and_markers_carry_face_id(lsl_discovery: None) -> None:
+    lsl = LslOutlets("unit-test", 100.0, origin=lambda: time.monotonic_ns() - 10**9, max_faces=2)
+    try:
+        markers, signal = _inlet(lsl._markers), _inlet(lsl._signal)
+        info = signal.info()  # type: ignore[attr-defined]
+        assert info.channel_count() == 6 and info.desc().child_value("max_faces") == "2"
+        assert "face_id, signal, threshold" in info.desc().child_value("layout")
+        ch, labels = info.desc().child("channels").child("channel"), []
+        while not ch.empty():
+            labels.append((ch.child_value("label"), ch.child_value("slot"), ch.child_value("unit")))
+            ch = ch.next_sibling()
+        assert labels[:4] == [("face_id_0", "0", "id"), ("signal_0", "0", "noise units"), ("threshold_0", "0", "noise units"),
+                              ("face_id_1", "1", "id")]
+        lsl.rows(0, 0.0, [FaceRow(0, 0, None, 1.0, 4.0, "watching"), FaceRow(1, 1, None, 2.0, 5.0, "watching")])
+        lsl.rows(1, 0.01, [NO_FACE_ROW])
+        lsl.rows(2, 0.02, [FaceRow(1, 1, None, 3.0, 5.0, "blind")])  # face 0 gone: slot 0 empty
+        ev = Event(type="micro", onset_frame=0, apex_frame=1, offset_frame=2, onset_s=0.0, apex_s=0.01, offset_s=0.02,
+                   duration_ms=20.0, wall_time="", label="positive", face_id=1)
+        lsl.write(ev)
+        sig, _ = _drain(signal, 6)
+        got, _ = _drain(markers, 1)
+    finally:
+        lsl.close()
+    assert sig[0] == [0.0, 1.0, 4.0, 1.0, 2.0, 5.0] and np.isnan(sig[1]).all()
+    assert np.isnan(sig[2][:3]).all() and sig[2][3:] == [1.0, 3.0, 5.0]
+    assert [json.loads(s[0])["face_id"] for s in got] == [1]
 
 
 def test_missing_pylsl_is_one_line_naming_the_extra(tmp_path: Path) -> None:

@@ -158,3 +158,29 @@ def test_batch_runs_as_ray_tasks_on_a_local_ray_instance(tree: Path, tmp_path: P
     assert "on Ray at local" in proc.stderr and "2 done now" in proc.stderr
     assert [p.relative_to(out).as_posix() for p in _done(out)] == ["EP03.events.jsonl", "take.events.jsonl"]
     assert read_sidecar(out / "take.events.jsonl")["source"]["kind"] == "VideoSource"
+
+
+def test_max_faces_reaches_every_inputs_settings_and_the_merged_table_keeps_face_id(tmp_path: Path) -> None:
+    import dataclasses
+
+    from realtime_mer.app.batch.command import build_parser, config_from_args
+    from realtime_mer.app.batch.inputs import BatchInput
+    from realtime_mer.app.batch.jobs import BatchReport, write_tables
+    from realtime_mer.app.batch.work import events_path
+    from realtime_mer.errors import ConfigError
+    from tests.realtime_mer.events.test_sinks import _event
+
+    cfg = config_from_args(build_parser().parse_args(["x.mp4", "--out", str(tmp_path), "--max-faces", "3"]))
+    assert cfg.face.max_faces == 3  # the one PipelineConfig every input runs with (BatchSettings.config)
+    default = config_from_args(build_parser().parse_args(["x.mp4", "--out", str(tmp_path)]))
+    assert default.face.max_faces == type(default.face)().max_faces
+    with pytest.raises(ConfigError, match="max_faces"):
+        config_from_args(build_parser().parse_args(["x.mp4", "--out", str(tmp_path), "--max-faces", "0"]))
+
+    items = [BatchInput(str(tmp_path / "a.mp4"), "video", "a"), BatchInput(str(tmp_path / "b.mp4"), "video", "b")]
+    for item, faces in zip(items, ((0, 2), (1,)), strict=True):
+        evs = [dataclasses.replace(_event(i), face_id=f, source=item.path) for i, f in enumerate(faces)]
+        events_path(tmp_path, item.key).write_text("".join(json.dumps(e.to_dict()) + "\n" for e in evs))
+    ev_csv, _ = write_tables(items, tmp_path, BatchReport(total=2))
+    rows = list(csv.DictReader(ev_csv.open()))
+    assert [(Path(r["source"]).name, r["face_id"]) for r in rows] == [("a.mp4", "0"), ("a.mp4", "2"), ("b.mp4", "1")]
