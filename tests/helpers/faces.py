@@ -48,3 +48,20 @@ class SideBySide(Source):
     def _close(self) -> None:
         for s in self.parts:
             s.close()
+
+
+class RecordingFaces:
+    """A face stage that records ``(frame, face_id, box)`` of every face its inner stage follows."""
+
+    def __init__(self, inner) -> None:  # noqa: ANN001 - a MultiFaceStage
+        self.inner = inner
+        self.max_faces = inner.max_faces
+        self.followed: list[tuple[int, int, tuple[int, int, int, int]]] = []
+
+    def process_all(self, frame, outs):  # noqa: ANN001, ANN201
+        faces = self.inner.process_all(frame, outs)
+        self.followed.extend((frame.index, f.face_id, f.box) for f in faces)
+        return faces
+
+    def close(self) -> None:
+        self.inner.close()
