@@ -35,9 +35,13 @@ def main() -> int:
     ap.add_argument("--throughput", action="store_true", help="realtime-mer vs decode-only on the same files instead")
     ap.add_argument("--baseline", type=Path, help="--throughput: also run the realtime_mer of this checkout (an earlier "
                     "commit, e.g. from git worktree add) in the same rounds")
+    ap.add_argument("--faces", action="store_true", help="the cost of several faces instead: a four-face 640x480 200 fps "
+                    "clip with --max-faces 1, 2, 4, then paced at 200 fps with 2 faces (needs the shared data)")
     ap.add_argument("--clips", type=Path, default=Path.home() / ".cache" / "realtime_mer" / "bench",
                     help="where --throughput writes its clips (made once: the demo at 640x480 200 fps, a 1920x1080 one)")
     a = ap.parse_args()
+    if a.faces:
+        return _faces(a)
     if a.throughput:
         return _throughput(a)
     if a.backends:
@@ -76,6 +80,18 @@ def _throughput(a: argparse.Namespace) -> int:
     if a.json:
         a.json.write_text(json.dumps({t.name: {"decode": t.decode, "luma": t.luma, "rmer": t.rmer, "baseline": t.baseline}
                                       for t in results}, indent=2))
+    return 0
+
+
+def _faces(a: argparse.Namespace) -> int:
+    from mer_lab.benchmarks.faces import bench_faces, format_faces_table, make_grid_clip
+
+    video = make_grid_clip(a.clips / "grid4_640x480_200fps", a.data)
+    runs = bench_faces(video, repeats=a.repeats)
+    print(format_faces_table(runs))
+    if a.json:
+        a.json.write_text(json.dumps({f"{r.max_faces}{'-realtime' if r.realtime else ''}": {
+            "max_faces": r.max_faces, "realtime": r.realtime, "stats": r.stats} for r in runs}, indent=2))
     return 0
 
 

@@ -111,6 +111,10 @@ RUNS: dict[str, Run] = {
                                      "--spotters", "roiflow,gru,lbp", "--out", "{out}"),)),
     "alignment": Run("python tools/measure_alignment.py --every 1,8,16 --frames 400",
                      (("{python}", "tools/measure_alignment.py", "--every", "1,8,16", "--frames", "400"),)),
+    "faces": Run("python tools/bench.py --faces --repeats 3",
+                 (("{python}", "tools/bench.py", "--faces", "--repeats", "3", "--json", "{out}"),)),
+    "identity": Run("python tools/measure_identity.py --seeds 0,1,2",
+                    (("{python}", "tools/measure_identity.py", "--seeds", "0,1,2"),)),
     "alignment-gray": Run("python tools/measure_alignment.py --every 16 --frames 400, then the same with --gray",
                           (("{python}", "tools/measure_alignment.py", "--every", "16", "--frames", "400"),
                            ("{python}", "tools/measure_alignment.py", "--every", "16", "--frames", "400", "--gray"))),
@@ -263,6 +267,17 @@ def collect_held_baselines(outs: list[Path], _out: list[str], _tmp: Path) -> Tab
             "false micro alarms/min (real clips)"], rows
 
 
+def collect_faces_cost(outs: list[Path], _out: list[str], _tmp: Path) -> Table:
+    from mer_lab.benchmarks.faces import FacesRun, format_faces_table
+
+    runs = [FacesRun(r["max_faces"], r["realtime"], r["stats"]) for r in _load(outs[0]).values()]
+    return parse_md_table(format_faces_table(runs))
+
+
+def collect_identity(_outs: list[Path], stdouts: list[str], _tmp: Path) -> Table:
+    return parse_md_table(stdouts[0])
+
+
 def collect_alignment(_outs: list[Path], stdouts: list[str], _tmp: Path) -> Table:
     """``tools/measure_alignment.py`` prints ``## title`` sections of space-aligned columns; the error tables
     (sections ``(a)``) become one table with the section as the first column."""
@@ -348,6 +363,8 @@ BENCHES: dict[str, Bench] = {b.name: b for b in (
     Bench("spotting-held", "spotting-held", collect_held, "held-face synthetic benchmark, the shipped spotters"),
     Bench("spotting-held-baselines", "spotting-held-baselines", collect_held_baselines, "held-face benchmark, roiflow against gru and lbp"),
     Bench("alignment", "alignment", collect_alignment, "face alignment error against known motion and per-frame FaceMesh"),
+    Bench("faces", "faces", collect_faces_cost, "the cost of 1, 2 and 4 faces on one 640x480 200 fps clip, and 2 faces paced at 200 fps"),
+    Bench("identity", "identity", collect_identity, "face ids on composited real faces: swaps, ids per person, coverage"),
     Bench("alignment-gray", "alignment-gray", collect_alignment_gray, "the aligner on colour and on gray frames (issue 24)"),
     Bench("lofo-synthetic", "lofo-synthetic", collect_lofo, "leave-one-face-out training of every model on synthetic clips"),
 )}

@@ -230,8 +230,15 @@ def test_two_faces_are_reported_and_the_largest_kept(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "2 faces seen at frame 0 (0.00 s); the largest is tracked" in proc.stderr
     s = json.loads(st.read_text())
-    assert s["faces"] == {"most_seen": 2, "losses": 0, "switches": 0} and s["frames_with_face"] == 16
+    assert s["faces"] == {"most_seen": 2, "losses": 0, "switches": 0, "max_faces": 1} and s["frames_with_face"] == 16
     assert any("2 faces seen" in w for w in s["warnings"])
+    # --max-faces 2 follows both, each with its own id, and says nothing about faces left out
+    proc = cli("--frames", str(folder), "--fps", "30", "--no-ui", "--quiet", "--stats", str(st), "--overwrite",
+               "--max-faces", "2", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(st.read_text())
+    assert set(s["faces"]["per_face"]) == {"0", "1"} and not any("faces seen" in w for w in s["warnings"])
+    assert all(f["frames_spotted"] == 16 for f in s["faces"]["per_face"].values())
 
 
 # -- models ----------------------------------------------------------------------------------------
