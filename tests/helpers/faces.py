@@ -53,12 +53,12 @@ class SideBySide(Source):
 class RecordingFaces:
     """A face stage that records ``(frame, face_id, box)`` of every face its inner stage follows."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001 - a MultiFaceStage
+    def __init__(self, inner) -> None:
         self.inner = inner
         self.max_faces = inner.max_faces
         self.followed: list[tuple[int, int, tuple[int, int, int, int]]] = []
 
-    def process_all(self, frame, outs):  # noqa: ANN001, ANN201
+    def process_all(self, frame, outs):
         faces = self.inner.process_all(frame, outs)
         self.followed.extend((frame.index, f.face_id, f.box) for f in faces)
         return faces

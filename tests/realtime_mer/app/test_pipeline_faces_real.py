@@ -70,7 +70,7 @@ def test_a_movement_injected_on_one_of_several_real_faces_is_reported_for_that_f
 
 def test_two_real_faces_crossing_keep_their_ids(sources: list[Path]) -> None:
     clip = build_multiface("crossing", 2, seed=0, inject_actor=0, sources=sources)  # one passes in front of the other
-    rep, stats = _follow(clip, 2)
+    rep, _stats = _follow(clip, 2)
     assert rep.swaps == [], rep.to_dict()  # no id was ever on both people
     assert rep.ids_per_actor() == {0: 1, 1: 1}, rep.to_dict()  # the face behind got its own id back after the pass
     assert rep.coverage()[0] == 1.0 and rep.coverage()[1] > 0.8
@@ -85,5 +85,5 @@ def test_a_face_that_leaves_and_comes_back_keeps_its_id(sources: list[Path]) -> 
 
 def test_one_face_is_followed_by_default(sources: list[Path], tmp_path: Path) -> None:
     clip = build_multiface("side_by_side", 2, seconds=1.0, seed=0, inject_actor=None, sources=sources)
-    events, actor_of, rep = _run(clip, tmp_path, 1)
+    _events, actor_of, rep = _run(clip, tmp_path, 1)
     assert set(actor_of) == {0} and len(rep.ids_per_actor()) == 1  # face_id 0 on one person only

@@ -82,7 +82,7 @@ def test_face_losses_several_faces_and_switches_become_warnings_and_stats() -> N
     assert "2 faces seen at frame 12 (0.12 s); the largest is tracked" in w[2]
     assert sum(x.startswith("face lost at frame") for x in w) == 5  # MAX_FACE_LOSS_WARNINGS, then a count
     assert "the face was lost 6 times in all" in w[-1]
-    assert s["faces"] == {"most_seen": 2, "losses": 6, "switches": 2}  # to the other place and back
+    assert s["faces"] == {"most_seen": 2, "losses": 6, "switches": 2, "max_faces": 1}  # to the other place and back
     assert all("\n" not in x for x in w)
 
 

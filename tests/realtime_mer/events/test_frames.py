@@ -193,9 +193,11 @@ def test_without_hold_rows_go_straight_out_with_an_empty_intensity(tmp_path: Pat
 def test_run_record_feeds_frame_sinks_like_the_trace(tmp_path: Path) -> None:
     face, _ = _sample()
     rec = RunRecord(tmp_path / "t.trace.csv", [FramesWriter(tmp_path / "f.csv")])
-    rec.trace(0, 0.0, 1.0, 5.0, calibrating=True, blind=True, face=face)
+    rec.trace(0, 0.0, 1.0, 5.0, calibrating=True, blind=True)
+    rec.rows(0, 0.0, [FaceRow(0, 0, face, 1.0, 5.0, "calibrating")])
     rec.trace_no_face(1, 0.005)
-    rec.trace(2, 0.01, 6.0, 5.0, calibrating=False, blind=True, face=face)
+    rec.trace(2, 0.01, 6.0, 5.0, calibrating=False, blind=True)
+    rec.rows(2, 0.01, [FaceRow(0, 0, face, 6.0, 5.0, "blind")])
     rec.close_trace()
     d = pd.read_csv(tmp_path / "f.csv")
     assert d["spotter_state"].tolist() == ["calibrating", "no_face", "blind"]
