@@ -6,7 +6,8 @@ Each layout of ``mer_lab.synthetic.multiface`` (two crossing faces, one passing 
 above the other; a face that leaves and comes back; three side by side) is rendered per seed and run through the
 face stage with ``--max-faces`` set to its number of faces, as a video reaches it (gray). Reported per layout,
 summed over seeds: id swaps (an id seen on two people: the error that would mix two people in the log), ids per
-person (1 is ideal), the share of visible frames each person was followed, and how often a lost face got its id back.
+person (1 is ideal), the share of visible frames each person was followed, and how often a face was lost (or hidden
+behind another) and how often it got its id back.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def measure(layout: str, faces: int, apart: bool, seed: int, sources: list[Path]
             followed += [(i, f.face_id, f.box) for f in m.process_all(Frame(i, round(i * 1e9 / clip.fps), 0.0, gray), outs)]
         stats = m.stats()
     rep = score_identities(followed, [b for row in clip.boxes for b in row])
-    return {**rep.to_dict(), "losses": stats["losses"], "ids_returned": stats["ids_returned"], "frames": clip.n_frames}
+    return {**rep.to_dict(), "losses": stats["losses"] + stats["duplicates"], "ids_returned": stats["ids_returned"],
+            "frames": clip.n_frames}
 
 
 @command_main("measure_identity.py")
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         raise fail(ValueError, f"face videos not found: {', '.join(missing)}", "pass --data (the shared data folder)")
     seeds = [int(s) for s in a.seeds.split(",")]
     raw: dict[str, list[dict[str, object]]] = {}
-    print("| layout | clips | id swaps | ids per person | visible frames followed | lost, id given back |")
+    print("| layout | clips | id swaps | ids per person | visible frames followed | faces lost or hidden, ids given back |")
     print("|---|---|---|---|---|---|")
     for name, layout, faces, apart in LAYOUTS:
         res = raw[name] = [measure(layout, faces, apart, s, sources) for s in seeds]

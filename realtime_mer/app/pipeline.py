@@ -268,9 +268,10 @@ class Pipeline:
             self._remote = SpotProcess([lane.spotter for lane in self._lanes], [lane.buffer for lane in self._lanes])
             self._remote.start()
         # a file or folder is read ahead for the spotter's calibration, then spotted from its first frame (issue 22 §3);
-        # a camera (and the demo, which stands in for one) keeps its calibration second, shown as "calibrating"
+        # a camera (and the demo, or a file paced with --realtime, which stand in for one) keeps its calibration second,
+        # shown as "calibrating": the warm start's burst of spotting would make a paced stream drop frames
         self._warm_frames = 0
-        if self.cfg.source.kind in ("video", "frames") and spotter.can_rewind:
+        if self.cfg.source.kind in ("video", "frames") and not self.cfg.source.realtime and spotter.can_rewind:
             self._warm_frames = calibration_frames(spotter, fps, self.buffer.capacity)
         self._spot_fps = fps
         self._crops = [lane.crop for lane in self._lanes]

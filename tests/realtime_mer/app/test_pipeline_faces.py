@@ -73,3 +73,27 @@ def test_several_faces_in_the_spotting_process_match_the_thread(tmp_path) -> Non
         runs.append(sorted(json.dumps(e.to_dict() | {"wall_time": "", "emit_latency_ms": 0}, sort_keys=True)
                            for e in p.events))
     assert runs[0] == runs[1] and runs[0]
+
+
+def test_a_file_is_calibrated_ahead_per_face_unless_it_is_paced(tmp_path) -> None:
+    for realtime, ahead in ((False, True), (True, False)):
+        cfg = PipelineConfig(source=SourceConfig(kind="video", realtime=realtime), face=FaceConfig(max_faces=2),
+                             output=OutputConfig(ui=False))
+        p = Pipeline(cfg, SideBySide(0.5, n=2))
+        p.prepare()
+        try:
+            assert (p._warm_frames > 0) == ahead  # --realtime stands in for a camera: it calibrates on its first second
+        finally:
+            p.close()
+
+
+def test_warm_start_takes_each_slots_first_run_of_one_face() -> None:
+    from realtime_mer.app.pipeline import LOST, SMALL, _LaneItem, _SpotItem, warm_seqs
+
+    def item(*lanes: tuple[int, int, int]) -> _SpotItem:
+        return _SpotItem(0, 0.0, 0, tuple(_LaneItem(s, q, f, None) for s, q, f in lanes))
+
+    ahead = [item((0, 0, 0)), item((0, 1, 0), (1, 0, 1)), item((0, 2, 0), (1, SMALL, 1)), item((0, 3, 0), (1, 1, 1)),
+             item((0, LOST, 0)), item((0, 4, 2))]
+    assert warm_seqs(ahead) == [(0, [0, 1, 2, 3]), (1, [0])]  # slot 1's run ends where its face is too small
+    assert warm_seqs([item((0, 5, 0)), item((0, 6, 3))]) == [(0, [5])]  # another face took the slot: its run ends
