@@ -132,3 +132,41 @@ def test_the_processing_rate_label_is_not_about_files_only() -> None:
     rec.rate.tick(1_000_000)  # 1000 fps
     text = "\n".join(_draw(rec, 120, 24))
     assert "(not paced: faster than real time)" in text and "a file" not in text
+
+
+def _faces_record(faces: dict[int, tuple[int, int]], n_events: int = 3) -> RunRecord:
+    """Several faces: face id -> (first frame, last frame) it is seen in a 1200-frame run at 200 fps."""
+    rec = RunRecord()
+    rec.describe(source="group.mp4", fps_requested=200.0, fps_granted=200.0, total_frames=1200, warnings=[], model="apexflow",
+                 backend="onnxruntime-cpu", backend_reason="", classes=LABELS, spotter="hybrid", max_faces=4)
+    rec.begin()
+    for i in range(1200):
+        here = [fid for fid, (a, b) in faces.items() if a <= i <= b]
+        rec.frame(bool(here), i, i / 200.0, None, len(faces), n_faces=len(here))
+        for slot, fid in enumerate(here):
+            rec.trace(i, i / 200.0, 2.0 + (9.0 if fid == 1 and 1100 < i < 1110 else 0.0), 6.0, False, False,
+                      face_id=fid, slot=slot)
+    for k in range(n_events):
+        rec.event(Event("micro", 10 * k, 10 * k + 4, 10 * k + 8, 0.05 * k, 0.05 * k + 0.02, 0.05 * k + 0.04, 40.0,
+                        "2026-01-01T00:00:00.000Z", "negative", {"negative": 0.8}, 6.0, face_id=k % 2), timed=False)
+    return rec
+
+
+def test_several_faces_get_a_line_and_a_graph_each_and_80x24_shows_the_two_seen_last() -> None:
+    rec = _faces_record({0: (0, 1199), 1: (0, 1199), 2: (0, 500), 3: (300, 1199)})
+    lines = _draw(rec, 80, 24)
+    text = "\n".join(lines)
+    assert len(lines) <= 23 and all(len(line) <= 80 for line in lines)
+    assert "face 0 WATCHING" in text and "face 1 WATCHING" in text  # two of the three in view: the lowest ids on ties
+    assert "face 2" not in text.split("events (")[0]  # out of view since 2.5 s: not among the two shown
+    assert "2 more face(s) not shown" in text and "faces 3 followed now (up to 4)" in text
+    assert text.count("┤") == 2 and text.count("└") == 1  # a graph each (its threshold row), one time axis below them
+    assert "face 1 " in text.split("events (")[1]  # event rows name their face
+    tall = "\n".join(_draw(rec, 100, 48))
+    assert all(f"face {k} " in tall.split("events (")[0] for k in range(4))  # a tall terminal shows every face
+    assert "out of view" in tall  # face 2 left 3.5 s ago
+
+
+def test_one_face_overlay_has_no_face_lines() -> None:
+    text = "\n".join(_draw(_record(2), 80, 24))
+    assert "face 0 WATCHING" not in text and "signal (noise units)" in text
