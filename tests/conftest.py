@@ -45,6 +45,19 @@ def real_faces(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def multiface_sources(shared_data: Path) -> list[Path]:
+    """The real face videos ``mer_lab.synthetic.multiface`` composites by default; skips when one is absent."""
+    from mer_lab.synthetic.multiface import DEFAULT_SOURCES
+
+    paths = [shared_data.joinpath(*s.split("/")) for s in DEFAULT_SOURCES]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        pytest.skip(f"face videos not found: {', '.join(missing)} (the shared data's real_faces, real_faces_listen, "
+                    "real_faces_more)")
+    return paths
+
+
+@pytest.fixture(scope="session")
 def megc_flow(shared_data: Path) -> Path:
     d = shared_data / "megc2019_composite_flow"
     if not (d / "labels.csv").is_file():

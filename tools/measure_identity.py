@@ -17,16 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from mer_lab.evaluation.identity import score_identities
+from mer_lab.evaluation.identity import follow_clip
 from mer_lab.paths import shared_data
 from mer_lab.synthetic.multiface import DEFAULT_SOURCES, build_multiface
-from realtime_mer.config import FaceConfig
 from realtime_mer.errors import command_main, fail
-from realtime_mer.face.multi import MultiFaceAligner
-from realtime_mer.types import Frame
 
 LAYOUTS = (("crossing, one in front", "crossing", 2, False), ("crossing, apart", "crossing", 2, True),
            ("leave and return", "leave_return", 2, False), ("three side by side", "side_by_side", 3, False))
@@ -34,14 +28,7 @@ LAYOUTS = (("crossing, one in front", "crossing", 2, False), ("crossing, apart",
 
 def measure(layout: str, faces: int, apart: bool, seed: int, sources: list[Path]) -> dict[str, object]:
     clip = build_multiface(layout, faces, seed=seed, inject_actor=None, apart=apart, sources=sources)
-    outs = [np.zeros((128, 128), np.uint8) for _ in range(faces)]
-    followed = []
-    with MultiFaceAligner(FaceConfig(max_faces=faces), clip.fps) as m:
-        for i in range(clip.n_frames):
-            gray = cv2.cvtColor(clip.frame(i), cv2.COLOR_BGR2GRAY)
-            followed += [(i, f.face_id, f.box) for f in m.process_all(Frame(i, round(i * 1e9 / clip.fps), 0.0, gray), outs)]
-        stats = m.stats()
-    rep = score_identities(followed, [b for row in clip.boxes for b in row])
+    rep, stats = follow_clip(clip, faces)
     return {**rep.to_dict(), "losses": stats["losses"] + stats["duplicates"], "ids_returned": stats["ids_returned"],
             "frames": clip.n_frames}
 

@@ -16,7 +16,7 @@ import collections
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from mer_lab.synthetic.multiface import FaceBox
+from mer_lab.synthetic.multiface import FaceBox, MultifaceClip
 
 
 @dataclass
@@ -84,4 +84,25 @@ def score_identities(followed: Iterable[tuple[int, int, tuple[int, int, int, int
     return rep
 
 
-__all__ = ["IdentityReport", "score_identities"]
+def follow_clip(clip: MultifaceClip, max_faces: int) -> tuple[IdentityReport, dict[str, float]]:
+    """The face stage (``MultiFaceAligner``) alone over a composited clip's frames, turned gray as a video reaches it;
+    its identities scored against the clip's true boxes, and the aligner's counters."""
+    import cv2
+    import numpy as np
+
+    from realtime_mer.config import FaceConfig
+    from realtime_mer.face.multi import MultiFaceAligner
+    from realtime_mer.types import Frame
+
+    outs = [np.zeros((128, 128), np.uint8) for _ in range(max_faces)]
+    followed: list[tuple[int, int, tuple[int, int, int, int]]] = []
+    with MultiFaceAligner(FaceConfig(max_faces=max_faces), clip.fps) as m:
+        for i in range(clip.n_frames):
+            gray = cv2.cvtColor(clip.frame(i), cv2.COLOR_BGR2GRAY)
+            frame = Frame(i, round(i * 1e9 / clip.fps), 0.0, gray)
+            followed += [(i, f.face_id, f.box) for f in m.process_all(frame, outs)]
+        stats = m.stats()
+    return score_identities(followed, [b for row in clip.boxes for b in row]), stats
+
+
+__all__ = ["IdentityReport", "follow_clip", "score_identities"]

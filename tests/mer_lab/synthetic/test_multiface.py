@@ -10,7 +10,6 @@ import pytest
 
 from mer_lab.synthetic.multiface import (
     BOX_COLUMNS,
-    DEFAULT_SOURCES,
     FACES_TRUTH_COLUMNS,
     INJECT_VISIBLE,
     MultifaceClip,
@@ -28,12 +27,8 @@ TOOLS = Path(__file__).resolve().parents[3] / "tools"
 
 
 @pytest.fixture(scope="module")
-def sources(shared_data: Path) -> list[Path]:
-    paths = [shared_data.joinpath(*s.split("/")) for s in DEFAULT_SOURCES]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        pytest.skip(f"face videos not found: {', '.join(missing)} (the shared data's real_faces, real_faces_listen, real_faces_more)")
-    return paths
+def sources(multiface_sources: list[Path]) -> list[Path]:
+    return multiface_sources
 
 
 @pytest.fixture(scope="module")

@@ -6,41 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from mer_lab.evaluation.identity import IdentityReport, score_identities
-from mer_lab.synthetic.multiface import DEFAULT_SOURCES, MultifaceClip, build_multiface, write_multiface
+from mer_lab.evaluation.identity import IdentityReport, follow_clip, score_identities
+from mer_lab.synthetic.multiface import MultifaceClip, build_multiface, write_multiface
 from realtime_mer.app.pipeline import Pipeline
 from realtime_mer.capture.video import VideoSource
 from realtime_mer.config import FaceConfig, OutputConfig, PipelineConfig, SourceConfig
 from realtime_mer.face.multi import MultiFaceAligner
 from realtime_mer.spotting.match import iou
-from realtime_mer.types import Event, Frame
+from realtime_mer.types import Event
 from tests.helpers.faces import RecordingFaces
-
-
-@pytest.fixture(scope="module")
-def sources(shared_data: Path) -> list[Path]:
-    paths = [shared_data.joinpath(*s.split("/")) for s in DEFAULT_SOURCES]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        pytest.skip(f"face videos not found: {', '.join(missing)} (the shared data's real_faces, real_faces_listen)")
-    return paths
-
-
-def _follow(clip: MultifaceClip, max_faces: int) -> tuple[IdentityReport, dict[str, float]]:
-    """The face stage alone over the clip's frames (as the pipeline gets them from a video: gray)."""
-    import cv2
-
-    outs = [np.zeros((128, 128), np.uint8) for _ in range(max_faces)]
-    followed = []
-    with MultiFaceAligner(FaceConfig(max_faces=max_faces), clip.fps) as m:
-        for i in range(clip.n_frames):
-            gray = cv2.cvtColor(clip.frame(i), cv2.COLOR_BGR2GRAY)
-            followed += [(i, f.face_id, f.box) for f in m.process_all(Frame(i, round(i * 1e9 / clip.fps), 0.0, gray), outs)]
-        stats = m.stats()
-    return score_identities(followed, [b for row in clip.boxes for b in row]), stats
 
 
 def _run(clip: MultifaceClip, tmp_path: Path, max_faces: int) -> tuple[list[Event], dict[int, int], IdentityReport]:
@@ -57,9 +33,9 @@ def _run(clip: MultifaceClip, tmp_path: Path, max_faces: int) -> tuple[list[Even
 
 @pytest.mark.parametrize(("faces", "actor"), [(2, 1), (3, 0)])
 def test_a_movement_injected_on_one_of_several_real_faces_is_reported_for_that_face_alone(
-        sources: list[Path], tmp_path: Path, faces: int, actor: int) -> None:
+        multiface_sources: list[Path], tmp_path: Path, faces: int, actor: int) -> None:
     clip = build_multiface("side_by_side", faces, seconds=6.0, fps=100.0, seed=0, inject_actor=actor, motion="hold",
-                           sources=sources)
+                           sources=multiface_sources)
     events, actor_of, rep = _run(clip, tmp_path, faces)
     assert rep.swaps == [] and sorted(actor_of.values()) == list(range(faces))  # every face followed, one id each
     truth = [t.interval for t in clip.truth]
@@ -68,22 +44,22 @@ def test_a_movement_injected_on_one_of_several_real_faces_is_reported_for_that_f
     assert not [e for e in events if e.type == "micro" and actor_of[e.face_id] != actor]  # no micro alarm on the others
 
 
-def test_two_real_faces_crossing_keep_their_ids(sources: list[Path]) -> None:
-    clip = build_multiface("crossing", 2, seed=0, inject_actor=0, sources=sources)  # one passes in front of the other
-    rep, _stats = _follow(clip, 2)
+def test_two_real_faces_crossing_keep_their_ids(multiface_sources: list[Path]) -> None:
+    clip = build_multiface("crossing", 2, seed=0, inject_actor=0, sources=multiface_sources)  # one passes in front of the other
+    rep, _stats = follow_clip(clip, 2)
     assert rep.swaps == [], rep.to_dict()  # no id was ever on both people
     assert rep.ids_per_actor() == {0: 1, 1: 1}, rep.to_dict()  # the face behind got its own id back after the pass
     assert rep.coverage()[0] == 1.0 and rep.coverage()[1] > 0.8
 
 
-def test_a_face_that_leaves_and_comes_back_keeps_its_id(sources: list[Path]) -> None:
-    clip = build_multiface("leave_return", 2, seed=0, inject_actor=0, sources=sources)
-    rep, stats = _follow(clip, 2)
+def test_a_face_that_leaves_and_comes_back_keeps_its_id(multiface_sources: list[Path]) -> None:
+    clip = build_multiface("leave_return", 2, seed=0, inject_actor=0, sources=multiface_sources)
+    rep, stats = follow_clip(clip, 2)
     assert rep.swaps == [] and rep.ids_per_actor() == {0: 1, 1: 1}, rep.to_dict()
     assert stats["losses"] >= 1 and stats["ids_returned"] >= 1  # it was lost, and its id given back
 
 
-def test_one_face_is_followed_by_default(sources: list[Path], tmp_path: Path) -> None:
-    clip = build_multiface("side_by_side", 2, seconds=1.0, seed=0, inject_actor=None, sources=sources)
+def test_one_face_is_followed_by_default(multiface_sources: list[Path], tmp_path: Path) -> None:
+    clip = build_multiface("side_by_side", 2, seconds=1.0, seed=0, inject_actor=None, sources=multiface_sources)
     _events, actor_of, rep = _run(clip, tmp_path, 1)
     assert set(actor_of) == {0} and len(rep.ids_per_actor()) == 1  # face_id 0 on one person only
