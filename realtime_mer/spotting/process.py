@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -126,6 +127,9 @@ class SpotProcess:
         self.proc = ctx.Process(target=serve, name="realtime-mer-spotting", daemon=True, args=(child, lanes, spotters))
         self._child = child
         self._started = False
+        # one thread at a time waits for the child: two concurrent joins race on forkserver's status pipe, and the
+        # loser reads end-of-file and records exit status 255 over the real one (the receiver's error line vs close())
+        self._joining = threading.Lock()
 
     def start(self) -> None:
         self.proc.start()
@@ -167,8 +171,9 @@ class SpotProcess:
         return msg  # type: ignore[no-any-return]
 
     def _died(self, what: str) -> SpotterProcessError:
-        self.proc.join(5.0)  # its pipe is closed, so it has ended or is ending: wait for its status (forkserver relays it)
-        code = self.proc.exitcode
+        with self._joining:
+            self.proc.join(5.0)  # its pipe is closed, so it has ended or is ending: wait for its status (forkserver relays it)
+            code = self.proc.exitcode
         how = "" if code is None else (f" (killed by signal {-code})" if code < 0 else f" (exit status {code})")
         return fail(SpotterProcessError, f"the spotting process {what} unexpectedly{how}; the events decided before it "  # type: ignore[return-value]
                     "are saved", "run again; if it keeps happening, check free memory, or run the spotter in-process "
@@ -179,10 +184,11 @@ class SpotProcess:
         if not self._started:
             return
         self._conn.close()
-        self.proc.join(timeout)
-        if self.proc.is_alive():
-            self.proc.terminate()
+        with self._joining:
             self.proc.join(timeout)
+            if self.proc.is_alive():
+                self.proc.terminate()
+                self.proc.join(timeout)
 
 
 __all__ = ["BATCH", "SpotProcess", "SpotStep", "SpotterProcessError", "serve"]
