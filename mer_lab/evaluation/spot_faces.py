@@ -180,7 +180,8 @@ class FacesConfig:
 
     def key(self, name: str, j: int) -> str:
         """Cache key of clip ``j`` of face ``name`` (changes with everything that changes its frames)."""
-        blob = json.dumps([name, j, self.seconds, self.seed, self.fps, self.width, self.height, asdict(self.face), 2], sort_keys=True)
+        blob = json.dumps([name, j, self.seconds, self.seed, self.fps, self.width, self.height, aligner_settings(self.face), 2],
+                          sort_keys=True)
         return f"{Path(name).stem}_{j}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
     def clips(self, name: str) -> int:
@@ -343,9 +344,19 @@ def _render_played(clip: Clip, n: int, cfg: FacesConfig, variants: list[str], fi
         save_aligned(files[v], Aligned(crops, marks, present, cfg.fps, pictures), truth, meta)
 
 
+def aligner_settings(face: FaceConfig) -> dict[str, Any]:
+    """The face settings that change what the single-face ``FaceAligner`` makes of a clip (the cache keys): not the
+    several-faces ones (``min_face_px``, ``memory_s``), and ``max_faces`` as the count its search looks for."""
+    d = asdict(face)
+    for k in ("min_face_px", "memory_s"):
+        d.pop(k, None)
+    d["max_faces"] = max(4, int(d["max_faces"]))
+    return d
+
+
 def real_clip_aligned(path: Path, cache: Path, face: FaceConfig) -> Aligned:
     """An untouched real clip aligned at its native fps (cached)."""
-    blob = json.dumps([path.name, asdict(face), 1], sort_keys=True)
+    blob = json.dumps([path.name, aligner_settings(face), 1], sort_keys=True)
     f = cache / "real" / f"{path.stem}_{hashlib.sha1(blob.encode()).hexdigest()[:10]}.npz"
     if f.is_file():
         return load_aligned(f)[0]
