@@ -669,7 +669,7 @@ class Pipeline:
                     lane.iwin_from = -1  # the next frame with a face starts a new stretch
                     if li.seq == SMALL:
                         rows.append(FaceRow(li.face_id, li.slot, li.sample, float("nan"), float("nan"), "small"))
-                        self.record.face_small(li.face_id, li.slot, time_s)
+                        self.record.face_small(frame_index, time_s, li.face_id, li.slot)
                     continue
                 lane.face_frames += 1
                 lane.spot_face_id = li.face_id

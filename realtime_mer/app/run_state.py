@@ -234,11 +234,21 @@ class RunRecord:
         fs.slot, fs.last_s = slot, time_s
         return fs
 
-    def face_small(self, face_id: int, slot: int, time_s: float) -> None:
-        """A face tracked on this frame but too small to spot (``face.min_face_px``)."""
+    def face_small(self, frame_index: int, time_s: float, face_id: int = 0, slot: int = 0) -> None:
+        """A face tracked on this frame but too small to spot (``face.min_face_px``): the spotter is blind to it (a gap
+        in the overlay's graph, a blind row of the ``--timeline`` trace)."""
+        st = self.state
+        st.blind_frames += 1
+        if st.max_faces == 1:
+            st.signal_t.append(time_s)
+            st.signal.append(float("nan"))
+            st.threshold.append(float("nan"))
+            st.blind = True
         fs = self._face(face_id, slot, time_s)
         fs.small = True
         fs.small_frames += 1
+        if self.trace_writer is not None:
+            self.trace_writer.row(frame_index, time_s, True, float("nan"), float("nan"), True, face_id=face_id)
 
     def rows(self, frame_index: int, time_s: float, rows: Sequence[FaceRow]) -> None:
         """The per-frame outputs' rows of a frame with a face (``--frames-csv``, ``--lsl``)."""
@@ -289,10 +299,12 @@ class RunRecord:
             self._intensity_fh = None
 
     def blind_share(self) -> dict[str, Any]:
-        """The share of processed frames in which nothing new could be detected, and why."""
+        """The share of processed frames in which nothing new could be detected, and why. With several faces it is
+        counted per face and frame (``spotter_blind_frames`` too), frames without any face added once."""
         st = self.state
         no_face = st.processed - st.with_face
-        share = (st.blind_frames + no_face) / st.processed if st.processed else 0.0
+        seen = st.with_face if st.max_faces == 1 else sum(f.frames + f.small_frames for f in st.faces.values())
+        share = (st.blind_frames + no_face) / (seen + no_face) if seen + no_face else 0.0
         return {"share": round(share, 4), "spotter_blind_frames": int(st.blind_frames), "no_face_frames": int(no_face)}
 
     def event(self, ev: Event, timed: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from realtime_mer.app.pipeline import Pipeline
+from realtime_mer.app.timeline import read_trace
 from realtime_mer.config import FaceConfig, OutputConfig, PipelineConfig, SourceConfig
 from realtime_mer.events.frames import FramesWriter
 from realtime_mer.spotting.match import iou as interval_iou
@@ -61,6 +62,9 @@ def test_faces_too_small_to_spot_are_tracked_and_reported_without_events(tmp_pat
     assert all(f["frames_too_small"] == s["frames_processed"] and f["frames_spotted"] == 0 for f in per.values())
     states = {r.split(",")[11] for r in (tmp_path / "f.csv").read_text().splitlines()[1:]}
     assert states == {"small"}
+    trace = read_trace(tmp_path / "t.trace.csv")  # a blind row per face and frame, without a signal
+    assert len(trace) == 2 * s["frames_processed"] and trace.blind.all() and trace.face.all()
+    assert s["blind"]["share"] == 1.0
 
 
 def test_several_faces_in_the_spotting_process_match_the_thread(tmp_path) -> None:
