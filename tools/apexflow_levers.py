@@ -3,8 +3,9 @@ ensemble, measured on the same trained fold models (no choice looks at a held-ou
 
     python tools/apexflow_levers.py --data-root ../shared/data/megc2019_composite_flow --seeds 0 1 --out runs/levers
 
-Per seed: one LOSO run of the fixed recipe (``recipe_for("apexflow")``, ``--set`` overrides as in tools/train.py,
-e.g. ``init=pretrained.safetensors``); every fold's model predicts its held-out subject plainly and with flip TTA
+Per seed: one LOSO run of the fixed recipe (``recipe_for("apexflow")``, which now starts from the bundled synthetic
+pretraining; ``--set`` overrides as in tools/train.py, e.g. ``init=`` for random weights as before issue 27, or
+``init=pretrained.safetensors``); every fold's model predicts its held-out subject plainly and with flip TTA
 (mirrored, u negated, softmax averaged). Probabilities are saved per seed (``probs_s<seed>.npz``); the summary
 scores each seed plain / TTA and the seed ensemble (mean probabilities over the seeds run, plain / TTA), composite
 and per sub-dataset. A later call with other seeds reuses the saved runs.

@@ -56,6 +56,30 @@ def loso_summary(runs: list[Path]) -> dict[str, Any]:
     return out
 
 
+def initialisation(init: str) -> dict[str, Any] | None:
+    """Where the recipe's initial weights came from: a bundled pretraining (its file's sha256 and how it was made,
+    from the JSON beside it) or a path; None for random weights."""
+    if not init:
+        return None
+    import hashlib
+
+    from mer_lab.paths import BUNDLED_INITS
+
+    path = BUNDLED_INITS.get(init, Path(init))
+    out: dict[str, Any] = {"init": init, "file": path.name,
+                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None}
+    about = path.with_suffix(".json")
+    if about.is_file():
+        made = json.loads(about.read_text())
+        flows = made.get("flows", {})
+        out["pretraining"] = {
+            "n": made.get("n"), "classes": made.get("classes"), "seed": flows.get("seed"),
+            "videos": [Path(v).name for v in flows.get("videos", [])], "epochs": made.get("recipe", {}).get("epochs"),
+            "command": f"python tools/pretrain_apexflow.py --stills-per-video {flows.get('config', {}).get('stills_per_video')} "
+                       f"--per-still {flows.get('per_still')} --seed {flows.get('seed')} --out runs/pretrain"}
+    return out
+
+
 @command_main("export_apexflow.py")
 def main(argv: list[str] | None = None) -> int:
     """Export and check; expected failures print one line and exit 2."""
@@ -92,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                  "onnxruntime": ort.__version__, "max_abs_diff_vs_torch": diff,
                  "bytes": onnx_path.stat().st_size},
         "loso": loso_summary(args.loso) if args.loso else None,
+        "initialisation": initialisation(meta["recipe"].get("init", "")),
     }
     (args.out / f"{args.name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     print(f"{onnx_path} ({onnx_path.stat().st_size} bytes, opset {sidecar['onnx']['opset']}, "

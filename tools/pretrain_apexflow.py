@@ -1,13 +1,18 @@
-"""Pretrain apexflow on synthetic onset->apex flows (mer_lab.synthetic.flow_pretrain); the weights then initialise
-every LOSO fold's networks (``--set init=...``), so no composite sample is seen before fine-tuning.
+"""Pretrain apexflow on synthetic onset->apex flows (mer_lab.synthetic.flow_pretrain); the weights initialise every
+network of every fold of apexflow's recipe, so no composite sample is seen before fine-tuning.
 
-    python tools/pretrain_apexflow.py --per-still 12 --seed 9000 --out runs/pretrain
-    python tools/apexflow_levers.py --data-root ../shared/data/megc2019_composite_flow --seeds 0 \\
+    python tools/pretrain_apexflow.py --seed 9000 --out runs/pretrain
+    python tools/apexflow_levers.py --data-root ../shared/data/megc2019_composite_flow --protocol dev5 --seeds 0 1 2 \\
         --out runs/levers-pre --set init=runs/pretrain/apexflow_pretrained.safetensors
+
+The defaults made the bundled initialisation (``mer_lab/assets/apexflow_synthetic_flow.safetensors``, the JSON beside
+it says how; the recipe's ``init="synthetic-flow"``): 3 stills per video x 8 samples = 560 flows, 30 epochs. In one
+environment a rebuild is identical; an earlier session's build (another install) gave other weights, cause not traced.
 
 Faces: every face video under ``--faces-root`` (default ../shared/data: real_faces, real_faces_more,
 real_faces_listen; ``no_face.mp4`` skipped) -- none of them is a MEGC subject. Pretraining recipe (fixed
-before any LOSO run): apexflow's recipe with one network, ``--epochs`` (30) and the same input scaling.
+before any LOSO run): apexflow's recipe with one network (``--members``), ``--epochs`` (30), the same input
+scaling, random initial weights.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from realtime_mer.errors import command_main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--faces-root", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--stills-per-video", type=int, default=4)
-    ap.add_argument("--per-still", type=int, default=12)
+    ap.add_argument("--stills-per-video", type=int, default=3)
+    ap.add_argument("--per-still", type=int, default=8)
     ap.add_argument("--seed", type=int, default=9000)
     ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--members", type=int, default=1,
+                    help="networks to pretrain (seeds as an ensemble's members); with several, the file holds "
+                         "member<m>.* keys and ensemble member m of every fold starts from network m (default 1)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     import cv2
@@ -61,14 +69,20 @@ def main(argv: list[str] | None = None) -> int:
         s.save(flows, meta)
     counts = np.bincount(s.labels, minlength=3).tolist()
     print(f"{len(s)} synthetic flows from {len(set(s.faces))} faces, classes {counts}", flush=True)
-    recipe = recipe_for("apexflow", ensemble=1, epochs=a.epochs)
+    recipe = recipe_for("apexflow", ensemble=a.members, epochs=a.epochs, init="")  # from random weights
     res = fit(s.images, s.labels, recipe, a.seed, "apexflow")
     path = a.out / "apexflow_pretrained.safetensors"
-    save_file({k: v.detach().contiguous() for k, v in res.model.state_dict().items()}, str(path))
+    if a.members == 1:
+        state = res.model.state_dict()
+    else:
+        from mer_lab.training.trainer import MEMBER_PREFIX
+
+        state = {f"{MEMBER_PREFIX}{m}.{k}": v for m, net in enumerate(res.model.members) for k, v in net.state_dict().items()}
+    save_file({k: v.detach().contiguous() for k, v in state.items()}, str(path))
     (a.out / "pretrain.json").write_text(json.dumps({"flows": meta, "n": len(s), "classes": counts,
                                                      "recipe": recipe.to_dict(), "seconds_train": round(res.seconds, 1)},
                                                     indent=1, default=str) + "\n")
-    print(f"pretrained apexflow ({a.epochs} epochs, {res.seconds:.0f} s) -> {path}")
+    print(f"pretrained {a.members} apexflow network(s) ({a.epochs} epochs, {res.seconds:.0f} s) -> {path}")
     return 0
 
 

@@ -21,7 +21,9 @@ reduce-on-plateau) look at an inner validation split of that fold's *training* s
 ``cpu`` preset: what session 6 ran on one CPU thread (``SHORTENED`` says what each cuts), with the
 paper's optimizer and augmentation where they are cheap:
 
-* ``apexflow``: the tuned recipe of ``Recipe()`` with the robust input scaling (both presets).
+* ``apexflow``: the tuned recipe of ``Recipe()`` with the robust input scaling, every network initialised from the
+  bundled synthetic pretraining (``init="synthetic-flow"``, issue 27; both presets). A run whose class set is not
+  the three MEGC classes starts from random weights instead (``training.run``: the pretrained head is 3-class).
 * ``c3d``: as paper, 30 epochs.  ``convlstm``: <= 10 epochs (patience 1 / 3), <= 64 inner-validation clips.
 * ``tcgru``: as paper, 5 epochs.  ``twostream3d``: as paper, 8 epochs.  ``learnet``: as paper, 8 epochs.
 
@@ -58,7 +60,7 @@ _LEARNET = {"optimizer": "sgd", "lr": 1e-3, "momentum": 0.9, "batch_size": 25, "
 _C3D = {"optimizer": "sgd", "lr": 2e-3, "momentum": 0.9, "batch_size": 8, "model_kwargs": {"norm": "onset-rms"}}
 
 PAPER_RECIPES: dict[str, Recipe] = {
-    "apexflow": Recipe(model_kwargs={"norm": "robust"}),
+    "apexflow": Recipe(model_kwargs={"norm": "robust"}, init="synthetic-flow"),
     "c3d": Recipe(**_PLAIN | _C3D | {"epochs": 100}),
     "convlstm": Recipe(**_PLAIN | _CONVLSTM | {"epochs": 100, "plateau_patience": 5, "patience": 10}),
     "tcgru": Recipe(**_PLAIN | _TCGRU | {"epochs": 50}),

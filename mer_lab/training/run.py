@@ -18,7 +18,7 @@ import torch
 from mer_lab.datasets.megc_flow import DATASET_NAME, MegcFlowSet, load_megc_flow
 from mer_lab.export.to_onnx import export_onnx, onnx_max_abs_diff
 from mer_lab.models import input_contract
-from mer_lab.paths import shared_data
+from mer_lab.paths import BUNDLED_INITS, shared_data
 from mer_lab.training.checkpoint import git_commit, save_checkpoint
 from mer_lab.training.clip_inputs import CLIP_DATASETS, LICENSED, SYNTHETIC, ClipData, load_licensed, load_synthetic
 from mer_lab.training.recipes import PAPER_FROM, SHORTENED
@@ -104,6 +104,15 @@ def default_cache(cfg: RecognitionTrainConfig) -> Path | None:
     return cfg.out / "cache" if cfg.dataset in LICENSED else None
 
 
+def recipe_for_classes(recipe: Recipe, model: str, n_classes: int) -> Recipe:
+    """``recipe`` for a class set of ``n_classes``: a head of that size when the model's contract has another, and
+    then no bundled initialisation (those are pretrained for the model's own classes, so their head does not fit)."""
+    if n_classes == len(input_contract(model).classes):
+        return recipe
+    init = "" if recipe.init in BUNDLED_INITS else recipe.init
+    return dataclasses.replace(recipe, model_kwargs={**recipe.model_kwargs, "num_classes": n_classes}, init=init)
+
+
 def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = None,
         on_fold: Callable[[int, Fold, FitResult], None] | None = None) -> dict[str, Any]:
     """Train/evaluate under ``cfg.protocol`` and write everything into ``cfg.out``; returns metrics (or a summary).
@@ -113,8 +122,7 @@ def run(cfg: RecognitionTrainConfig, on_start: Callable[[int], None] | None = No
     check_out_dir(cfg.out)  # before hours of training, not after
     data = load_dataset(cfg.dataset, cfg.data_root, default_cache(cfg), cfg.align, cfg.class_set)
     contract = dataclasses.replace(input_contract(cfg.model), classes=tuple(data.classes))
-    if len(data.classes) != len(input_contract(cfg.model).classes):
-        cfg.recipe = dataclasses.replace(cfg.recipe, model_kwargs={**cfg.recipe.model_kwargs, "num_classes": len(data.classes)})
+    cfg.recipe = recipe_for_classes(cfg.recipe, cfg.model, len(data.classes))
     t_inputs = time.perf_counter()
     x, aux = model_data(data, cfg.model)
     t_inputs = time.perf_counter() - t_inputs

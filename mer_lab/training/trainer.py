@@ -84,7 +84,9 @@ class Recipe:
     device: str = "cpu"  # cpu | cuda | cuda:N (tools/train.py --device resolves auto)
     amp: bool = True  # mixed precision (bfloat16/float16 autocast + loss scaling) when training on CUDA; ignored on CPU
     # -- issue 27 (default: off) --
-    init: str = ""  # a .safetensors state dict of one network (e.g. synthetic pretraining) loaded before training
+    # initial weights of every network before training: a .safetensors state dict of one network, or a name of
+    # mer_lab.paths.BUNDLED_INITS (apexflow's recipe: "synthetic-flow"); "": none (random initialisation)
+    init: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -387,19 +389,36 @@ def stratified_subsample(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([b[:k] for b, k in zip(by_class, take, strict=True)]))
 
 
-def load_init(model: nn.Module, path: str) -> None:
-    """Load the initial weights ``recipe.init`` (a .safetensors state dict of one network) into ``model``."""
+MEMBER_PREFIX = "member"  # keys of a several-network init file: member<m>.<parameter>
+
+
+def load_init(model: nn.Module, path: str, member: int = 0) -> None:
+    """Load the initial weights ``recipe.init`` into ``model``: a name of ``paths.BUNDLED_INITS`` or the path of a
+    .safetensors state dict of one network, or of several (keys ``member<m>.<name>``: ensemble member ``member``
+    takes network ``member`` modulo their count); weights that do not fit the model are one DataError line."""
     from pathlib import Path
 
     from safetensors.torch import load_file
 
+    from mer_lab.paths import BUNDLED_INITS
     from realtime_mer.errors import DataError, fail
 
-    p = Path(path).expanduser()
+    p = BUNDLED_INITS.get(path, Path(path).expanduser())
     if not p.is_file():
         raise fail(DataError, f"initial weights {p} not found", "pass init=PATH of a .safetensors state dict "
-                   "(tools/pretrain_apexflow.py writes one)")
-    model.load_state_dict(load_file(str(p)))
+                   f"(tools/pretrain_apexflow.py writes one), init={' or init='.join(BUNDLED_INITS)}, or init= for none")
+    state = load_file(str(p))
+    nets = sorted({int(k.split(".", 1)[0][len(MEMBER_PREFIX):]) for k in state
+                   if k.startswith(MEMBER_PREFIX) and k.split(".", 1)[0][len(MEMBER_PREFIX):].isdigit()})
+    if nets:
+        pick = f"{MEMBER_PREFIX}{nets[member % len(nets)]}."
+        state = {k[len(pick):]: v for k, v in state.items() if k.startswith(pick)}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[-1].strip()
+        raise fail(DataError, f"initial weights {p} do not fit this {type(model).__name__} ({first})",
+                   "pass initial weights of the same model and class count, or init= to train from scratch") from None
 
 
 @dataclass
@@ -413,8 +432,9 @@ class FitResult:
 
 def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_name: str,
              val: tuple[torch.Tensor, np.ndarray] | None, aux: torch.Tensor | None = None,
-             sample_w: torch.Tensor | None = None) -> tuple[nn.Module, int]:
-    """Train one network; with ``val`` keep the epoch with the best validation UF1 (patience stops).
+             sample_w: torch.Tensor | None = None, member: int = 0) -> tuple[nn.Module, int]:
+    """Train one network (ensemble member ``member``); with ``val`` keep the epoch with the best validation UF1
+    (patience stops).
 
     ``sample_w`` (N,) are per-sample loss weights (``class_weighting="inverse-dataset"``); the
     per-class weights are then ones.
@@ -429,7 +449,7 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, recipe: Recipe, seed: int, model_
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     model = create_model(model_name, **recipe.model_kwargs)
     if recipe.init:
-        load_init(model, recipe.init)
+        load_init(model, recipe.init, member)
     model = model.to(dev)
     opt = make_optimizer(model, recipe)
     n_classes = int(recipe.model_kwargs.get("num_classes", len(input_contract(model_name).classes)))
@@ -562,7 +582,7 @@ def fit(images: np.ndarray, labels: np.ndarray, recipe: Recipe, seed: int, model
             keep = slice(None) if recipe.member_fraction >= 1.0 else torch.from_numpy(stratified_subsample(
                 y.numpy(), max(2, round(recipe.member_fraction * len(y))), seed * 1000 + m))
             net, ep = _fit_one(x[keep], y[keep], recipe, seed * 1000 + m, model_name, val,
-                               None if a is None else a[keep], None if sw is None else sw[keep])
+                               None if a is None else a[keep], None if sw is None else sw[keep], member=m)
             members.append(net)
             epochs.append(ep)
     finally:

@@ -59,3 +59,68 @@ def test_recipe_init_loads_the_pretrained_weights(tmp_path: Path) -> None:
     assert all(torch.equal(got[k], v) for k, v in pre.state_dict().items())
     with pytest.raises(DataError, match="not found"):
         fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe_for("apexflow", ensemble=1, epochs=0, init=str(tmp_path / "x")), 1)
+
+
+def test_apexflow_recipe_starts_from_the_bundled_synthetic_pretraining() -> None:
+    from safetensors.torch import load_file
+
+    from mer_lab.paths import BUNDLED_INITS
+    from mer_lab.training.recipes import PRESETS
+    from mer_lab.training.run import recipe_for_classes
+
+    assert {recipe_for("apexflow", p).init for p in PRESETS} == {"synthetic-flow"}
+    bundled = load_file(str(BUNDLED_INITS["synthetic-flow"]))
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    got = fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe_for("apexflow", ensemble=1, epochs=0), seed=1).model.state_dict()
+    assert got.keys() == bundled.keys() and all(torch.equal(got[k], v) for k, v in bundled.items())
+    # a class set of another size gets a head of that size and random weights: the bundled head is 3-class
+    five = recipe_for_classes(recipe_for("apexflow"), "apexflow", 5)
+    assert five.init == "" and five.model_kwargs == {"norm": "robust", "num_classes": 5}
+    assert recipe_for_classes(recipe_for("apexflow"), "apexflow", 3) == recipe_for("apexflow")
+
+
+def test_initial_weights_of_another_shape_are_one_line(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    path = tmp_path / "five.safetensors"
+    save_file({k: v.contiguous() for k, v in create_model("apexflow", num_classes=5).state_dict().items()}, str(path))
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    with pytest.raises(DataError, match="do not fit this ApexFlowNet") as e:
+        fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe_for("apexflow", ensemble=1, epochs=0, init=str(path)), seed=1)
+    assert "\n" not in str(e.value)
+
+
+def test_a_several_network_init_starts_each_member_from_its_own(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from mer_lab.training.trainer import MEMBER_PREFIX
+
+    nets = []
+    for m in range(2):
+        torch.manual_seed(10 + m)
+        nets.append(create_model("apexflow", norm="robust"))
+    path = tmp_path / "two.safetensors"
+    save_file({f"{MEMBER_PREFIX}{m}.{k}": v.contiguous() for m, n in enumerate(nets) for k, v in n.state_dict().items()},
+              str(path))
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 3), dtype=np.uint8)
+    model = fit(imgs, np.array([0, 1, 2, 0, 1, 2]), recipe_for("apexflow", ensemble=3, epochs=0, init=str(path)), seed=1).model
+    for member, net in zip(model.members, (nets[0], nets[1], nets[0]), strict=True):  # member m takes network m mod 2
+        assert all(torch.equal(member.state_dict()[k], v) for k, v in net.state_dict().items())
+
+
+def test_the_shipped_apexflow_names_the_bundled_initialisation_it_was_trained_from() -> None:
+    import hashlib
+    import json
+
+    from mer_lab.paths import BUNDLED_INITS
+    from realtime_mer.recognition.backend import default_onnx
+    from tests.helpers.tools import load_tool
+
+    init = load_tool("export_apexflow").initialisation("synthetic-flow")
+    path = BUNDLED_INITS["synthetic-flow"]
+    assert init["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert init["pretraining"]["n"] > 0 and "--per-still" in init["pretraining"]["command"]
+    assert load_tool("export_apexflow").initialisation("") is None
+    sidecar = json.loads(default_onnx("apexflow").with_suffix(".json").read_text())
+    assert sidecar["recipe"]["init"] == "synthetic-flow" and sidecar["initialisation"]["sha256"] == init["sha256"]
+    assert sidecar["loso"]["uf1"]["mean"] > 0.747  # the issue-27 rule it was shipped by: beats the random-init recipe
