@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -408,8 +409,8 @@ def load_init(model: nn.Module, path: str, member: int = 0) -> None:
         raise fail(DataError, f"initial weights {p} not found", "pass init=PATH of a .safetensors state dict "
                    f"(tools/pretrain_apexflow.py writes one), init={' or init='.join(BUNDLED_INITS)}, or init= for none")
     state = load_file(str(p))
-    nets = sorted({int(k.split(".", 1)[0][len(MEMBER_PREFIX):]) for k in state
-                   if k.startswith(MEMBER_PREFIX) and k.split(".", 1)[0][len(MEMBER_PREFIX):].isdigit()})
+    member_key = re.compile(rf"{MEMBER_PREFIX}(\d+)\.")
+    nets = sorted({int(m.group(1)) for k in state if (m := member_key.match(k))})
     if nets:
         pick = f"{MEMBER_PREFIX}{nets[member % len(nets)]}."
         state = {k[len(pick):]: v for k, v in state.items() if k.startswith(pick)}
