@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime_mer.errors import command_main
+from realtime_mer.errors import DataError, command_main, fail
 
 
 @command_main("pretrain_apexflow.py")
@@ -55,8 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     cfg = SynthFlowConfig(stills_per_video=a.stills_per_video)
     flows = a.out / "synthetic_flows.npz"
     t0 = time.monotonic()
-    if flows.is_file():
+    if flows.is_file():  # built before (the round's variations reuse one set): only with the same settings
         s, meta = SynthFlowSet.load(flows)
+        asked = {"per_still": a.per_still, "seed": a.seed, "stills_per_video": a.stills_per_video}
+        made = meta.get("config")
+        built = {"per_still": meta.get("per_still"), "seed": meta.get("seed"),
+                 "stills_per_video": made.get("stills_per_video") if isinstance(made, dict) else None}
+        if built != asked:
+            raise fail(DataError, f"{flows} was built with {built}, not {asked}",
+                       "pass another --out, or delete that file to build the flows again")
     else:
         videos = sorted(p for d in ("real_faces", "real_faces_more", "real_faces_listen")
                         for p in (a.faces_root / d).iterdir() if p.suffix.lower() in (".mp4", ".mov") and p.stem != "no_face")

@@ -153,10 +153,10 @@ def find_base(root: Path, child_pattern: str, dataset: str, what: str, max_depth
 def child_dir(parent: Path, name: str) -> Path | None:
     """``parent / name`` if it is a folder, else the one folder whose name matches ignoring case, else None."""
     exact = parent / name
-    if exact.is_dir():
-        return exact
     low = name.lower()
-    try:
+    try:  # a name from a spreadsheet may be no valid path at all (too long, say): then no folder has it
+        if exact.is_dir():
+            return exact
         return next((c for c in parent.iterdir() if c.is_dir() and c.name.lower() == low), None)
     except OSError:
         return None

@@ -19,6 +19,7 @@ import numpy as np
 
 from realtime_mer.app.stats import LatencyRecorder, RateMeter, peak_rss_mb, summarize
 from realtime_mer.app.timeline import TraceWriter, intensity_path
+from realtime_mer.events.frames import NO_FACE_ROW as NO_FACES_ROW
 from realtime_mer.events.frames import FaceRow, FrameSink
 from realtime_mer.types import CLASSES, Event
 
@@ -102,7 +103,7 @@ class TakesIntensity(Protocol):
     def intensity(self, frames: Any, values: Any, face_id: int = 0) -> None: ...
 
 
-NO_FACE_ROW = FaceRow(0, 0, None, float("nan"), float("nan"), "no_face")  # one face: a frame without it
+ABSENT_FACE_ROW = FaceRow(0, 0, None, float("nan"), float("nan"), "no_face")  # one face: a frame without it
 MAX_FACE_LOSS_WARNINGS = 5  # the first face losses are listed one by one in the warnings; the rest are counted
 
 
@@ -234,15 +235,20 @@ class RunRecord:
         fs.slot, fs.last_s = slot, time_s
         return fs
 
+    def _graph_gap(self, time_s: float) -> None:
+        """A gap in the one-face overlay's graph (no spotter value at ``time_s``)."""
+        st = self.state
+        st.signal_t.append(time_s)
+        st.signal.append(float("nan"))
+        st.threshold.append(float("nan"))
+
     def face_small(self, frame_index: int, time_s: float, face_id: int = 0, slot: int = 0) -> None:
         """A face tracked on this frame but too small to spot (``face.min_face_px``): the spotter is blind to it (a gap
         in the overlay's graph, a blind row of the ``--timeline`` trace)."""
         st = self.state
         st.blind_frames += 1
         if st.max_faces == 1:
-            st.signal_t.append(time_s)
-            st.signal.append(float("nan"))
-            st.threshold.append(float("nan"))
+            self._graph_gap(time_s)
             st.blind = True
         fs = self._face(face_id, slot, time_s)
         fs.small = True
@@ -257,16 +263,13 @@ class RunRecord:
 
     def trace_no_face(self, frame_index: int, time_s: float, multi: bool = False) -> None:
         """A frame without a face in the ``--timeline`` trace (the spotter is blind then too)."""
-        st = self.state
         if not multi:
-            st.signal_t.append(time_s)  # a gap in the overlay's graph
-            st.signal.append(float("nan"))
-            st.threshold.append(float("nan"))
+            self._graph_gap(time_s)
         if self.trace_writer is not None:
             self.trace_writer.row(frame_index, time_s, False, float("nan"), float("nan"), True, face_id=-1 if multi else 0)
-        row = FaceRow(-1, -1, None, float("nan"), float("nan"), "no_face") if multi else NO_FACE_ROW
+        rows = (NO_FACES_ROW,) if multi else (ABSENT_FACE_ROW,)
         for s in self.frame_sinks:
-            s.rows(frame_index, time_s, (row,))
+            s.rows(frame_index, time_s, rows)
 
     def intensity(self, frames: np.ndarray, values: np.ndarray, source: str = "event", face_id: int = 0) -> None:
         """A recognition model's per-frame intensity (``--timeline``: ``<name>.intensity.csv``, columns

@@ -108,3 +108,9 @@ def test_a_huge_offset_is_one_line_not_a_memory_bomb(tmp_path: Path) -> None:
     root = make_casme2(tmp_path / "casme2", rows=[["01", "EP02_01f", 46, 59, 10**12, "12", "happiness"]])
     with pytest.raises(MerError, match=r"frame 70 is missing .* 999999999931 of 46\.\.1000000000000 missing"):
         load_casme2(root)
+
+
+def test_a_folder_name_too_long_for_the_file_system_is_no_folder(tmp_path: Path) -> None:
+    from mer_lab.datasets.samples import child_dir
+
+    assert child_dir(tmp_path, "sub" + "9" * 300) is None  # ENAMETOOLONG from stat, found by the fuzzing above

@@ -124,3 +124,19 @@ def test_the_shipped_apexflow_names_the_bundled_initialisation_it_was_trained_fr
     sidecar = json.loads(default_onnx("apexflow").with_suffix(".json").read_text())
     assert sidecar["recipe"]["init"] == "synthetic-flow" and sidecar["initialisation"]["sha256"] == init["sha256"]
     assert sidecar["loso"]["uf1"]["mean"] > 0.747  # the issue-27 rule it was shipped by: beats the random-init recipe
+
+
+def test_pretraining_reuses_a_flow_set_only_with_the_same_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mer_lab.synthetic.flow_pretrain import SynthFlowSet
+    from tests.helpers.tools import load_tool
+
+    rng = np.random.default_rng(0)
+    flows = SynthFlowSet(rng.integers(0, 256, (6, 28, 28, 3), dtype=np.uint8), np.array([0, 1, 2, 0, 1, 2]),
+                         ["a"] * 6, ["1"] * 6, np.ones(6, np.float32))
+    flows.save(tmp_path / "synthetic_flows.npz", {"per_still": 8, "seed": 9000, "config": {"stills_per_video": 3}})
+    tool = load_tool("pretrain_apexflow")
+    assert tool.main(["--per-still", "24", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "was built with" in err and "\n" not in err
+    assert tool.main(["--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "apexflow_pretrained.safetensors").is_file()
